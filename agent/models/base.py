@@ -1,0 +1,65 @@
+"""The one interface every chat model implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from agent.state import ToolCall, Usage
+
+
+class Message(BaseModel):
+    """A chat message. Tool results carry the call they answer."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)  # assistant only
+    tool_call_id: str | None = None  # tool only
+    name: str | None = None  # tool only: the tool's name
+    # For "user" messages that carry a Pack: the byte-stable prefix, kept apart so a model can
+    # cache it (Gemini explicit cache) and answer from the rest.
+    cacheable_prefix: str | None = None
+
+
+class ToolSpec(BaseModel):
+    """A tool as shown to the model: name, description, JSON schema of its arguments."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    server: str = ""
+
+
+class Reply(BaseModel):
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    # The model's own judgement that the given context cannot answer (drives Self-Route).
+    unanswerable: bool = False
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """generate / count_tokens / window: graph code depends on nothing else."""
+
+    name: str
+    window: int
+    extractive: bool
+
+    def generate(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec] | None = None,
+        *,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Reply: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+def iter_text_chunks(text: str, size: int = 80) -> Iterator[str]:
+    """Split a finished answer into pieces for models that stream only in name."""
+    for i in range(0, len(text), size):
+        yield text[i : i + size]

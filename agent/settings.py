@@ -1,0 +1,154 @@
+"""Settings: the only place that reads environment variables and config files.
+
+Precedence, highest first: CLI flags > environment (FORAGE_*, GEMINI_API_KEY) > project
+./forage.toml > user ~/.config/forage/config.toml > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from agent.errors import ConfigError
+
+Route = Literal["auto", "full", "select", "self"]
+Render = Literal["auto", "always", "never"]
+Embedding = Literal["auto", "local", "gemini", "none"]
+PackFormat = Literal["markdown", "xml", "json"]
+
+
+def _default_data_dir() -> Path:
+    return Path("~/.cache/forage").expanduser()
+
+
+class Settings(BaseModel):
+    """Everything forage can be told. Field names are the forage.toml keys."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    # model
+    model: str = Field("auto", description="'auto' (Gemini when a key is set, else extractive), 'extractive', or a Gemini model name")
+    gemini_api_key: SecretStr | None = Field(None, description="Gemini API key (prefer the GEMINI_API_KEY variable)")
+    gemini_base_url: str | None = Field(None, description="Gemini API base URL (proxies, tests)")
+    window: int | None = Field(None, gt=0, description="model input window in tokens; default: asked from the model")
+    reserve: int = Field(8192, ge=0, description="tokens kept free for history and the answer")
+    budget: int | None = Field(None, gt=0, description="hard token budget for the pack; default: window - reserve")
+    route: Route = Field("auto", description="auto | full | select | self")
+    # gathering
+    max_steps: int = Field(8, ge=1, le=100, description="most plan/act rounds")
+    max_gather_tokens: int = Field(4_000_000, gt=0, description="stop gathering past this many tokens")
+    call_timeout: float = Field(120.0, gt=0, description="seconds each tool call may take")
+    max_file_bytes: int = Field(2_000_000, gt=0, description="files larger than this are refused")
+    # web
+    allow_hosts: list[str] = Field(default_factory=list, description="hosts allowed despite private/loopback addresses")
+    ignore_robots: bool = Field(False, description="fetch pages that robots.txt disallows")
+    chromium_path: str | None = Field(None, description="path to the Chromium executable; default: found on PATH")
+    render: Render = Field("auto", description="auto | always | never")
+    crawl: bool = Field(False, description="follow same-site links from URL sources")
+    max_pages: int = Field(20, ge=1, le=10_000, description="most pages per crawl")
+    max_depth: int = Field(2, ge=0, le=20, description="most link hops per crawl")
+    include: list[str] = Field(default_factory=list, description="crawl only URLs matching these patterns")
+    exclude: list[str] = Field(default_factory=list, description="never crawl URLs matching these patterns")
+    # pdf
+    pdf_password: SecretStr | None = Field(None, description="password for encrypted PDFs")
+    # retrieval
+    chroma_url: str | None = Field(None, description="Chroma server URL; default: embedded store in data_dir")
+    embedding: Embedding = Field("auto", description="auto | local | gemini | none")
+    # storage
+    data_dir: Path = Field(default_factory=_default_data_dir, description="caches, index and sessions")
+    # output
+    pack_format: PackFormat = Field("markdown", description="markdown | xml | json")
+
+    def api_key(self) -> str | None:
+        return self.gemini_api_key.get_secret_value() if self.gemini_api_key else None
+
+    def password(self) -> str | None:
+        return self.pdf_password.get_secret_value() if self.pdf_password else None
+
+
+_ENV_PREFIX = "FORAGE_"
+
+
+def _allowed(name: str) -> str:
+    field = Settings.model_fields[name]
+    ann = field.annotation
+    if get_origin(ann) is Literal:
+        return " | ".join(map(str, get_args(ann)))
+    for arg in get_args(ann):
+        if get_origin(arg) is Literal:
+            return " | ".join(map(str, get_args(arg)))
+    return field.description or ""
+
+
+def _check(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    """Validate one layer alone so an error names the layer it came from."""
+    unknown = [k for k in values if k not in Settings.model_fields]
+    if unknown:
+        known = ", ".join(sorted(Settings.model_fields))
+        raise ConfigError(f"{origin}: unknown key {unknown[0]!r}. Allowed keys: {known}")
+    try:
+        Settings.model_validate(dict(values))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else "?"
+        raise ConfigError(
+            f"{origin}: bad value for {key!r} ({values.get(key)!r}): {err['msg']}. Allowed: {_allowed(key)}"
+        ) from exc
+    return dict(values)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
+    # Accept either top-level keys or a [forage] table.
+    table = data.get("forage", data) if isinstance(data.get("forage"), dict) else data
+    return _check(table, str(path))
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        raw = env.get(_ENV_PREFIX + name.upper())
+        if raw is None:
+            continue
+        ann = field.annotation
+        is_list = get_origin(ann) is list or any(get_origin(a) is list for a in get_args(ann))
+        out[name] = [x.strip() for x in raw.split(",") if x.strip()] if is_list else raw
+    key = env.get("GEMINI_API_KEY") or env.get("GOOGLE_API_KEY")
+    if key and "gemini_api_key" not in out:
+        out["gemini_api_key"] = key
+    return _check(out, "environment (FORAGE_*)")
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    user_config: Path | None = None,
+) -> Settings:
+    """Merge every layer once, at the edge; pass the result down."""
+    env = os.environ if env is None else env
+    cwd = cwd or Path.cwd()
+    if user_config is None:
+        base = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else Path(env.get("HOME", "~")) / ".config"
+        user_config = base.expanduser() / "forage" / "config.toml"
+    merged: dict[str, Any] = {}
+    if user_config.is_file():
+        merged.update(_read_toml(user_config))
+    project = cwd / "forage.toml"
+    if project.is_file():
+        merged.update(_read_toml(project))
+    merged.update(_from_env(env))
+    explicit = {k: v for k, v in (flags or {}).items() if v is not None}
+    merged.update(_check(explicit, "command-line flags"))
+    return Settings.model_validate(merged)

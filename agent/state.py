@@ -1,0 +1,151 @@
+"""The agent's state and the small typed records it holds."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+from pydantic import BaseModel, Field
+
+SpanKind = Literal["lines", "pages", "section", "whole"]
+
+
+class Span(BaseModel):
+    """Where a block sits in its source: lines, pages, or a named section."""
+
+    kind: SpanKind = "whole"
+    start: int | None = None
+    end: int | None = None
+    label: str | None = None  # section heading for web pages
+
+    def render(self) -> str:
+        if self.kind == "lines" and self.start is not None:
+            return f":{self.start}-{self.end}" if self.end and self.end != self.start else f":{self.start}"
+        if self.kind == "pages" and self.start is not None:
+            return f" p.{self.start}" if self.end in (None, self.start) else f" pp.{self.start}-{self.end}"
+        if self.kind == "section" and self.label:
+            return f" § {self.label}"
+        return ""
+
+
+class Document(BaseModel):
+    """One piece of gathered material, keyed by URI and content hash."""
+
+    id: str  # stable: derived from uri + span, not random
+    uri: str
+    text: str
+    hash: str  # sha256 of text
+    span: Span = Field(default_factory=Span)
+    title: str | None = None
+    source: Literal["file", "web", "pdf", "mcp"] = "file"
+    trusted: bool = True  # False for web pages and third-party servers: packed in an untrusted envelope
+    tokens: int = 0
+    fetched_at: str | None = None  # ISO time; manifest only, never in the packed prefix
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class Action(BaseModel):
+    """One tool call the agent made, as the history shows it."""
+
+    step: int
+    tool: str
+    server: str
+    args: dict[str, Any]
+    status: Literal["ok", "error", "timeout", "cancelled"]
+    summary: str  # short text the model sees instead of the full observation
+    documents: list[str] = Field(default_factory=list)  # ids of documents this call added
+    tokens_added: int = 0
+    duration_s: float = 0.0
+
+
+class ToolCall(BaseModel):
+    """A call the model asked for."""
+
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+
+    def __add__(self, other: Usage) -> Usage:
+        cost = None if self.cost_usd is None and other.cost_usd is None else (self.cost_usd or 0) + (other.cost_usd or 0)
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cost_usd=cost,
+        )
+
+
+class BlockEntry(BaseModel):
+    """One line of the pack manifest."""
+
+    block: int
+    doc_id: str
+    uri: str
+    span: Span
+    hash: str
+    tokens: int
+    trusted: bool
+    fetched_at: str | None = None
+
+
+class Omitted(BaseModel):
+    uri: str
+    tokens: int
+    reason: str
+
+
+class Pack(BaseModel):
+    """The packed context: a byte-stable prefix of source blocks, then the question."""
+
+    prefix: str
+    question_text: str
+    manifest: list[BlockEntry]
+    omitted: list[Omitted] = Field(default_factory=list)
+    tokens: int = 0
+    budget: int | None = None
+    route: Literal["full", "select", "self"] = "full"
+    gathered_tokens: int = 0
+
+    @property
+    def text(self) -> str:
+        return self.prefix + self.question_text
+
+
+class Citation(BaseModel):
+    block: int
+    uri: str
+    span: Span
+
+    def render(self) -> str:
+        return f"[{self.block}] {self.uri}{self.span.render()}"
+
+
+class Answer(BaseModel):
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    model: str
+    extractive: bool = False
+    usage: Usage = Field(default_factory=Usage)
+
+
+class AgentState(TypedDict, total=False):
+    """LangGraph state. Documents are keyed by id; history only grows."""
+
+    question: str
+    sources: list[str]
+    documents: dict[str, Document]
+    history: Annotated[list[Action], operator.add]
+    pending: list[ToolCall]
+    step: int
+    done: bool
+    failures: list[str]  # one line per source that could not be gathered
+    pack: Pack | None
+    answer: Answer | None
+    usage: Usage

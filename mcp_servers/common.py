@@ -1,0 +1,108 @@
+"""What every forage MCP server shares: result shapes, error conversion, transports.
+
+Tool results carry text for the model and structured content for code. Tools that gather
+material put it in ``structured_content["documents"]``: a list of dicts with keys
+``uri, text, span {kind,start,end,label}, title, source, trusted`` (see ``doc``). The agent
+turns exactly those into Documents; everything else in a result is informational.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import inspect
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+
+from tools.errors import ToolError
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+READ_ONLY_OPEN_WORLD = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def doc(
+    uri: str,
+    text: str,
+    *,
+    span: dict[str, Any] | None = None,
+    title: str | None = None,
+    source: str = "file",
+    trusted: bool = True,
+    **meta: Any,
+) -> dict[str, Any]:
+    """Build one entry of structured_content["documents"]."""
+    entry: dict[str, Any] = {
+        "uri": uri,
+        "text": text,
+        "span": span or {"kind": "whole"},
+        "title": title,
+        "source": source,
+        "trusted": trusted,
+    }
+    if meta:
+        entry["meta"] = meta
+    return entry
+
+
+def result(text: str, **structured: Any) -> CallToolResult:
+    """A successful tool result: text for the model, structured content for code."""
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured or None)
+
+
+def error_result(exc: ToolError) -> CallToolResult:
+    """A failed tool result the model can act on (is_error=True)."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=str(exc))],
+        structured_content={"error": type(exc).__name__, "message": str(exc)},
+        is_error=True,
+    )
+
+
+def guarded(fn: F) -> F:
+    """Turn ToolError into an is_error result instead of a logged traceback."""
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except ToolError as exc:
+                return error_result(exc)
+
+        return async_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ToolError as exc:
+            return error_result(exc)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def transport_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """An argument parser with the transport options every server accepts."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address for --transport http")
+    parser.add_argument("--port", type=int, default=8765, help="port for --transport http")
+    return parser
+
+
+def run(server: MCPServer[Any], transport: str = "stdio", host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve over stdio or streamable HTTP. Logs go to stderr, never to the stdio channel."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if transport == "http":
+        server.run("streamable-http", host=host, port=port)
+    else:
+        server.run("stdio")
