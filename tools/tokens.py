@@ -14,6 +14,7 @@ _PROSE_CPT = 4.0
 _CODE_CPT = 3.0
 _SAMPLE = 4096
 _PUNCT = frozenset("{}()[]<>;:=+-*/\\|&^%$#@!~`'\",.?_")
+_PUNCT_BYTES = "".join(sorted(_PUNCT)).encode("ascii")
 
 
 def chars_per_token(text: str) -> float:
@@ -25,8 +26,13 @@ def chars_per_token(text: str) -> float:
         sample = text[:_SAMPLE] + text[mid : mid + _SAMPLE] + text[-_SAMPLE:]
     if not sample:
         return _PROSE_CPT
-    punct = sum(1 for ch in sample if ch in _PUNCT)
-    non_ascii = sum(1 for ch in sample if ord(ch) > 127)
+    if sample.isascii():  # the common case, counted in C: same result, ~50x faster
+        raw = sample.encode("ascii")
+        punct = len(raw) - len(raw.translate(None, _PUNCT_BYTES))
+        non_ascii = 0
+    else:
+        punct = sum(1 for ch in sample if ch in _PUNCT)
+        non_ascii = sum(1 for ch in sample if ord(ch) > 127)
     density = min(1.0, (punct / len(sample)) / 0.12)  # ~12% punctuation is typical code
     cpt = _PROSE_CPT - (_PROSE_CPT - _CODE_CPT) * density
     # Non-Latin scripts tokenize much denser (often ~1-2 chars per token).
