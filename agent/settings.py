@@ -32,22 +32,36 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
     # model
-    model: str = Field("auto", description="'auto' (Gemini when a key is set, else extractive), 'extractive', or a Gemini model name")
-    gemini_api_key: SecretStr | None = Field(None, description="Gemini API key (prefer the GEMINI_API_KEY variable)")
+    model: str = Field(
+        "auto",
+        description="'auto' (Gemini when a key is set, else extractive), 'extractive', or a Gemini model name",
+    )
+    gemini_api_key: SecretStr | None = Field(
+        None, description="Gemini API key (prefer the GEMINI_API_KEY variable)"
+    )
     gemini_base_url: str | None = Field(None, description="Gemini API base URL (proxies, tests)")
-    window: int | None = Field(None, gt=0, description="model input window in tokens; default: asked from the model")
+    window: int | None = Field(
+        None, gt=0, description="model input window in tokens; default: asked from the model"
+    )
     reserve: int = Field(8192, ge=0, description="tokens kept free for history and the answer")
-    budget: int | None = Field(None, gt=0, description="hard token budget for the pack; default: window - reserve")
+    budget: int | None = Field(
+        None, gt=0, description="hard token budget for the pack; default: window - reserve"
+    )
     route: Route = Field("auto", description="auto | full | select | self")
     # gathering
     max_steps: int = Field(8, ge=1, le=100, description="most plan/act rounds")
     max_gather_tokens: int = Field(4_000_000, gt=0, description="stop gathering past this many tokens")
     call_timeout: float = Field(120.0, gt=0, description="seconds each tool call may take")
     max_file_bytes: int = Field(2_000_000, gt=0, description="files larger than this are refused")
+    roots: list[Path] = Field(default_factory=list, description="if set, local sources must lie inside these folders")
     # web
-    allow_hosts: list[str] = Field(default_factory=list, description="hosts allowed despite private/loopback addresses")
+    allow_hosts: list[str] = Field(
+        default_factory=list, description="hosts allowed despite private/loopback addresses"
+    )
     ignore_robots: bool = Field(False, description="fetch pages that robots.txt disallows")
-    chromium_path: str | None = Field(None, description="path to the Chromium executable; default: found on PATH")
+    chromium_path: str | None = Field(
+        None, description="path to the Chromium executable; default: found on PATH"
+    )
     render: Render = Field("auto", description="auto | always | never")
     crawl: bool = Field(False, description="follow same-site links from URL sources")
     max_pages: int = Field(20, ge=1, le=10_000, description="most pages per crawl")
@@ -140,7 +154,11 @@ def load_settings(
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
     if user_config is None:
-        base = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else Path(env.get("HOME", "~")) / ".config"
+        base = (
+            Path(env["XDG_CONFIG_HOME"])
+            if env.get("XDG_CONFIG_HOME")
+            else Path(env.get("HOME", "~")) / ".config"
+        )
         user_config = base.expanduser() / "forage" / "config.toml"
     merged: dict[str, Any] = {}
     if user_config.is_file():

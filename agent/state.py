@@ -56,6 +56,7 @@ class Action(BaseModel):
     documents: list[str] = Field(default_factory=list)  # ids of documents this call added
     tokens_added: int = 0
     duration_s: float = 0.0
+    hints: dict[str, Any] | None = None  # machine-readable follow-ups (continuation args, PDFs found)
 
 
 class ToolCall(BaseModel):
@@ -73,7 +74,11 @@ class Usage(BaseModel):
     cost_usd: float | None = None
 
     def __add__(self, other: Usage) -> Usage:
-        cost = None if self.cost_usd is None and other.cost_usd is None else (self.cost_usd or 0) + (other.cost_usd or 0)
+        cost = (
+            None
+            if self.cost_usd is None and other.cost_usd is None
+            else (self.cost_usd or 0) + (other.cost_usd or 0)
+        )
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
@@ -140,6 +145,14 @@ class AgentState(TypedDict, total=False):
 
     question: str
     sources: list[str]
+    plan_request: str  # the first user message of planning (question, sources, suggested calls)
+    first_calls: dict[str, str]  # call key -> the source spec it gathers
+    want_answer: bool
+    pack_format: str
+    route: str
+    budget_now: int
+    route_trace: Annotated[list[str], operator.add]
+    unanswerable: bool
     documents: dict[str, Document]
     history: Annotated[list[Action], operator.add]
     pending: list[ToolCall]

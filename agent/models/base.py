@@ -18,6 +18,8 @@ class Message(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)  # assistant only
     tool_call_id: str | None = None  # tool only
     name: str | None = None  # tool only: the tool's name
+    # tool only: machine-readable hints that are also in `content` (continuation args, PDFs found)
+    data: dict[str, Any] | None = None
     # For "user" messages that carry a Pack: the byte-stable prefix, kept apart so a model can
     # cache it (Gemini explicit cache) and answer from the rest.
     cacheable_prefix: str | None = None

@@ -1,0 +1,133 @@
+"""One run of the agent: resolve sources, start servers, run the graph, return the result."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.graph import build_graph
+from agent.models.base import ChatModel
+from agent.nodes import EventSink, call_key
+from agent.prompts import plan_request
+from agent.settings import Settings
+from agent.sources import resolve_sources
+from agent.state import Action, Answer, Pack, Usage
+from agent.toolbox import Toolbox, server_configs
+
+
+@dataclass
+class RunResult:
+    """What a run produced, for cli/ to present."""
+
+    question: str
+    pack: Pack | None
+    answer: Answer | None
+    history: list[Action]
+    failures: list[str]
+    usage: Usage
+    gathered_tokens: int
+    documents: int
+    route_trace: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.failures)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer.text if self.answer else None,
+            "extractive": self.answer.extractive if self.answer else None,
+            "model": self.answer.model if self.answer else None,
+            "citations": [
+                {
+                    "block": c.block,
+                    "uri": c.uri,
+                    "span": c.span.model_dump(exclude_none=True),
+                    "text": c.render(),
+                }
+                for c in (self.answer.citations if self.answer else [])
+            ],
+            "manifest": [b.model_dump(exclude_none=True) for b in (self.pack.manifest if self.pack else [])],
+            "omitted": [o.model_dump() for o in (self.pack.omitted if self.pack else [])],
+            "route": self.route_trace,
+            "history": [a.model_dump(exclude={"hints"}) for a in self.history],
+            "failures": self.failures,
+            "usage": {
+                **self.usage.model_dump(),
+                "pack_tokens": self.pack.tokens if self.pack else 0,
+                "gathered_tokens": self.gathered_tokens,
+            },
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+async def run(
+    question: str,
+    specs: list[str],
+    settings: Settings,
+    model: ChatModel,
+    *,
+    want_answer: bool = True,
+    pack_format: str = "markdown",
+    on_event: EventSink | None = None,
+    on_text: Callable[[str], None] | None = None,
+    checkpointer: Any = None,
+    thread_id: str | None = None,
+) -> RunResult:
+    """Gather from the sources, pack, and (unless packing only) answer."""
+    started = time.perf_counter()
+    emit = on_event or (lambda *a, **k: None)
+    sources, failures = resolve_sources(specs, settings)
+    for line in failures:
+        emit("source_failed", text=line)
+    configs = server_configs(settings, sources)
+    async with Toolbox(configs, timeout=settings.call_timeout, log_dir=settings.data_dir / "logs") as toolbox:
+        needed = set().union(*(s.servers for s in sources)) if sources else set()
+        # The files server is needed for every local source (folders may hold PDFs too).
+        if "pdf" in needed and "files" in configs:
+            needed.add("files")
+        if needed:
+            emit("servers_starting", names=sorted(needed))
+            for name, error in (await toolbox.start(needed)).items():
+                failures.append(f"{name} server: {error}")
+                emit("source_failed", text=f"{name} server: {error}")
+        graph = build_graph(
+            settings, model, toolbox, on_event=on_event, on_text=on_text, checkpointer=checkpointer
+        )
+        state = {
+            "question": question,
+            "sources": specs,
+            "plan_request": plan_request(question, sources, failures),
+            "first_calls": {call_key(c): s.spec for s in sources for c in s.first_calls},
+            "documents": {},
+            "history": [],
+            "failures": failures,
+            "step": 0,
+            "want_answer": want_answer,
+            "pack_format": pack_format,
+            "usage": Usage(),
+            "route_trace": [],
+        }
+        config = {
+            "configurable": {"thread_id": thread_id or uuid.uuid4().hex},
+            "recursion_limit": 10 * settings.max_steps + 20,
+        }
+        final = await graph.ainvoke(state, config=config, durability="sync")
+    docs = final.get("documents", {})
+    return RunResult(
+        question=question,
+        pack=final.get("pack"),
+        answer=final.get("answer"),
+        history=list(final.get("history", [])),
+        failures=list(final.get("failures", [])),
+        usage=final.get("usage", Usage()),
+        gathered_tokens=sum(d.tokens for d in docs.values()),
+        documents=len(docs),
+        route_trace=list(final.get("route_trace", [])),
+        duration_s=time.perf_counter() - started,
+    )

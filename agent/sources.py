@@ -1,0 +1,97 @@
+"""Source specs: what the user named (folder, file, PDF, URL) and the first call for each."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from agent.errors import SourceError
+from agent.settings import Settings
+from agent.state import ToolCall
+
+Kind = Literal["folder", "file", "pdf", "url", "pdf_url"]
+
+#: Which server provides each tool the planner may suggest.
+TOOL_SERVER = {
+    "list_files": "files", "read_file": "files", "read_many": "files", "search_files": "files",
+    "file_info": "files", "pdf_info": "pdf", "read_pdf": "pdf", "search_pdf": "pdf",
+    "fetch_page": "web", "crawl_site": "web", "extract_links": "web",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Source:
+    """One resolved source spec."""
+
+    spec: str
+    kind: Kind
+    target: str  # absolute path or URL
+    first_calls: tuple[ToolCall, ...] = field(default_factory=tuple)
+
+    @property
+    def servers(self) -> set[str]:
+        return {TOOL_SERVER[c.name] for c in self.first_calls}
+
+
+def _is_url(spec: str) -> bool:
+    return "://" in spec[:12] or spec.startswith(("http:", "https:"))
+
+
+def resolve_source(spec: str, settings: Settings) -> Source:
+    """Classify a spec and choose its first tool call; raise SourceError with what to do."""
+    if _is_url(spec):
+        scheme = urlsplit(spec).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise SourceError(f"{spec}: only http(s) URLs can be fetched (got {scheme}:); give a web address")
+        if urlsplit(spec).path.lower().endswith(".pdf"):
+            return Source(spec, "pdf_url", spec, (ToolCall(name="fetch_page", args={"url": spec}),))
+        if settings.crawl:
+            args: dict[str, object] = {"url": spec, "max_pages": settings.max_pages, "max_depth": settings.max_depth}
+            if settings.include:
+                args["include"] = list(settings.include)
+            if settings.exclude:
+                args["exclude"] = list(settings.exclude)
+            return Source(spec, "url", spec, (ToolCall(name="crawl_site", args=args),))
+        args = {"url": spec} if settings.render == "auto" else {"url": spec, "render": settings.render}
+        return Source(spec, "url", spec, (ToolCall(name="fetch_page", args=args),))
+    if "\x00" in spec:
+        raise SourceError("a source path contains a NUL byte; pass a plain path")
+    path = Path(spec).expanduser()
+    if not path.exists():
+        hint = " (it is a dangling symlink)" if path.is_symlink() else ""
+        raise SourceError(f"{spec}: no such file or folder{hint}; check the path")
+    resolved = path.resolve()
+    if settings.roots and not any(resolved.is_relative_to(r.expanduser().resolve()) for r in settings.roots):
+        allowed = ", ".join(str(r) for r in settings.roots)
+        raise SourceError(f"{spec}: outside the allowed roots ({allowed}); add it to `roots` in forage.toml")
+    if resolved.is_dir():
+        if not os.access(resolved, os.R_OK | os.X_OK):
+            raise SourceError(f"{spec}: folder cannot be read (permission denied)")
+        return Source(spec, "folder", str(resolved), (
+            ToolCall(name="read_many", args={"paths_or_glob": str(resolved), "max_tokens": settings.max_gather_tokens}),
+        ))
+    if not os.access(resolved, os.R_OK):
+        raise SourceError(f"{spec}: file cannot be read (permission denied)")
+    if resolved.suffix.lower() == ".pdf":
+        return Source(spec, "pdf", str(resolved), (ToolCall(name="read_pdf", args={"path": str(resolved)}),))
+    return Source(spec, "file", str(resolved), (ToolCall(name="read_file", args={"path": str(resolved)}),))
+
+
+def resolve_sources(specs: list[str], settings: Settings) -> tuple[list[Source], list[str]]:
+    """Resolve every spec; a bad one becomes a failure line, the rest go on."""
+    sources: list[Source] = []
+    failures: list[str] = []
+    for spec in dict.fromkeys(specs):
+        try:
+            sources.append(resolve_source(spec, settings))
+        except SourceError as exc:
+            failures.append(str(exc))
+    return sources, failures
+
+
+def local_roots(sources: list[Source]) -> list[str]:
+    """The roots the files and pdf servers are started with: exactly the local sources."""
+    return [s.target for s in sources if s.kind in ("folder", "file", "pdf")]
