@@ -204,6 +204,9 @@ class Nodes:
         gathered = sum(d.tokens for d in state.get("documents", {}).values())
         avail = self.available()
         mode = self.settings.route
+        if state.get("unbounded"):
+            self.emit("route", route="full", gathered=gathered, budget=None)
+            return {"route": "full", "budget_now": 0, "route_trace": ["full@unbounded"]}
         if mode == "full":
             route, budget = "full", avail
         elif mode == "select":
@@ -219,7 +222,7 @@ class Nodes:
         documents = list(state.get("documents", {}).values())
         gathered = sum(d.tokens for d in documents)
         route = state.get("route", "full")
-        budget = state.get("budget_now") or self.available()
+        budget = None if state.get("unbounded") else (state.get("budget_now") or self.available())
         notice = None
         if route == "select":
             documents, notice = await asyncio.to_thread(self._select, documents, state["question"], budget)

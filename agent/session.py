@@ -73,6 +73,7 @@ async def run(
     model: ChatModel,
     *,
     want_answer: bool = True,
+    unbounded: bool = False,
     pack_format: str = "markdown",
     on_event: EventSink | None = None,
     on_text: Callable[[str], None] | None = None,
@@ -109,6 +110,7 @@ async def run(
             "failures": failures,
             "step": 0,
             "want_answer": want_answer,
+            "unbounded": unbounded,
             "pack_format": pack_format,
             "usage": Usage(),
             "route_trace": [],
@@ -117,7 +119,9 @@ async def run(
             "configurable": {"thread_id": thread_id or uuid.uuid4().hex},
             "recursion_limit": 10 * settings.max_steps + 20,
         }
-        final = await graph.ainvoke(state, config=config, durability="sync")
+        # durability="sync": a killed process must not lose its last step (needs a checkpointer).
+        extra = {"durability": "sync"} if checkpointer is not None else {}
+        final = await graph.ainvoke(state, config=config, **extra)
     docs = final.get("documents", {})
     return RunResult(
         question=question,

@@ -148,6 +148,7 @@ class AgentState(TypedDict, total=False):
     plan_request: str  # the first user message of planning (question, sources, suggested calls)
     first_calls: dict[str, str]  # call key -> the source spec it gathers
     want_answer: bool
+    unbounded: bool  # pack everything, no budget (forage pack without --budget)
     pack_format: str
     route: str
     budget_now: int

@@ -1,0 +1,111 @@
+"""Presenting runs: progress on stderr, answers on stdout. Pure format_* kept apart from print_*."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from agent.packing import render_manifest
+from agent.session import RunResult
+from agent.state import Action, Pack
+
+
+def format_args(args: dict[str, Any]) -> str:
+    shown = ", ".join(f"{k}={v!r}" if not isinstance(v, str) else f"{k}={v}" for k, v in args.items())
+    return shown if len(shown) < 100 else shown[:97] + "…"
+
+
+def format_action(action: Action) -> str:
+    mark = {"ok": "[green]✓[/]", "error": "[red]✗[/]", "timeout": "[red]⏱[/]"}.get(
+        action.status, "[yellow]?[/]"
+    )
+    docs = (
+        f"{len(action.documents)} doc(s), {action.tokens_added:,} tokens"
+        if action.documents
+        else action.status
+    )
+    return f"  {mark} {action.tool}({escape(format_args(action.args))}) → {docs} [dim]{action.duration_s:.2f}s[/]"
+
+
+def format_summary(result: RunResult) -> str:
+    pack = result.pack
+    parts = [f"gathered {result.gathered_tokens:,} tokens from {result.documents} document(s)"]
+    if pack is not None:
+        budget = f" of {pack.budget:,}" if pack.budget else ""
+        parts.append(f"packed {pack.tokens:,}{budget} tokens in {len(pack.manifest)} block(s)")
+        parts.append(f"route {' → '.join(result.route_trace) or pack.route}")
+    parts.append(f"{result.duration_s:.1f}s")
+    return "; ".join(parts)
+
+
+def pack_file_text(pack: Pack, fmt: str) -> str:
+    """The content `forage pack` writes: blocks, question (if any), manifest."""
+    if fmt == "json":
+        data = json.loads(pack.prefix)
+        data["manifest"] = [b.model_dump(exclude_none=True, exclude={"fetched_at"}) for b in pack.manifest]
+        data["omitted"] = [o.model_dump() for o in pack.omitted]
+        data["tokens"] = pack.tokens
+        return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    if fmt == "xml":
+        rows = "".join(
+            f'  <block index="{b.block}" uri="{b.uri}" span="{b.span.kind}:{b.span.start}-{b.span.end}" '
+            f'sha256="{b.hash}" tokens="{b.tokens}"/>\n'
+            for b in pack.manifest
+        )
+        omitted = "".join(
+            f'  <omitted uri="{o.uri}" tokens="{o.tokens}" reason="{o.reason}"/>\n' for o in pack.omitted
+        )
+        return f'{pack.text}<manifest tokens="{pack.tokens}">\n{rows}{omitted}</manifest>\n'
+    return pack.text + "\n" + render_manifest(pack)
+
+
+class Progress:
+    """Receives agent events and prints progress lines to stderr."""
+
+    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.started = time.perf_counter()
+        self.tokens = 0
+        self.files = 0
+
+    def __call__(self, kind: str, **data: Any) -> None:
+        if kind == "source_failed":
+            self.console.print(f"[red]✗ {escape(data['text'])}[/]")
+            return
+        if self.quiet:
+            return
+        if kind == "servers_starting":
+            self.console.print(f"[dim]starting MCP servers: {', '.join(data['names'])}[/]")
+        elif kind == "call_end":
+            action: Action = data["action"]
+            self.tokens += action.tokens_added
+            self.files += len(action.documents)
+            self.console.print(format_action(action))
+            if data.get("message"):
+                self.console.print(f"    [red]{escape(data['message'][:500])}[/]")
+            self.console.print(
+                f"  [dim]{self.files} document(s), {self.tokens:,} tokens, {time.perf_counter() - self.started:.1f}s[/]"
+            )
+        elif kind == "route":
+            budget = f"{data['budget']:,}" if data.get("budget") else "no limit"
+            self.console.print(
+                f"[dim]route: {data['route']} ({data['gathered']:,} tokens gathered, budget {budget})[/]"
+            )
+        elif kind == "widen":
+            self.console.print(
+                f"[yellow]the pack could not answer; widening to {data['route']} @ {data['budget']:,}[/]"
+            )
+        elif kind == "packed":
+            pack: Pack = data["pack"]
+            if data.get("notice"):
+                self.console.print(f"[yellow]{escape(data['notice'])}[/]")
+            self.console.print(f"[dim]packed {pack.tokens:,} tokens in {len(pack.manifest)} block(s)[/]")
+            if pack.omitted:
+                self.console.print(f"[yellow]left out {len(pack.omitted)} item(s) (see the manifest)[/]")
+        elif kind == "notice":
+            self.console.print(f"[yellow]{escape(data['text'])}[/]")
