@@ -1,0 +1,209 @@
+"""The files MCP server: read-only access to local folders inside the roots it was started with."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult
+from pydantic import Field
+
+from mcp_servers import common
+from tools import files
+from tools.errors import ToolError
+from tools.files import FileText
+from tools.safety import Roots
+
+PROG = "python -m mcp_servers.files"
+INSTRUCTIONS = (
+    "Read-only access to local folders. Paths are relative to the first root (or start with a root's "
+    "name when there are several); absolute paths inside the roots work too. Start with list_files or "
+    "read_many on a folder, use search_files to find where something is, then read_file for exact lines. "
+    "PDFs are not read here: pass the paths listed under 'skipped' with reason 'pdf' to read_pdf."
+)
+
+Path_ = Annotated[str, Field(description="File or folder path inside the roots, e.g. 'src/app.py' or '.'.")]
+Pattern = Annotated[
+    str | None,
+    Field(
+        description="Optional glob filter on paths relative to `path`, gitignore-style: '*.py' matches at any "
+        "depth, 'src/**/*.ts' is anchored; join several with commas ('*.md,*.rst')."
+    ),
+]
+
+
+def _doc(ft: FileText) -> dict[str, Any]:
+    return common.doc(
+        ft.display,
+        ft.text,
+        span={"kind": "lines", "start": ft.start, "end": ft.end},
+        title=ft.display,
+        source="file",
+        path=str(ft.path),
+        encoding=ft.encoding,
+        tokens=ft.tokens,
+        total_lines=ft.total_lines,
+    )
+
+
+def build_server(roots: list[str], max_file_bytes: int = files.DEFAULT_MAX_FILE_BYTES) -> MCPServer:
+    """Build the files server over the given roots; raise ToolError if a root is missing."""
+    allowed = Roots.of(roots)
+    server: MCPServer = MCPServer("forage-files", instructions=INSTRUCTIONS, log_level="WARNING")
+
+    @server.tool(annotations=common.READ_ONLY)
+    @common.guarded
+    def list_files(
+        path: Path_ = ".",
+        pattern: Pattern = None,
+        max_results: Annotated[
+            int, Field(description="Most files to list (1-10000).", ge=1, le=10_000)
+        ] = 500,
+        offset: Annotated[
+            int, Field(description="Skip this many files (to page through a long list).", ge=0)
+        ] = 0,
+    ) -> CallToolResult:
+        """List the files under a folder with their size and estimated tokens.
+
+        Honours .gitignore files and skips VCS folders, build outputs, dependency folders
+        (.venv, node_modules), lock files and binaries. Says how many more files there are when
+        the list is cut at max_results.
+        """
+        out = files.list_files(allowed, path, pattern, max_results, offset)
+        return common.result(
+            out.text, path=out.path, files=out.files, total=out.total, more=out.more,
+            ignored=out.ignored, skipped=out.skipped, next=out.next,
+        )  # fmt: skip
+
+    @server.tool(annotations=common.READ_ONLY)
+    @common.guarded
+    def read_file(
+        path: Annotated[str, Field(description="Text file to read, e.g. 'src/app.py'.")],
+        start_line: Annotated[int, Field(description="First line to show (1-based).", ge=1)] = 1,
+        end_line: Annotated[
+            int | None, Field(description="Last line to show (inclusive); omit for the end.")
+        ] = None,
+        max_chars: Annotated[
+            int, Field(description="Most characters to return; longer output is cut at a line end.", ge=100)
+        ] = files.DEFAULT_MAX_CHARS,
+    ) -> CallToolResult:
+        """Read a text file, or a range of its lines, with line numbers.
+
+        When the output is cut at max_chars, the result says which start_line to call again with.
+        Cite what you use as path:start-end.
+        """
+        out = files.read_file(allowed, path, start_line, end_line, max_chars, max_file_bytes=max_file_bytes)
+        ft = out.file
+        return common.result(
+            out.text, path=ft.display, start_line=ft.start, end_line=ft.end, total_lines=ft.total_lines,
+            encoding=ft.encoding, truncated=out.truncated, next=out.next,
+            documents=[_doc(ft)] if ft.total_lines else [],
+        )  # fmt: skip
+
+    @server.tool(annotations=common.READ_ONLY)
+    @common.guarded
+    def read_many(
+        paths_or_glob: Annotated[
+            str | list[str],
+            Field(
+                description="A folder (read recursively, ignore rules apply), a file, a glob such as "
+                "'src/**/*.py', or a list of any of these."
+            ),
+        ],
+        max_tokens: Annotated[
+            int, Field(description="Token budget for this call; reading stops before it is exceeded.", ge=1)
+        ] = files.DEFAULT_MAX_TOKENS,
+        offset: Annotated[
+            int,
+            Field(
+                description="Skip this many files of the sorted list (from a previous result's next).", ge=0
+            ),
+        ] = 0,
+    ) -> CallToolResult:
+        """Read many text files at once, in path order, up to a token budget.
+
+        Binary files are skipped with a reason; PDFs are listed under 'skipped' (reason 'pdf') for
+        read_pdf. When the budget runs out, the result names the files left and the offset to call
+        again with.
+        """
+        out = files.read_many(allowed, paths_or_glob, max_tokens, offset, max_file_bytes=max_file_bytes)
+        return common.result(
+            out.text, documents=[_doc(f) for f in out.files], tokens=out.tokens, skipped=out.skipped,
+            left=out.left, left_count=out.left_count, empty=out.empty, next=out.next,
+        )  # fmt: skip
+
+    @server.tool(annotations=common.READ_ONLY)
+    @common.guarded
+    def search_files(
+        query: Annotated[
+            str, Field(description="Text to find; case-insensitive unless it has a capital letter.")
+        ],
+        regex: Annotated[bool, Field(description="Treat query as a Python regular expression.")] = False,
+        pattern: Pattern = None,
+        context_lines: Annotated[
+            int, Field(description="Lines of context around each hit.", ge=0, le=20)
+        ] = 2,
+        max_results: Annotated[int, Field(description="Most matching lines to return.", ge=1, le=1000)] = 50,
+        path: Annotated[str, Field(description="Folder (or file) to search in.")] = ".",
+    ) -> CallToolResult:
+        """Search file contents and return file:line hits with surrounding lines.
+
+        Use it to find where something is defined or configured before reading the file.
+        The same ignore rules as list_files apply; binary and oversized files are not searched.
+        """
+        out = files.search_files(
+            allowed,
+            query,
+            regex,
+            pattern,
+            context_lines,
+            max_results,
+            path=path,
+            max_file_bytes=max_file_bytes,
+        )
+        return common.result(
+            out.text, hits=out.hits, files_searched=out.files_searched, truncated=out.truncated,
+            skipped=out.skipped, documents=[_doc(w) for w in out.windows],
+        )  # fmt: skip
+
+    @server.tool(annotations=common.READ_ONLY)
+    @common.guarded
+    def file_info(path: Path_) -> CallToolResult:
+        """Describe a file or folder without returning its content.
+
+        Gives size, modification time, kind (text, binary, pdf, folder), encoding, line count and
+        estimated tokens, so you can decide whether and how to read it.
+        """
+        info = files.file_info(allowed, path, max_file_bytes=max_file_bytes)
+        text = info.pop("text")
+        return common.result(text, **info)
+
+    return server
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the files server: python -m mcp_servers.files ROOT... [--max-file-bytes N]."""
+    parser = common.transport_parser(PROG, "Serve read-only access to local folders over MCP.")
+    parser.add_argument("roots", nargs="+", metavar="ROOT", help="folder or file the server may read")
+    parser.add_argument(
+        "--max-file-bytes",
+        type=int,
+        default=files.DEFAULT_MAX_FILE_BYTES,
+        help=f"refuse files larger than this (default {files.DEFAULT_MAX_FILE_BYTES})",
+    )
+    args = parser.parse_args(argv)
+    if args.max_file_bytes < 1:
+        parser.error("--max-file-bytes must be a positive number of bytes")
+    try:
+        server = build_server(args.roots, args.max_file_bytes)
+    except ToolError as exc:
+        parser.exit(1, f"{PROG}: {exc}\n")
+    try:
+        common.run(server, args.transport, args.host, args.port)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
