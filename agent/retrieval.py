@@ -1,0 +1,380 @@
+"""Select what fits: chunk, index in Chroma, rank with BM25 + dense (RRF), fill the budget in document order."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+from pydantic import BaseModel
+
+from agent.chunking import Chunk, chunk_document, content_hash
+from agent.embeddings import Embedder, EmbeddingCache, choose_embedder, embed_cached
+from agent.errors import AgentError, IndexLocked
+from agent.settings import Settings
+from agent.state import Document, Span
+
+RRF_K = 60
+_COLLECTION_PREFIX = "forage-"
+
+
+class Selection(BaseModel):
+    """What select() kept: chunk-level documents in document order, and the token counts."""
+
+    documents: list[Document]
+    kept_tokens: int
+    gathered_tokens: int
+    notice: str | None = None
+
+
+class IndexStats(BaseModel):
+    """What build_index() did."""
+
+    documents: int
+    chunks: int
+    embedded: int  # chunks whose vectors were computed now (not found in the cache)
+    added: int  # chunks newly written to Chroma
+    store: str  # where the index lives: a path or a server URL
+    notice: str | None = None
+    seconds: float = 0.0
+
+
+# ---------------------------------------------------------------- the Chroma index
+
+
+class IndexLock:
+    """An exclusive fcntl lock on the embedded store, so two writers never share it."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+                    os.close(fd)
+                    raise IndexLocked(
+                        f"The retrieval index at {self.path.parent} is in use by {holder}. "
+                        "Wait for it to finish, or use another --data-dir (or a Chroma server with --chroma-url)."
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class ChunkIndex:
+    """Chunk vectors in Chroma, keyed by chunk id; adding an unchanged chunk is a no-op."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, *, lock_timeout: float = 10.0) -> None:
+        import chromadb
+
+        self.embedder = embedder
+        self.cache = EmbeddingCache(settings.data_dir / "embeddings.sqlite")
+        self._lock: IndexLock | None = None
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            if not url.hostname:
+                raise AgentError(f"--chroma-url {settings.chroma_url!r} is not a URL; use http://host:port.")
+            self.store = settings.chroma_url
+            try:
+                self.client: Any = chromadb.HttpClient(
+                    host=url.hostname,
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                )
+            except ValueError as exc:  # chromadb raises ValueError when the server is unreachable
+                raise AgentError(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
+        else:
+            path = settings.data_dir / "index"
+            self.store = str(path)
+            self._lock = IndexLock(path / "forage.lock", lock_timeout)
+            self._lock.acquire()
+            try:
+                self.client = chromadb.PersistentClient(
+                    path=str(path), settings=chromadb.Settings(anonymized_telemetry=False)
+                )
+            except BaseException:
+                self._lock.release()
+                raise
+        slug = "".join(c if c.isalnum() else "-" for c in embedder.name.lower())
+        self.collection = self.client.get_or_create_collection(
+            _COLLECTION_PREFIX + slug, embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+        self.embedded = 0
+        self.added = 0
+
+    def close(self) -> None:
+        """Release the store; the next opener (maybe another process) rereads it from disk."""
+        self.cache.close()
+        if self._lock is not None:
+            # Chroma keeps one shared system per path in this process; drop it so no stale
+            # in-memory segment outlives our lock.
+            self.client.clear_system_cache()
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> ChunkIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, chunks: Sequence[Chunk]) -> None:
+        """Embed (from cache when possible) and add the chunks Chroma does not hold yet."""
+        ids = list(dict.fromkeys(c.id for c in chunks))
+        present: set[str] = set()
+        for b in range(0, len(ids), 2000):
+            present.update(self.collection.get(ids=ids[b : b + 2000], include=[])["ids"])
+        seen: set[str] = set()
+        missing = []
+        for c in chunks:
+            if c.id not in present and c.id not in seen:
+                seen.add(c.id)
+                missing.append(c)
+        if not missing:
+            return
+        before = getattr(self.embedder, "calls", 0)
+        vecs = embed_cached(self.embedder, self.cache, [c.text for c in missing], [c.hash for c in missing])
+        self.embedded += getattr(self.embedder, "calls", 0) - before
+        step = max(1, min(self.client.get_max_batch_size(), 1000))
+        for b in range(0, len(missing), step):
+            part = missing[b : b + step]
+            self.collection.add(
+                ids=[c.id for c in part],
+                embeddings=vecs[b : b + step],
+                metadatas=[_metadata(c) for c in part],
+            )
+        self.added += len(missing)
+
+    def dense(self, query: np.ndarray, ids: Sequence[str], n: int) -> list[str]:
+        """Return up to n of `ids`, nearest to the query vector first."""
+        if not ids or n <= 0:
+            return []
+        res = self.collection.query(
+            query_embeddings=[query], ids=list(ids), n_results=min(n, len(ids)), include=[]
+        )
+        return list(res["ids"][0]) if res["ids"] else []
+
+
+def _metadata(c: Chunk) -> dict[str, str | int]:
+    meta: dict[str, str | int] = {
+        "uri": c.uri,
+        "doc_id": c.doc_id,
+        "hash": c.hash,
+        "order": c.order,
+        "kind": c.span.kind,
+    }
+    if c.span.start is not None:
+        meta["start"] = c.span.start
+    if c.span.end is not None:
+        meta["end"] = c.span.end
+    if c.span.label:
+        meta["label"] = c.span.label
+    return meta
+
+
+# ---------------------------------------------------------------- ranking
+
+
+class BM25Ranker:
+    """BM25 (bm25s) over a fixed list of chunk texts."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        import bm25s
+        from bm25s.tokenization import Tokenizer
+
+        self.n = len(texts)
+        self.tokenizer = Tokenizer(stopwords="en")
+        ids = self.tokenizer.tokenize(list(texts), show_progress=False, return_as="ids")
+        self.retriever = bm25s.BM25()
+        self.retriever.index((ids, self.tokenizer.get_vocab_dict()), show_progress=False)
+
+    def rank(self, query: str) -> list[int]:
+        """Indices of texts that share a term with the query, best first."""
+        q = self.tokenizer.tokenize([query], update_vocab=False, show_progress=False, return_as="ids")[0]
+        q = [t for t in q if t != 0]  # 0 is the empty token: words the corpus never uses
+        if not q or not self.n:
+            return []
+        scores = self.retriever.get_scores(q)
+        hits = np.flatnonzero(scores > 0)
+        return hits[np.argsort(-scores[hits], kind="stable")].tolist()
+
+
+def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[str]:
+    """Fuse rankings with reciprocal-rank fusion; ties keep first-seen order."""
+    score: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking):
+            score[key] = score.get(key, 0.0) + 1.0 / (k + rank + 1)
+    return sorted(score, key=lambda key: -score[key])
+
+
+# ---------------------------------------------------------------- budget fill
+
+
+def fill_budget(
+    ranked: Sequence[Chunk], budget: int, count_tokens: Callable[[str], int], *, max_misses: int = 50
+) -> tuple[list[Chunk], dict[str, int]]:
+    """Take ranked chunks until the budget is full, skipping ones that no longer fit."""
+    chosen: list[Chunk] = []
+    costs: dict[str, int] = {}
+    used = misses = 0
+    for chunk in ranked:
+        cost = costs.setdefault(chunk.hash, count_tokens(chunk.text))
+        if used + cost <= budget:
+            chosen.append(chunk)
+            used += cost
+            misses = 0
+        else:
+            misses += 1  # a smaller chunk further down may still fit; stop once many in a row do not
+            if misses >= max_misses or budget - used < 16:
+                break
+    return chosen, costs
+
+
+def merge_neighbours(chosen: Sequence[Chunk], documents: dict[str, Document]) -> list[Document]:
+    """Order chunks as in their documents and join adjacent ones into one block each."""
+    doc_rank = {doc_id: i for i, doc_id in enumerate(documents)}
+    ordered = sorted(chosen, key=lambda c: (doc_rank[c.doc_id], c.order))
+    runs: list[list[Chunk]] = []
+    for c in ordered:
+        if runs and runs[-1][-1].doc_id == c.doc_id and c.order <= runs[-1][-1].order + 1:
+            if c.order > runs[-1][-1].order:
+                runs[-1].append(c)
+        else:
+            runs.append([c])
+    return [_block(run, documents[run[0].doc_id]) for run in runs]
+
+
+def _block(run: list[Chunk], doc: Document) -> Document:
+    """One Document for a run of neighbouring chunks: the exact source text they cover."""
+    first, last = run[0], run[-1]
+    text = doc.text[first.start_char : last.end_char]
+    span = _join_spans(first.span, last.span)
+    if first.start_char == 0 and last.end_char >= len(doc.text):
+        return doc.model_copy()
+    bid = hashlib.sha256(f"{doc.id}\0{first.start_char}\0{last.end_char}".encode()).hexdigest()[:16]
+    meta = {**doc.meta, "chunk_of": doc.id, "chars": [first.start_char, last.end_char]}
+    return doc.model_copy(
+        update={
+            "id": f"{doc.id}#{bid}",
+            "text": text,
+            "hash": content_hash(text),
+            "span": span,
+            "tokens": 0,
+            "meta": meta,
+        }
+    )
+
+
+def _join_spans(a: Span, b: Span) -> Span:
+    if a.kind in ("lines", "pages") and a.kind == b.kind:
+        return Span(kind=a.kind, start=a.start, end=b.end if b.end is not None else b.start, label=a.label)
+    if a.kind == "section" and a.label != b.label and b.label:
+        return Span(kind="section", label=f"{a.label} … {b.label}" if a.label else b.label)
+    return a.model_copy()
+
+
+# ---------------------------------------------------------------- the seam the graph calls
+
+
+def chunk_all(documents: Sequence[Document]) -> list[Chunk]:
+    """Chunk every document, in order."""
+    return [c for doc in documents for c in chunk_document(doc)]
+
+
+def rank_chunks(
+    chunks: Sequence[Chunk], question: str, *, index: ChunkIndex | None, dense_n: int
+) -> list[Chunk]:
+    """Rank chunks for the question: BM25 and (when an index is given) dense, fused with RRF."""
+    by_id = {c.id: c for c in chunks}
+    rankings = [[chunks[i].id for i in BM25Ranker([c.text for c in chunks]).rank(question)]]
+    if index is not None:
+        rankings.append(index.dense(index.embedder.embed_query(question), list(by_id), dense_n))
+    return [by_id[i] for i in rrf(rankings)]
+
+
+def select(
+    documents: list[Document],
+    question: str,
+    budget: int,
+    *,
+    settings: Settings,
+    count_tokens: Callable[[str], int],
+    lock_timeout: float = 10.0,
+) -> Selection:
+    """Keep the chunks most relevant to the question that fit the budget, in document order."""
+    gathered = sum(d.tokens or count_tokens(d.text) for d in documents)
+    if gathered <= budget:
+        return Selection(documents=list(documents), kept_tokens=gathered, gathered_tokens=gathered)
+    chunks = chunk_all(documents)
+    embedder, notice = choose_embedder(settings)
+    avg = max(1, sum(len(c.text) for c in chunks) // max(1, len(chunks)) // 4)
+    dense_n = min(len(chunks), max(50, 3 * budget // avg))
+    if embedder is None:
+        ranked = rank_chunks(chunks, question, index=None, dense_n=0)
+    else:
+        with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
+            index.add(chunks)
+            ranked = rank_chunks(chunks, question, index=index, dense_n=dense_n)
+    chosen, _ = fill_budget(ranked, budget, count_tokens)
+    docs_by_id = {d.id: d for d in documents}
+    blocks = merge_neighbours(chosen, docs_by_id)
+    for b in blocks:
+        b.tokens = b.tokens or count_tokens(b.text)
+    kept = sum(b.tokens for b in blocks)
+    while kept > budget and chosen:  # a joined block can count a few tokens more than its parts
+        chosen = chosen[:-1]
+        blocks = merge_neighbours(chosen, docs_by_id)
+        for b in blocks:
+            b.tokens = b.tokens or count_tokens(b.text)
+        kept = sum(b.tokens for b in blocks)
+    return Selection(documents=blocks, kept_tokens=kept, gathered_tokens=gathered, notice=notice)
+
+
+def build_index(documents: list[Document], settings: Settings, *, lock_timeout: float = 10.0) -> IndexStats:
+    """Chunk, embed and add documents to the index ahead of time (`forage index`)."""
+    started = time.perf_counter()
+    chunks = chunk_all(documents)
+    embedder, notice = choose_embedder(settings)
+    if embedder is None:
+        return IndexStats(
+            documents=len(documents),
+            chunks=len(chunks),
+            embedded=0,
+            added=0,
+            store="(none: BM25 only)",
+            notice=notice,
+        )
+    with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
+        index.add(chunks)
+        return IndexStats(
+            documents=len(documents),
+            chunks=len(chunks),
+            embedded=index.embedded,
+            added=index.added,
+            store=index.store,
+            seconds=time.perf_counter() - started,
+        )
