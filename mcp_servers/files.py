@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -52,8 +54,13 @@ def build_server(roots: list[str], max_file_bytes: int = files.DEFAULT_MAX_FILE_
     allowed = Roots.of(roots)
     server: MCPServer = MCPServer("forage-files", instructions=INSTRUCTIONS, log_level="WARNING")
 
-    @server.tool(annotations=common.READ_ONLY)
-    @common.guarded
+    def tool(fn: Callable[..., CallToolResult]) -> Callable[..., CallToolResult]:
+        # cleandoc: the docstring is the description the model reads, without code indentation.
+        description = inspect.cleandoc(fn.__doc__ or "")
+        server.add_tool(common.guarded(fn), description=description, annotations=common.READ_ONLY)
+        return fn
+
+    @tool
     def list_files(
         path: Path_ = ".",
         pattern: Pattern = None,
@@ -76,8 +83,7 @@ def build_server(roots: list[str], max_file_bytes: int = files.DEFAULT_MAX_FILE_
             ignored=out.ignored, skipped=out.skipped, next=out.next,
         )  # fmt: skip
 
-    @server.tool(annotations=common.READ_ONLY)
-    @common.guarded
+    @tool
     def read_file(
         path: Annotated[str, Field(description="Text file to read, e.g. 'src/app.py'.")],
         start_line: Annotated[int, Field(description="First line to show (1-based).", ge=1)] = 1,
@@ -101,8 +107,7 @@ def build_server(roots: list[str], max_file_bytes: int = files.DEFAULT_MAX_FILE_
             documents=[_doc(ft)] if ft.total_lines else [],
         )  # fmt: skip
 
-    @server.tool(annotations=common.READ_ONLY)
-    @common.guarded
+    @tool
     def read_many(
         paths_or_glob: Annotated[
             str | list[str],
@@ -133,8 +138,7 @@ def build_server(roots: list[str], max_file_bytes: int = files.DEFAULT_MAX_FILE_
             left=out.left, left_count=out.left_count, empty=out.empty, next=out.next,
         )  # fmt: skip
 
-    @server.tool(annotations=common.READ_ONLY)
-    @common.guarded
+    @tool
     def search_files(
         query: Annotated[
             str, Field(description="Text to find; case-insensitive unless it has a capital letter.")
@@ -167,8 +171,7 @@ def build_server(roots: list[str], max_file_bytes: int = files.DEFAULT_MAX_FILE_
             skipped=out.skipped, documents=[_doc(w) for w in out.windows],
         )  # fmt: skip
 
-    @server.tool(annotations=common.READ_ONLY)
-    @common.guarded
+    @tool
     def file_info(path: Path_) -> CallToolResult:
         """Describe a file or folder without returning its content.
 

@@ -254,6 +254,7 @@ def read_file(
         raise InvalidArgument(f"{display!r} is a folder; use list_files or read_many on it")
     if _is_pdf_name(resolved):
         raise BinaryContent(f"{display!r} is a PDF; read it with read_pdf (path {str(resolved)!r})")
+    _check_size(display, resolved.stat().st_size, max_file_bytes)  # refuse before opening
     text, encoding = _load(resolved, display, max_file_bytes)
     lines = split_lines(text)
     total = len(lines)
