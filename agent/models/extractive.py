@@ -31,10 +31,25 @@ _BLOCK = re.compile(r"^## \[(\d+)\] (.+)$", re.M)
 _LINES = re.compile(r":(\d+)(?:-(\d+))?$")
 
 
+_SUFFIXES = (
+    ("ations", ""),
+    ("ation", ""),
+    ("ings", ""),
+    ("ing", ""),
+    ("ies", "y"),
+    ("ied", "y"),
+    ("ed", ""),
+    ("es", ""),
+    ("s", ""),
+    ("e", ""),
+)
+
+
 def _stem(word: str) -> str:
-    for suffix in ("ing", "ies", "ed", "es", "s"):
+    """A light suffix stripper: configure, configured, configuration -> configur."""
+    for suffix, repl in _SUFFIXES:
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
+            return word[: -len(suffix)] + repl
     return word
 
 
@@ -91,7 +106,9 @@ def passages(prefix: str, window: int = 12) -> list[Passage]:
                 chunk = lines[i : i + window]
                 if not "".join(chunk).strip():
                     continue
-                out.append(Passage(block, uri, "lines", first + i, first + i + len(chunk) - 1, "", "\n".join(chunk)))
+                out.append(
+                    Passage(block, uri, "lines", first + i, first + i + len(chunk) - 1, "", "\n".join(chunk))
+                )
                 if i + window >= len(lines):
                     break
             continue
@@ -157,7 +174,10 @@ class ExtractiveModel:
     def _plan(self, messages: list[Message], tools: list[ToolSpec]) -> Reply:
         available = {t.name for t in tools}
         made = {
-            (c.name, json.dumps(c.args, sort_keys=True)) for m in messages if m.role == "assistant" for c in m.tool_calls
+            (c.name, json.dumps(c.args, sort_keys=True))
+            for m in messages
+            if m.role == "assistant"
+            for c in m.tool_calls
         }
         wanted: list[ToolCall] = []
         for m in messages:
@@ -191,7 +211,11 @@ class ExtractiveModel:
             if len(chosen) >= self.top:
                 break
             overlaps = any(
-                c.block == p.block and c.start is not None and p.start is not None and p.start <= c.end and c.start <= p.end  # type: ignore[operator]
+                c.block == p.block
+                and c.start is not None
+                and p.start is not None
+                and p.start <= c.end
+                and c.start <= p.end  # type: ignore[operator]
                 for c in chosen
             )
             if not overlaps:

@@ -1,0 +1,138 @@
+"""The forage command, run as a user runs it: a real process, real MCP servers."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "acme-client"
+pytestmark = pytest.mark.slow
+
+
+def forage(*args: str, tmp_path: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FORAGE_", "GEMINI_", "GOOGLE_API"))}
+    env.update(
+        FORAGE_DATA_DIR=str(tmp_path / "data"), HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg")
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "cli.app", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=tmp_path,
+    )
+
+
+def test_quick_start_example_answers_its_question(tmp_path):
+    res = forage("ask", "Where is the retry delay configured?", str(EXAMPLE), tmp_path=tmp_path)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert "Extractive answer" in out
+    assert "retry_delay_seconds" in out
+    assert "acme.toml" in out or "operations.md" in out
+    assert "[" in out and "]" in out  # citations
+    # progress goes to stderr, not stdout
+    assert "read_many" in res.stderr and "tokens" in res.stderr
+    assert "read_many" not in out
+
+
+def test_ask_json(tmp_path):
+    res = forage("ask", "Where is the retry delay configured?", str(EXAMPLE), "--json", tmp_path=tmp_path)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert set(data) >= {"answer", "citations", "manifest", "history", "usage", "failures"}
+    assert data["citations"] and data["citations"][0]["text"].startswith("[")
+    assert data["history"][0]["tool"] == "read_many" and data["history"][0]["status"] == "ok"
+    assert all({"uri", "hash", "span", "tokens"} <= set(b) for b in data["manifest"])
+    assert data["usage"]["gathered_tokens"] > 0
+
+
+def test_ask_partial_when_a_source_is_missing(tmp_path):
+    res = forage("ask", "retry delay?", str(EXAMPLE), str(tmp_path / "missing"), tmp_path=tmp_path)
+    assert res.returncode == 3, res.stderr
+    assert "no such file" in res.stderr and "partial" in res.stderr
+    assert "retry_delay_seconds" in res.stdout
+
+
+def test_ask_fails_clearly_when_nothing_can_be_gathered(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = forage("ask", "anything?", str(tmp_path / "missing"), str(empty), tmp_path=tmp_path)
+    assert res.returncode == 1
+    assert "nothing could be gathered" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_bad_config_is_a_user_error(tmp_path):
+    (tmp_path / "forage.toml").write_text('route = "fastest"\n')
+    res = forage("ask", "q?", str(EXAMPLE), tmp_path=tmp_path)
+    assert res.returncode == 1
+    assert "forage.toml" in res.stderr and "route" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    "fmt,marker", [("markdown", "# Manifest"), ("xml", "<manifest"), ("json", '"manifest"')]
+)
+def test_pack_formats_to_file(tmp_path, fmt, marker):
+    out = tmp_path / f"context.{fmt}"
+    res = forage(
+        "pack", str(EXAMPLE), "-q", "retry logic", "--format", fmt, "-o", str(out), tmp_path=tmp_path
+    )
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    assert marker in text and "retry_delay_seconds" in text
+    if fmt == "json":
+        data = json.loads(text)
+        assert {"uri", "hash", "span", "tokens"} <= set(data["manifest"][0])
+
+
+def test_pack_budget_is_hard_and_stdout(tmp_path):
+    res = forage("pack", str(EXAMPLE), "-q", "retry delay", "--budget", "700", "--stdout", tmp_path=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "Left out" in res.stdout
+    total = int(res.stdout.split("Total: ")[1].split()[0])
+    assert total <= 700
+
+
+def test_pack_is_byte_stable(tmp_path):
+    a = forage("pack", str(EXAMPLE), "--stdout", tmp_path=tmp_path).stdout
+    b = forage("pack", str(EXAMPLE), "--stdout", tmp_path=tmp_path).stdout
+    assert a == b and a
+
+
+def test_help_is_complete(tmp_path):
+    top = forage("--help", tmp_path=tmp_path)
+    assert top.returncode == 0 and "Exit codes" in top.stdout
+    for cmd in ("ask", "pack"):
+        res = forage(cmd, "--help", tmp_path=tmp_path)
+        assert res.returncode == 0 and "--budget" in res.stdout
+    res = forage("servers", "files", "--help", tmp_path=tmp_path)
+    assert res.returncode == 0 and "ROOT" in res.stdout and "--transport" in res.stdout
+
+
+def test_usage_error_exit_code(tmp_path):
+    res = forage("pack", tmp_path=tmp_path)
+    assert res.returncode == 2
+
+
+def test_servers_files_speaks_mcp_over_stdio(tmp_path):
+    import anyio
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    async def main() -> list[str]:
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "cli.app", "servers", "files", str(EXAMPLE)]
+        )
+        async with Client(params) as client:
+            tools = await client.list_tools()
+            res = await client.call_tool("read_file", {"path": "acme.toml"})
+            assert not res.is_error and "retry_delay_seconds" in res.content[0].text
+            return [t.name for t in tools.tools]
+
+    names = anyio.run(main)
+    assert {"list_files", "read_file", "read_many", "search_files", "file_info"} <= set(names)
