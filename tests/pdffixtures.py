@@ -300,3 +300,17 @@ def truncated_copy(source: Path, dest: Path, *, keep: float | int) -> Path:
     n = keep if isinstance(keep, int) else int(len(data) * keep)
     dest.write_bytes(data[:n])
     return dest
+
+
+def operator_flood_pdf(path: Path, inflated_bytes: int = 70_000_000) -> Path:
+    """A page whose content stream (just under pypdf's 75 MB inflate limit) is millions of
+    tiny text operators: cheap to store, very expensive in time and memory to parse."""
+    unit = b"BT /F1 1 Tf (x) Tj ET\n"
+    comp = zlib.compressobj(9)
+    block = unit * ((1 << 20) // len(unit))
+    parts = [comp.compress(block) for _ in range(inflated_bytes // len(block))]
+    parts.append(comp.flush())
+    objects = _page_objects(b"unused")
+    objects[5] = _stream(b"".join(parts), b"/Filter /FlateDecode ")
+    path.write_bytes(raw_pdf(objects))
+    return path

@@ -87,6 +87,7 @@ class OpenedPdf:
     damaged: bool = False
     repairs: list[str] = field(default_factory=list)
     encryption: str | None = None  # algorithm name when the file was encrypted
+    password_used: str | None = None  # which password opened it ("" for an empty user password)
 
 
 # ---------------------------------------------------------------------------- page ranges
@@ -213,7 +214,9 @@ def open_pdf(
         )
     opened = OpenedPdf(reader, page_count, damaged=bool(repairs), repairs=repairs[:10])
     if reader.is_encrypted:
-        opened.encryption = _decrypt(reader, name=name, password=password, default_password=default_password)
+        opened.encryption, opened.password_used = _decrypt(
+            reader, name=name, password=password, default_password=default_password
+        )
         opened.page_count = _count_pages(reader)
     return opened
 
@@ -240,13 +243,15 @@ def _is_decrypted(reader: PdfReader) -> bool:
         return False
 
 
-def _decrypt(reader: PdfReader, *, name: str, password: str | None, default_password: str | None) -> str:
+def _decrypt(
+    reader: PdfReader, *, name: str, password: str | None, default_password: str | None
+) -> tuple[str, str]:
     algorithm = encryption_name(reader)
     candidates = [p for p in (password, default_password) if p is not None]
     for candidate in [*candidates, ""]:
         try:
             if reader.decrypt(candidate) != pypdf.PasswordType.NOT_DECRYPTED:
-                return algorithm
+                return algorithm, candidate
         except PYPDF_FAILURES as exc:
             raise EncryptedDocument(
                 f"{name} is encrypted ({algorithm}) in a way pypdf cannot open: {exc}"

@@ -1,0 +1,578 @@
+"""Run tools.pdf in worker processes with a per-file deadline and RLIMIT_AS; cache by content hash.
+
+A hostile PDF can hang pypdf or exhaust memory. Each worker is a separate interpreter
+(`python -m tools.pdf_worker`) with an address-space limit; the pool gives each file a
+wall-clock deadline and kills and replaces a worker that overruns it or dies, so one bad file
+costs one worker, never the server. Workers stream pages back as they go, so what was read
+before a deadline is kept (and cached) and the next call continues from there.
+
+Extracted pages are cached by the sha256 of the file's bytes: in memory, and as JSON in
+`cache_dir` when one is given. Text from encrypted files is cached in memory only, and only
+handed back to a caller who supplies a password that opened the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from tools import errors
+from tools.pdf import (
+    EXTRACTOR,
+    PYPDF_FAILURES,
+    NoTextLayer,
+    PageText,
+    document_info,
+    extract_page,
+    open_pdf,
+    page_block,
+    parse_page_range,
+)
+
+_ERRORS: dict[str, type[errors.ToolError]] = {
+    cls.__name__: cls for cls in (*vars(errors).values(), NoTextLayer) if isinstance(cls, type)
+}
+_REPO = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------------------- cache
+
+
+@dataclass
+class DocRecord:
+    """What is known about one PDF content (keyed by sha256 of its bytes)."""
+
+    sha: str
+    page_count: int
+    damaged: bool
+    repairs: list[str]
+    encryption: str | None
+    key_digest: str | None = None  # for encrypted files: digest of the password that opened it
+    info: dict[str, Any] | None = None
+    pages: dict[int, PageText] = field(default_factory=dict)
+    transient: set[int] = field(default_factory=set)  # pages lost to a deadline: not written to disk
+
+    def chars(self) -> int:
+        return sum(len(p.text) for p in self.pages.values())
+
+
+def _key_digest(sha: str, password: str) -> str:
+    return hashlib.sha256(f"{sha}\0{password}".encode()).hexdigest()
+
+
+class ExtractionCache:
+    """Documents by content hash, in memory (LRU by characters) and optionally on disk."""
+
+    def __init__(self, cache_dir: str | os.PathLike[str] | None = None, *, max_chars: int = 100_000_000):
+        self._dir = Path(cache_dir) if cache_dir is not None else None
+        self._max_chars = max_chars
+        self._records: OrderedDict[str, DocRecord] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sha: str, passwords: Sequence[str]) -> DocRecord | None:
+        """The record for this content, if any, and if it is encrypted, only for a right password."""
+        with self._lock:
+            record = self._records.get(sha)
+            if record is not None:
+                self._records.move_to_end(sha)
+        if record is None:
+            record = self._load(sha)
+            if record is None:
+                return None
+            self.put(record)
+        if record.encryption is not None and record.key_digest not in {
+            _key_digest(sha, p) for p in passwords
+        }:
+            return None
+        return record
+
+    def put(self, record: DocRecord) -> None:
+        with self._lock:
+            self._records[record.sha] = record
+            self._records.move_to_end(record.sha)
+            total = sum(r.chars() for r in self._records.values())
+            while total > self._max_chars and len(self._records) > 1:
+                _, evicted = self._records.popitem(last=False)
+                total -= evicted.chars()
+
+    def save(self, record: DocRecord) -> None:
+        """Write a record to the cache directory (atomically); encrypted files never are."""
+        if self._dir is None or record.encryption is not None:
+            return
+        with self._lock:
+            payload = {
+                "extractor": EXTRACTOR,
+                "sha": record.sha,
+                "page_count": record.page_count,
+                "damaged": record.damaged,
+                "repairs": record.repairs,
+                "info": record.info,
+                "pages": {
+                    str(n): [p.text, p.status, p.note]
+                    for n, p in record.pages.items()
+                    if n not in record.transient
+                },
+            }
+        self._dir.mkdir(parents=True, exist_ok=True)
+        target = self._dir / f"{record.sha}.json"
+        tmp = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(payload), encoding="utf-8")
+        os.replace(tmp, target)
+
+    def _load(self, sha: str) -> DocRecord | None:
+        if self._dir is None:
+            return None
+        path = self._dir / f"{sha}.json"
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            logging.getLogger(__name__).warning("ignoring unreadable cache entry %s: %s", path, exc)
+            return None
+        if payload.get("extractor") != EXTRACTOR or payload.get("sha") != sha:
+            return None
+        pages = {int(n): PageText(int(n), t, s, note) for n, (t, s, note) in payload["pages"].items()}
+        return DocRecord(
+            sha,
+            payload["page_count"],
+            payload["damaged"],
+            payload["repairs"],
+            None,
+            None,
+            payload["info"],
+            pages,
+        )
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass
+class PdfRead:
+    """The requested pages that are available, in order, and how the read went."""
+
+    name: str
+    sha: str
+    page_count: int
+    requested: list[int]
+    pages: list[PageText]  # a prefix of `requested`
+    damaged: bool
+    repairs: list[str]
+    encryption: str | None
+    stopped: str | None = None  # why extraction stopped before the requested pages were all read
+    from_cache: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return len(self.pages) == len(self.requested)
+
+
+# ---------------------------------------------------------------------------- the pool
+
+
+class _Worker:
+    """One worker process and its two pipe ends."""
+
+    def __init__(self, memory_bytes: int):
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_REPO), env.get("PYTHONPATH")) if p)
+        # stdout is DEVNULL: on a stdio MCP server the parent's stdout is the protocol channel.
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.pdf_worker", str(to_child_r), str(from_child_w), str(memory_bytes)],
+            pass_fds=(to_child_r, from_child_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.send = Connection(to_child_w, readable=False)
+        self.recv = Connection(from_child_r, writable=False)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, *, kill: bool) -> None:
+        if kill:
+            self.proc.kill()
+        else:
+            try:
+                self.send.send(None)
+            except OSError:
+                self.proc.kill()
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.send.close()
+        self.recv.close()
+
+    def exit_reason(self) -> str:
+        code = self.proc.wait(timeout=2)
+        if code < 0:
+            name = signal.Signals(-code).name
+            return f"killed by {name}" + (" (out of memory?)" if -code == signal.SIGKILL else "")
+        return f"exited with status {code}"
+
+
+class PdfPool:
+    """Worker processes that extract PDFs under a deadline and a memory limit, with a cache.
+
+    Methods are blocking and thread-safe; an async server calls them via a worker thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int = 2,
+        deadline: float = 10.0,
+        memory_mb: int = 512,
+        cache_dir: str | os.PathLike[str] | None = None,
+        default_password: str | None = None,
+    ):
+        if workers < 1:
+            raise errors.InvalidArgument(f"workers={workers}: the pdf pool needs at least one worker")
+        if deadline <= 0:
+            raise errors.InvalidArgument(
+                f"deadline={deadline}: give the per-file deadline in seconds, above 0"
+            )
+        self.workers = workers
+        self.deadline = deadline
+        self.memory_mb = memory_mb
+        self.default_password = default_password
+        self.cache = ExtractionCache(cache_dir)
+        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        self._all: list[_Worker] = []
+        self._lock = threading.Lock()
+        self.replaced = 0  # workers killed or lost and replaced (for tests and logs)
+
+    def start(self) -> PdfPool:
+        for _ in range(self.workers):
+            self._idle.put(self._spawn())
+        return self
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._all = self._all, []
+        for w in workers:
+            w.stop(kill=False)
+
+    def __enter__(self) -> PdfPool:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _spawn(self) -> _Worker:
+        w = _Worker(self.memory_mb * 1024 * 1024)
+        with self._lock:
+            self._all.append(w)
+        return w
+
+    def _replace(self, w: _Worker, *, kill: bool) -> _Worker:
+        w.stop(kill=kill)
+        with self._lock:
+            if w in self._all:
+                self._all.remove(w)
+        self.replaced += 1
+        return self._spawn()
+
+    # -- public operations ----------------------------------------------------------------
+
+    def info(
+        self,
+        *,
+        name: str,
+        path: str | os.PathLike[str] | None = None,
+        data: bytes | None = None,
+        password: str | None = None,
+    ) -> dict[str, Any]:
+        """pdf_info's facts: pages, metadata, encryption, text layer, outline, damage."""
+        sha = _sha256(path, data)
+        record = self.cache.get(sha, self._passwords(password))
+        if record is None or record.info is None:
+            record = self._run(
+                {"op": "info", "name": name, "path": _str(path), "data": data, **self._pw(password)}, sha
+            )
+            if record.info is None:
+                raise errors.Timeout(
+                    f"{name} did not finish its info scan within the {self.deadline:g} s deadline; "
+                    "try read_pdf with a small page range"
+                )
+        return dict(record.info, sha256=sha)
+
+    def read(
+        self,
+        *,
+        name: str,
+        path: str | os.PathLike[str] | None = None,
+        data: bytes | None = None,
+        pages: str | None = None,
+        password: str | None = None,
+        char_budget: int | None = None,
+    ) -> PdfRead:
+        """Extract the requested pages in order; stop once `char_budget` rendered characters are in."""
+        sha = _sha256(path, data)
+        record = self.cache.get(sha, self._passwords(password))
+        if record is not None:
+            numbers = parse_page_range(pages, record.page_count, name=name)
+            if _enough(record, numbers, char_budget):
+                return _assemble(name, record, numbers, None, from_cache=True)
+        known = {}
+        if record is not None:
+            known = {n: len(page_block(record.pages[n])) for n in numbers if n in record.pages}
+        job = {
+            "op": "read", "name": name, "path": _str(path), "data": data, "pages": pages,
+            "known": known, "budget": char_budget, **self._pw(password),
+        }  # fmt: skip
+        stopped: list[str] = []
+        record = self._run(job, sha, stopped)
+        numbers = parse_page_range(pages, record.page_count, name=name)
+        return _assemble(name, record, numbers, stopped[0] if stopped else None)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _passwords(self, password: str | None) -> list[str]:
+        return [p for p in (password, self.default_password, "") if p is not None]
+
+    def _pw(self, password: str | None) -> dict[str, str | None]:
+        return {"password": password, "default_password": self.default_password}
+
+    def _run(self, job: dict[str, Any], sha: str, stopped: list[str] | None = None) -> DocRecord:
+        """Send one job to an idle worker and fold what streams back into the cache."""
+        name = job["name"]
+        w = self._idle.get()
+        record: DocRecord | None = None
+        try:
+            if not w.alive():
+                w = self._replace(w, kill=True)
+            w.send.send(job)
+            due = time.monotonic() + self.deadline
+            while True:
+                remaining = due - time.monotonic()
+                if remaining <= 0 or not w.recv.poll(max(0.0, remaining)):
+                    w = self._replace(w, kill=True)
+                    why = f"extraction took longer than the {self.deadline:g} s deadline"
+                    if record is None:
+                        raise errors.Timeout(
+                            f"{name} could not be opened within the {self.deadline:g} s deadline; the file is "
+                            "probably malformed or hostile (its worker was stopped)"
+                        )
+                    return self._give_up(record, job, why, stopped)
+                try:
+                    msg = w.recv.recv()
+                except (EOFError, OSError):
+                    reason = w.exit_reason()
+                    w = self._replace(w, kill=True)
+                    if record is None:
+                        raise errors.DamagedDocument(
+                            f"reading {name} crashed its worker process ({reason}); the file is probably "
+                            "malformed or hostile"
+                        ) from None
+                    return self._give_up(record, job, f"the worker crashed ({reason})", stopped)
+                kind = msg[0]
+                if kind == "meta":
+                    record = self._record(sha, job, msg[1])
+                elif kind == "page" and record is not None:
+                    record.pages[msg[1].number] = msg[1]
+                elif kind == "done" and record is not None:
+                    if msg[1].get("info") is not None:
+                        record.info = msg[1]["info"]
+                    self.cache.put(record)
+                    self.cache.save(record)
+                    return record
+                elif kind == "error":
+                    raise _ERRORS.get(msg[1], errors.ToolError)(msg[2])
+                elif kind == "oom":
+                    w = self._replace(w, kill=False)
+                    why = f"the worker ran out of its {self.memory_mb} MB memory limit"
+                    if record is None:
+                        raise errors.TooLarge(
+                            f"{name} needs more than the {self.memory_mb} MB memory limit to open; "
+                            "the pdf server can be started with a higher --memory-mb"
+                        )
+                    return self._give_up(record, job, why, stopped)
+        finally:
+            self._idle.put(w)
+
+    def _record(self, sha: str, job: dict[str, Any], meta: dict[str, Any]) -> DocRecord:
+        existing = self.cache.get(sha, self._passwords(job["password"]))
+        if existing is not None:
+            return existing
+        used = meta["password_used"]
+        record = DocRecord(
+            sha,
+            meta["page_count"],
+            meta["damaged"],
+            meta["repairs"],
+            meta["encryption"],
+            _key_digest(sha, used) if meta["encryption"] is not None and used is not None else None,
+        )
+        self.cache.put(record)
+        return record
+
+    def _give_up(
+        self, record: DocRecord, job: dict[str, Any], why: str, stopped: list[str] | None
+    ) -> DocRecord:
+        """Mark the page that was being read as unreadable, so the next call moves past it."""
+        if job["op"] == "read":
+            numbers = parse_page_range(job["pages"], record.page_count) if record.page_count else []
+            stuck = next((n for n in numbers if n not in record.pages), None)
+            if stuck is not None:
+                record.pages[stuck] = PageText(stuck, "", "unreadable", why)
+                record.transient.add(stuck)
+                why = f"{why} on page {stuck}"
+        if stopped is not None:
+            stopped.append(why)
+        self.cache.put(record)
+        self.cache.save(record)
+        return record
+
+
+def _enough(record: DocRecord, numbers: list[int], budget: int | None) -> bool:
+    used = 0
+    for n in numbers:
+        page = record.pages.get(n)
+        if page is None:
+            return False
+        used += len(page_block(page))
+        if budget is not None and used >= budget:
+            return True
+    return True
+
+
+def _assemble(
+    name: str, record: DocRecord, numbers: list[int], stopped: str | None, *, from_cache: bool = False
+) -> PdfRead:
+    prefix: list[PageText] = []
+    for n in numbers:
+        page = record.pages.get(n)
+        if page is None:
+            break
+        prefix.append(page)
+    return PdfRead(
+        name, record.sha, record.page_count, numbers, prefix, record.damaged, record.repairs,
+        record.encryption, stopped, from_cache,
+    )  # fmt: skip
+
+
+def _sha256(path: str | os.PathLike[str] | None, data: bytes | None) -> str:
+    if (path is None) == (data is None):
+        raise errors.InvalidArgument("pass exactly one of path or data")
+    if data is not None:
+        return hashlib.sha256(data).hexdigest()
+    try:
+        with open(path, "rb") as fh:  # type: ignore[arg-type]
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except FileNotFoundError as exc:
+        raise errors.NotFound(f"{os.fspath(path)!r} does not exist") from exc
+    except PermissionError as exc:
+        raise errors.AccessDenied(f"{os.fspath(path)!r} cannot be read: permission denied") from exc
+    except IsADirectoryError as exc:
+        raise errors.InvalidArgument(f"{os.fspath(path)!r} is a folder, not a PDF file") from exc
+
+
+def _str(path: str | os.PathLike[str] | None) -> str | None:
+    return None if path is None else os.fspath(path)
+
+
+# ---------------------------------------------------------------------------- worker side
+
+
+def _run_job(job: dict[str, Any], send: Callable[[Any], None]) -> None:
+    name = job["name"]
+    data = job["data"] if job["data"] is not None else Path(job["path"]).read_bytes()
+    opened = open_pdf(data, name=name, password=job["password"], default_password=job["default_password"])
+    del data
+    send(
+        (
+            "meta",
+            {
+                "page_count": opened.page_count,
+                "damaged": opened.damaged,
+                "repairs": opened.repairs,
+                "encryption": opened.encryption,
+                "password_used": opened.password_used,
+            },
+        )
+    )
+    if job["op"] == "info":
+        info, sampled = document_info(opened)
+        for page in sampled:
+            send(("page", page))
+        send(("done", {"info": info}))
+        return
+    numbers = parse_page_range(job["pages"], opened.page_count, name=name)
+    known: dict[int, int] = job["known"]
+    budget: int | None = job["budget"]
+    used = 0
+    for n in numbers:
+        if budget is not None and used >= budget:
+            break
+        if n in known:
+            used += known[n]
+            continue
+        page = extract_page(opened, n)
+        send(("page", page))
+        used += len(page_block(page))
+    send(("done", {}))
+
+
+def _serve(recv: Connection, send: Connection, memory_bytes: int) -> None:
+    """The worker loop: one job at a time until told to stop or the parent goes away."""
+    import resource
+
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # pypdf's warnings are collected as repair notes while a file opens; never print them.
+    pypdf_log = logging.getLogger("pypdf")
+    pypdf_log.propagate = False
+    pypdf_log.addHandler(logging.NullHandler())
+    while True:
+        try:
+            job = recv.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        out_of_memory = False
+        try:
+            _run_job(job, send.send)
+        except errors.ToolError as exc:
+            send.send(("error", type(exc).__name__, str(exc)))
+        except MemoryError:
+            out_of_memory = True  # reported below, once the frames holding the memory are gone
+        except FileNotFoundError:
+            send.send(("error", "NotFound", f"{job['name']} does not exist (was it removed?)"))
+        except PYPDF_FAILURES as exc:
+            send.send(("error", "DamagedDocument", f"{job['name']} could not be read: {exc}"))
+        if out_of_memory:
+            send.send(("oom",))
+            return  # the heap may be fragmented: a fresh worker replaces this one
+
+
+if __name__ == "__main__":
+    _serve(
+        Connection(int(sys.argv[1]), writable=False),
+        Connection(int(sys.argv[2]), readable=False),
+        int(sys.argv[3]),
+    )
