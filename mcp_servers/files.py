@@ -129,13 +129,14 @@ def build_server(roots: list[str], max_file_bytes: int = files.DEFAULT_MAX_FILE_
         """Read many text files at once, in path order, up to a token budget.
 
         Binary files are skipped with a reason; PDFs are listed under 'skipped' (reason 'pdf') for
-        read_pdf. When the budget runs out, the result names the files left and the offset to call
-        again with.
+        read_pdf. When the budget runs out (or one reply is full), the result names the files left
+        and gives the arguments to call again with under 'next'.
         """
         out = files.read_many(allowed, paths_or_glob, max_tokens, offset, max_file_bytes=max_file_bytes)
         return common.result(
             out.text, documents=[_doc(f) for f in out.files], tokens=out.tokens, skipped=out.skipped,
-            left=out.left, left_count=out.left_count, empty=out.empty, next=out.next,
+            skipped_more=out.skipped_more, left=out.left, left_count=out.left_count, empty=out.empty,
+            next=out.next,
         )  # fmt: skip
 
     @tool

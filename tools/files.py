@@ -25,6 +25,11 @@ DEFAULT_MAX_CHARS = 40_000
 DEFAULT_MAX_RESULTS = 500
 DEFAULT_MAX_TOKENS = 50_000
 DEFAULT_MAX_HITS = 50
+# One read_many reply holds at most this much text (it travels twice: model text and documents).
+# Big replies are slow over stdio (the SDK's line reader re-splits its whole buffer per chunk),
+# so a large folder comes back in several replies chained by `next`.
+DEFAULT_MAX_REPLY_CHARS = 1_000_000
+_MAX_SKIPPED = 200
 _BYTES_PER_TOKEN = 3.5  # listing estimate from size alone, without opening the file
 _GLOB_CHARS = frozenset("*?[")
 _SHOW_SKIPPED = 20
@@ -74,6 +79,7 @@ class Bundle:
     left_count: int
     empty: int
     next: dict[str, Any] | None = None
+    skipped_more: int = 0  # skipped entries beyond the ones listed (PDFs are always all listed)
 
 
 @dataclass
@@ -311,6 +317,7 @@ def read_many(
     offset: int = 0,
     *,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS,
 ) -> Bundle:
     """Read a folder (recursively), a list of paths or a glob, in path order, up to max_tokens."""
     _positive("max_tokens", max_tokens)
@@ -325,10 +332,14 @@ def read_many(
             raise errors[0][1]
         raise type(errors[0][1])("; ".join(str(err) for _, err in errors))
     skipped += [{"path": item, "reason": "error", "detail": str(err)} for item, err in errors]
+    if offset:
+        skipped = []  # walk-level notes were reported by the first call of the chain
     files: list[FileText] = []
     used = 0
+    chars = 0
     empty = 0
     stop_at: int | None = None
+    full_reply = False
     for idx in range(offset, len(entries)):
         entry = entries[idx]
         outcome = _read_entry(entry, max_file_bytes)
@@ -347,14 +358,24 @@ def read_many(
         if used + outcome.tokens > max_tokens:
             stop_at = idx
             break
+        if files and chars + len(outcome.text) > max_reply_chars:
+            stop_at, full_reply = idx, True
+            break
         files.append(outcome)
         used += outcome.tokens
+        chars += len(outcome.text)
     left = [e.display for e in entries[stop_at:]] if stop_at is not None else []
     nxt = None
     if stop_at is not None:
-        nxt = {"paths_or_glob": paths_or_glob, "max_tokens": max_tokens, "offset": stop_at}
-    text = _bundle_text(files, used, skipped, left, empty, max_tokens, stop_at, offset, len(entries))
-    return Bundle(text, files, used, skipped, left[:50], len(left), empty, nxt)
+        nxt = {"paths_or_glob": paths_or_glob, "max_tokens": max_tokens - used if full_reply else max_tokens}
+        nxt["offset"] = stop_at
+    kept = [s for s in skipped if s["reason"] == "pdf"] + [s for s in skipped if s["reason"] != "pdf"][
+        :_MAX_SKIPPED
+    ]
+    text = _bundle_text(
+        files, used, skipped, left, empty, max_tokens, stop_at, offset, len(entries), full_reply
+    )
+    return Bundle(text, files, used, kept, left[:50], len(left), empty, nxt, len(skipped) - len(kept))
 
 
 def _expand(
@@ -438,6 +459,7 @@ def _bundle_text(
     stop_at: int | None,
     offset: int,
     total: int,
+    full_reply: bool,
 ) -> str:
     start = f" (from file {offset + 1} of {total})" if offset else ""
     out = [f"Read {len(files)} file{'s' if len(files) != 1 else ''}, about {used} tokens{start}."]
@@ -452,8 +474,9 @@ def _bundle_text(
     tail += _skipped_lines([s for s in skipped if s["reason"] != "pdf"])
     if stop_at is not None:
         names = ", ".join(left[:10]) + (", …" if len(left) > 10 else "")
+        why = "this reply is full" if full_reply else f"max_tokens={max_tokens}"
         tail.append(
-            f"[Stopped at max_tokens={max_tokens}: {len(left)} files not read yet ({names}). "
+            f"[Stopped because {why}: {len(left)} files not read yet ({names}). "
             f"Call read_many again with the same paths_or_glob and offset={stop_at} to continue, "
             "or narrow it to the files you need.]"
         )

@@ -261,6 +261,25 @@ def test_read_many_budget_cut_and_next_resume(repo: Path) -> None:
     assert skipped_big == {"client.py"}  # alone over the budget: skipped, named, and the walk went on
 
 
+def test_a_full_reply_chains_with_the_remaining_budget(repo: Path) -> None:
+    roots = Roots.of([repo])
+    everything = [f.display for f in files.read_many(roots, ".").files]
+    first = files.read_many(roots, ".", max_tokens=10_000, max_reply_chars=60)
+    assert first.next == {
+        "paths_or_glob": ".",
+        "max_tokens": 10_000 - first.tokens,
+        "offset": len(first.files),
+    }
+    assert "this reply is full" in first.text
+    got, args = [f.display for f in first.files], first.next
+    while args:
+        page = files.read_many(roots, **args, max_reply_chars=60)
+        assert page.skipped == []  # walk notes are reported once, by the first call of the chain
+        got += [f.display for f in page.files]
+        args = page.next
+    assert got == everything
+
+
 def test_read_many_lists_and_globs(repo: Path) -> None:
     roots = Roots.of([repo])
     assert [f.display for f in files.read_many(roots, "src/**/*.py").files] == [
