@@ -314,3 +314,57 @@ def operator_flood_pdf(path: Path, inflated_bytes: int = 70_000_000) -> Path:
     objects[5] = _stream(b"".join(parts), b"/Filter /FlateDecode ")
     path.write_bytes(raw_pdf(objects))
     return path
+
+
+def corpus(base: Path) -> dict[str, Path]:
+    """Every fixture file the pdf tests use, built once into `base` (idempotent across modules)."""
+    names = {
+        "paper": "paper.pdf",
+        "long": "long.pdf",
+        "mixed": "mixed.pdf",
+        "scan": "scan.pdf",
+        "many": "many.pdf",
+        "zero": "zero.pdf",
+        "cyclic_outline": "cyclic-outline.pdf",
+        "circular_xref": "circular-xref.pdf",
+        "bomb": "bomb.pdf",
+        "flood": "flood.pdf",
+        "noise": "noise.pdf",
+        "truncated": "truncated.pdf",
+        "half": "half.pdf",
+        "aes256": "aes256.pdf",
+        "aes128": "aes128.pdf",
+        "rc4": "rc4.pdf",
+    }
+    paths = {key: base / name for key, name in names.items()}
+    done = base / ".complete"
+    if done.exists():
+        return paths
+    base.mkdir(parents=True, exist_ok=True)
+    text_pdf(
+        paths["paper"],
+        [
+            "Introduction. We study long context models.",
+            "Method. The learning rate was 3e-4 with a batch of 64.",
+            "Results. Accuracy rose to 91 percent.",
+        ],
+        title="Long Context Study",
+        author="A. Author",
+        sections=["Introduction", "Method", "Results"],
+    )
+    text_pdf(paths["long"], [" ".join(sentences(i, 40)) for i in range(6)])
+    mixed_pdf(paths["mixed"])
+    image_only_pdf(paths["scan"])
+    many_pages_pdf(paths["many"], 2000)
+    zero_page_pdf(paths["zero"])
+    cyclic_outline_pdf(paths["cyclic_outline"])
+    circular_prev_xref_pdf(paths["circular_xref"])
+    flate_bomb_pdf(paths["bomb"])
+    operator_flood_pdf(paths["flood"])
+    random_bytes_pdf(paths["noise"])
+    truncated_copy(paths["long"], paths["truncated"], keep=paths["long"].stat().st_size - 300)
+    truncated_copy(paths["long"], paths["half"], keep=0.5)
+    for key, method in (("aes256", "AES_256"), ("aes128", "AES_128"), ("rc4", "RC4")):
+        encrypted_pdf(paths[key], method, "s3cret")
+    done.write_text("ok")
+    return paths

@@ -72,10 +72,10 @@ class PageText:
         if self.status == "text":
             return self.text
         if self.status == "no_text_layer":
-            return f"({NO_TEXT_LAYER})"
+            return f"<{NO_TEXT_LAYER}>"
         if self.status == "blank":
-            return "(blank page: no text and no images)"
-        return f"(unreadable page: {self.note or 'extraction failed'})"
+            return "<blank page: no text and no images>"
+        return f"<unreadable page: {self.note or 'extraction failed'}>"
 
 
 @dataclass
@@ -127,6 +127,11 @@ def parse_page_range(spec: str | None, page_count: int, *, name: str = "the PDF"
                 seen.add(n)
                 numbers.append(n)
     return numbers
+
+
+def pages_phrase(numbers: Sequence[int]) -> str:
+    """ "page 3" or "pages 1-3,7"."""
+    return f"page{'s' if len(numbers) != 1 else ''} {format_page_list(numbers)}"
 
 
 def format_page_list(numbers: Iterable[int]) -> str:
@@ -627,6 +632,7 @@ class Window:
 
     text: str
     parts: list[tuple[PageText, str, bool]]  # page, its text inside the window, whole page?
+    shown: list[PageText]  # every page whose block overlaps the window, text or not
     end: int
     total: int
 
@@ -646,10 +652,12 @@ def render_window(pages: Sequence[PageText], start_index: int, max_chars: int) -
     end = boundaries[-1] if boundaries else min(limit, total)
     pieces: list[str] = []
     parts: list[tuple[PageText, str, bool]] = []
+    shown: list[PageText] = []
     for page, block, s in zip(pages, blocks, starts, strict=True):
         e = s + len(block)
         if e <= start_index or s >= end:
             continue
+        shown.append(page)
         lo, hi = max(s, start_index), min(e, end)
         piece = block[lo - s : hi - s]
         if lo > s:
@@ -661,4 +669,4 @@ def render_window(pages: Sequence[PageText], start_index: int, max_chars: int) -
             if b_hi > b_lo:
                 whole = b_lo == body_at and b_hi == body_at + len(page.text)
                 parts.append((page, page.text[b_lo - body_at : b_hi - body_at], whole))
-    return Window("".join(pieces), parts, end, total)
+    return Window("".join(pieces), parts, shown, end, total)
