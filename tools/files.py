@@ -585,7 +585,7 @@ def _search_text(
             out.append(f"{w.display}{sep}{n}{sep} {line}")
     if truncated:
         out.append(
-            f"[Stopped at max_results={max_results}; there are more matches. Narrow the search with "
+            f"[Stopped at max_results={max_results}; there may be more matches. Narrow the search with "
             "pattern= or path=, or raise max_results.]"
         )
     if capped:
