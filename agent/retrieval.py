@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import numpy as np
 from pydantic import BaseModel
 
-from agent.chunking import Chunk, chunk_document, content_hash
+from agent.chunking import TARGET_TOKENS, Chunk, chunk_document, content_hash
 from agent.embeddings import Embedder, EmbeddingCache, choose_embedder, embed_cached
 from agent.errors import AgentError, IndexLocked
 from agent.settings import Settings
@@ -300,9 +300,14 @@ def _join_spans(a: Span, b: Span) -> Span:
 # ---------------------------------------------------------------- the seam the graph calls
 
 
-def chunk_all(documents: Sequence[Document]) -> list[Chunk]:
+def chunk_all(documents: Sequence[Document], target: int = TARGET_TOKENS) -> list[Chunk]:
     """Chunk every document, in order."""
-    return [c for doc in documents for c in chunk_document(doc)]
+    return [c for doc in documents for c in chunk_document(doc, target, target * 3 // 2)]
+
+
+def chunk_target(budget: int) -> int:
+    """Chunk size for a budget: the standard size, smaller only when the budget holds few chunks."""
+    return min(TARGET_TOKENS, max(48, budget // 8))
 
 
 def rank_chunks(
@@ -324,13 +329,16 @@ def select(
     settings: Settings,
     count_tokens: Callable[[str], int],
     lock_timeout: float = 10.0,
+    embedder: Embedder | None = None,
 ) -> Selection:
     """Keep the chunks most relevant to the question that fit the budget, in document order."""
     gathered = sum(d.tokens or count_tokens(d.text) for d in documents)
     if gathered <= budget:
         return Selection(documents=list(documents), kept_tokens=gathered, gathered_tokens=gathered)
-    chunks = chunk_all(documents)
-    embedder, notice = choose_embedder(settings)
+    chunks = chunk_all(documents, chunk_target(budget))
+    notice = None
+    if embedder is None:
+        embedder, notice = choose_embedder(settings)
     avg = max(1, sum(len(c.text) for c in chunks) // max(1, len(chunks)) // 4)
     dense_n = min(len(chunks), max(50, 3 * budget // avg))
     if embedder is None:
@@ -354,11 +362,19 @@ def select(
     return Selection(documents=blocks, kept_tokens=kept, gathered_tokens=gathered, notice=notice)
 
 
-def build_index(documents: list[Document], settings: Settings, *, lock_timeout: float = 10.0) -> IndexStats:
+def build_index(
+    documents: list[Document],
+    settings: Settings,
+    *,
+    lock_timeout: float = 10.0,
+    embedder: Embedder | None = None,
+) -> IndexStats:
     """Chunk, embed and add documents to the index ahead of time (`forage index`)."""
     started = time.perf_counter()
     chunks = chunk_all(documents)
-    embedder, notice = choose_embedder(settings)
+    notice = None
+    if embedder is None:
+        embedder, notice = choose_embedder(settings)
     if embedder is None:
         return IndexStats(
             documents=len(documents),

