@@ -99,6 +99,7 @@ class SiteServer:
         self.forbidden_port = forbidden_port
         self.delay = delay
         self.requests: list[str] = []
+        self.hosts: list[str] = []
         self.huge_sent = 0
         self.inflight = 0
         self.max_inflight = 0
@@ -133,6 +134,7 @@ class SiteServer:
             def do_GET(self) -> None:
                 with site._lock:
                     site.requests.append(self.path)
+                    site.hosts.append(self.headers.get("host", ""))
                     site.inflight += 1
                     site.max_inflight = max(site.max_inflight, site.inflight)
                 try:
@@ -216,6 +218,10 @@ class SiteServer:
 <script>fetch("{forbidden}/xhr").catch(() => {{}}); try {{ new WebSocket("ws://127.0.0.2:{site.forbidden_port}/ws"); }} catch (e) {{}}
 fetch("/redirect-sub").then(r => r.text()).then(t => document.getElementById("out").textContent = t).catch(() => {{}});
 navigator.sendBeacon("{forbidden}/beacon", "x");</script></body></html>"""
+                    )
+                elif path == "/js-navigate.html":
+                    self.send(
+                        f'<html><body><p>leaving</p><script>location.href = "{forbidden}/nav";</script></body></html>'
                     )
                 elif path == "/redirect-sub":
                     self.redirect(f"{forbidden}/via-redirect")

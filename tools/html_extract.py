@@ -77,7 +77,9 @@ def extract_html(html: str, url: str) -> Extracted:
     if not markdown or not markdown.strip():
         markdown = full_text(tree)
         method = "fulltext"
-    markdown = markdown.strip()
+    # trafilatura escapes underscores in text ("retry.delay\\_seconds"); the model and the
+    # search index want the name as written.
+    markdown = markdown.strip().replace("\\_", "_")
     return Extracted(
         title=title,
         markdown=markdown,

@@ -387,7 +387,13 @@ class WebReader:
             )
             return static
         renderer = await self._renderer()
-        rendered = await renderer.render(response)
+        try:
+            rendered = await renderer.render(response)
+        except (FetchFailed, Timeout) as exc:
+            if required:
+                raise
+            page.notes.append(f"rendering failed ({exc}); static text shown")
+            return static
         page.rendered, page.final_url, page.blocked = True, rendered.final_url, rendered.blocked
         if rendered.scroll_steps_capped:
             page.notes.append(f"endless scroll stopped after {rendered.scroll_steps} steps")

@@ -177,8 +177,12 @@ class Renderer:
                     f"Chromium could not load {first.final_url}: {exc.message.splitlines()[0]}"
                 ) from exc
             await traffic.settle(self._quiet, cap=3.0)
+            if not page.url.startswith(("http://", "https://")):
+                raise _left_page(first.final_url, blocked)
             steps, capped = await self._scroll(page, traffic)
             html = await page.content()
+            if not page.url.startswith(("http://", "https://")):
+                raise _left_page(first.final_url, blocked)
             return Rendered(html, page.url, blocked, steps, capped)
         finally:
             await context.close()
@@ -226,6 +230,12 @@ class Renderer:
             await _abort(route, "failed")
             return
         await _fulfill(route, response)
+
+
+def _left_page(url: str, blocked: list[str]) -> FetchFailed:
+    # A script navigated the page somewhere Chromium could not show (usually a refused URL).
+    why = f"; the network policy refused {blocked[-1]}" if blocked else ""
+    return FetchFailed(f"{url} navigated away while rendering{why}; try render='never'")
 
 
 async def _fulfill(route: Route, response: Response) -> None:
