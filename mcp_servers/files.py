@@ -52,6 +52,7 @@ def _doc(ft: FileText) -> dict[str, Any]:
 def build_server(roots: list[str], max_file_bytes: int = files.DEFAULT_MAX_FILE_BYTES) -> MCPServer:
     """Build the files server over the given roots; raise ToolError if a root is missing."""
     allowed = Roots.of(roots)
+    listings = files.ListingCache()  # a chain of read_many calls walks a big folder once
     server: MCPServer = MCPServer("forage-files", instructions=INSTRUCTIONS, log_level="WARNING")
 
     def tool(fn: Callable[..., CallToolResult]) -> Callable[..., CallToolResult]:
@@ -132,7 +133,9 @@ def build_server(roots: list[str], max_file_bytes: int = files.DEFAULT_MAX_FILE_
         read_pdf. When the budget runs out (or one reply is full), the result names the files left
         and gives the arguments to call again with under 'next'.
         """
-        out = files.read_many(allowed, paths_or_glob, max_tokens, offset, max_file_bytes=max_file_bytes)
+        out = files.read_many(
+            allowed, paths_or_glob, max_tokens, offset, max_file_bytes=max_file_bytes, cache=listings
+        )
         return common.result(
             out.text, documents=[_doc(f) for f in out.files], tokens=out.tokens, skipped=out.skipped,
             skipped_more=out.skipped_more, left=out.left, left_count=out.left_count, empty=out.empty,

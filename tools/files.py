@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import stat
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,6 +92,32 @@ class Search:
     files_searched: int
     truncated: bool
     skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+class ListingCache:
+    """Recent read_many expansions, so a chain of calls following `next` walks a big folder once.
+
+    Entries expire after `ttl` seconds; a server owns one (no module-level state).
+    """
+
+    def __init__(self, ttl: float = 120.0, size: int = 8) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: OrderedDict[tuple[str, ...], tuple[float, Any]] = OrderedDict()
+
+    def get(self, key: tuple[str, ...]) -> Any | None:
+        hit = self._items.get(key)
+        if hit is None or time.monotonic() - hit[0] > self.ttl:
+            self._items.pop(key, None)
+            return None
+        self._items.move_to_end(key)
+        return hit[1]
+
+    def put(self, key: tuple[str, ...], value: Any) -> None:
+        self._items[key] = (time.monotonic(), value)
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
 
 
 # ---------------------------------------------------------------- reading bytes safely
@@ -318,6 +346,7 @@ def read_many(
     *,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS,
+    cache: ListingCache | None = None,
 ) -> Bundle:
     """Read a folder (recursively), a list of paths or a glob, in path order, up to max_tokens."""
     _positive("max_tokens", max_tokens)
@@ -326,7 +355,14 @@ def read_many(
     items = [paths_or_glob] if isinstance(paths_or_glob, str) else list(paths_or_glob)
     if not items:
         raise InvalidArgument("paths_or_glob is empty; pass a folder, a file, a list of paths or a glob")
-    entries, skipped, errors = _expand(roots, items)
+    key = tuple(items)
+    expanded = cache.get(key) if cache is not None and offset else None
+    if expanded is None:
+        expanded = _expand(roots, items)
+        if cache is not None:
+            cache.put(key, expanded)
+    entries, skipped, errors = expanded
+    skipped = list(skipped)
     if errors and not entries:
         if len(errors) == 1:
             raise errors[0][1]

@@ -280,6 +280,16 @@ def test_a_full_reply_chains_with_the_remaining_budget(repo: Path) -> None:
     assert got == everything
 
 
+def test_a_chain_of_calls_walks_the_folder_once(repo: Path) -> None:
+    roots, cache = Roots.of([repo]), files.ListingCache()
+    first = files.read_many(roots, ".", max_tokens=40, cache=cache)
+    assert first.next is not None
+    with recording() as seen:
+        second = files.read_many(roots, **first.next, cache=cache)
+    assert not [p for p in seen if p.endswith(("/repo", "/src", "/docs"))]  # no folder scanned again
+    assert second.files and second.files[0].display not in {f.display for f in first.files}
+
+
 def test_read_many_lists_and_globs(repo: Path) -> None:
     roots = Roots.of([repo])
     assert [f.display for f in files.read_many(roots, "src/**/*.py").files] == [
