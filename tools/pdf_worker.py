@@ -185,6 +185,10 @@ class PdfRead:
 # ---------------------------------------------------------------------------- the pool
 
 
+class _WorkerLost(Exception):
+    """A worker died before answering a job (internal: the job is retried once)."""
+
+
 class _Worker:
     """One worker process and its two pipe ends."""
 
@@ -281,6 +285,11 @@ class PdfPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def worker_pids(self) -> list[int]:
+        """Process ids of the current workers."""
+        with self._lock:
+            return [w.proc.pid for w in self._all]
+
     def _spawn(self) -> _Worker:
         w = _Worker(self.memory_mb * 1024 * 1024)
         with self._lock:
@@ -358,13 +367,27 @@ class PdfPool:
 
     def _run(self, job: dict[str, Any], sha: str, stopped: list[str] | None = None) -> DocRecord:
         """Send one job to an idle worker and fold what streams back into the cache."""
+        try:
+            return self._run_once(job, sha, stopped, retry=True)
+        except _WorkerLost:
+            # The worker died before it said anything: most likely it was already dead (killed
+            # while idle), so give the file one fresh worker before blaming the file.
+            return self._run_once(job, sha, stopped, retry=False)
+
+    def _run_once(
+        self, job: dict[str, Any], sha: str, stopped: list[str] | None, *, retry: bool
+    ) -> DocRecord:
         name = job["name"]
         w = self._idle.get()
         record: DocRecord | None = None
         try:
             if not w.alive():
                 w = self._replace(w, kill=True)
-            w.send.send(job)
+            try:
+                w.send.send(job)
+            except OSError:
+                w = self._replace(w, kill=True)
+                raise _WorkerLost from None
             due = time.monotonic() + self.deadline
             while True:
                 remaining = due - time.monotonic()
@@ -382,6 +405,8 @@ class PdfPool:
                 except (EOFError, OSError):
                     reason = w.exit_reason()
                     w = self._replace(w, kill=True)
+                    if record is None and retry:
+                        raise _WorkerLost from None
                     if record is None:
                         raise errors.DamagedDocument(
                             f"reading {name} crashed its worker process ({reason}); the file is probably "
