@@ -74,6 +74,8 @@ class WebState:
 
     async def aclose(self) -> None:
         try:
+            if self._renderer is not None:
+                await self._renderer.aclose()
             if self._chromium is not None:
                 await self._chromium.close()
         finally:

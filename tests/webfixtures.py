@@ -78,6 +78,25 @@ window.addEventListener('scroll', () => {
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
+def bench_page(i: int) -> str:
+    """A realistic documentation page (~12 KB: nav, article, sidebar, footer) for the benchmark."""
+    paragraphs = "".join(
+        f"<h2>Topic {i}.{k}</h2><p>Section {k} of page {i} explains how the client retries requests, "
+        "how the delay grows after each failure, and which settings in acme.toml change it. "
+        "It gives an example, warns about the default timeout, and links to "
+        f'<a href="/bench/{(i + k) % 50}.html">a related page</a> for the details.</p>'
+        f"<pre><code>retry.delay_seconds = {k}\nretry.max_delay = {k * 10}</code></pre>"
+        for k in range(12)
+    )
+    nav = "".join(f'<li><a href="/bench/{n}.html">Page {n}</a></li>' for n in range(30))
+    return (
+        f"<!doctype html><html><head><title>Bench page {i}</title></head><body><nav><ul>{nav}</ul></nav>"
+        f"<main><article><h1>Bench page {i}</h1>{paragraphs}</article></main>"
+        "<aside>Related: newsletter, events, careers.</aside><footer>Copyright Acme. Privacy. Terms.</footer>"
+        "</body></html>"
+    )
+
+
 def crawl_page(i: int) -> str:
     """A page of the crawlable docs site; page i links to 2i+1 and 2i+2 (a binary tree)."""
     kids = [k for k in (2 * i + 1, 2 * i + 2) if k < CRAWL_PAGES]
@@ -127,6 +146,7 @@ class SiteServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # header and body go out in separate writes
 
             def log_message(self, *args: object) -> None:
                 return
@@ -193,6 +213,8 @@ class SiteServer:
                             "{port}", str(site.port)
                         )
                     )
+                elif path.startswith("/bench/"):
+                    self.send(bench_page(int(path.rsplit("/", 1)[-1].split(".")[0])))
                 elif path.startswith("/site/p"):
                     i = int(path[len("/site/p") :].split(".")[0])
                     self.send(crawl_page(i).replace("{port}", str(site.port)))

@@ -11,17 +11,20 @@ Chromium follows a fulfilled 3xx by itself, outside the route handler.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.async_api import Browser, Playwright, Route, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from tools.errors import FetchFailed, PolicyRefused, Timeout, TooLarge, ToolError
 from tools.web import USER_AGENT, HttpFetcher, Limits, Response
+
+log = logging.getLogger(__name__)
 
 CHROMIUM_ARGS = [
     "--disable-background-networking",
@@ -120,8 +123,30 @@ class _Traffic:
             await asyncio.sleep(0.02)
 
 
+@dataclass
+class _Visit:
+    """What the route handler of a context needs for the page being rendered in it."""
+
+    first: Response
+    blocked: list[str] = field(default_factory=list)
+    traffic: _Traffic = field(default_factory=_Traffic)
+
+
+@dataclass
+class _Slot:
+    """A fresh browser context with one blank page, used for exactly one render."""
+
+    context: BrowserContext
+    page: Page | None = None
+    visit: _Visit | None = None
+
+
 class Renderer:
-    """Render pages in a shared browser: a bounded pool of pages, a fresh context for each."""
+    """Render pages in a shared browser: a bounded pool of pages, a fresh context for each.
+
+    Creating a context and its page costs Chromium about 150 ms, so one spare is prepared in
+    the background after each render; it is still used for a single page only.
+    """
 
     def __init__(
         self,
@@ -132,6 +157,7 @@ class Renderer:
         scroll_steps: int = 8,
         timeout: float = 20.0,
         quiet: float = 0.1,
+        spares: int = 1,
         resource_limits: Limits = Limits(max_bytes=5 * 1024 * 1024, deadline=10.0),
     ) -> None:
         self._browser = browser
@@ -141,6 +167,10 @@ class Renderer:
         self._timeout = timeout
         self._quiet = quiet
         self._limits = resource_limits
+        self._max_spares = spares
+        self._spares: list[_Slot] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     async def render(self, first: Response) -> Rendered:
         """Load a fetched HTML page in Chromium, run its scripts, scroll a bounded amount."""
@@ -153,39 +183,79 @@ class Renderer:
                     f"rendering {first.final_url} took over {self._timeout:g} s; try render='never'"
                 ) from exc
 
-    async def _render(self, first: Response) -> Rendered:
-        blocked: list[str] = []
-        traffic = _Traffic()
+    async def aclose(self) -> None:
+        """Close the spare contexts and wait for background work (call before closing the browser)."""
+        self._closed = True
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        while self._spares:
+            await _close_quietly(self._spares.pop().context)
+
+    async def _new_slot(self) -> _Slot:
         context = await self._browser.new_context(
             user_agent=USER_AGENT, service_workers="block", accept_downloads=False, java_script_enabled=True
         )
+        slot = _Slot(context)
+
+        async def handle(route: Route) -> None:
+            visit = slot.visit
+            if visit is None:  # nothing may load before the page is handed a URL
+                await _abort(route, "blockedbyclient")
+                return
+            visit.traffic.start()
+            try:
+                await self._answer(route, visit.first, visit.blocked)
+            finally:
+                visit.traffic.done()
+
+        await context.route("**/*", handle)
+        slot.page = await context.new_page()
+        return slot
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _replenish(self) -> None:
+        if self._closed or len(self._spares) >= self._max_spares:
+            return
         try:
+            slot = await self._new_slot()
+        except PlaywrightError as exc:
+            log.warning("could not prepare a spare browser context: %s", exc.message.splitlines()[0])
+            return
+        if self._closed:
+            await _close_quietly(slot.context)
+        else:
+            self._spares.append(slot)
 
-            async def handle(route: Route) -> None:
-                traffic.start()
-                try:
-                    await self._answer(route, first, blocked)
-                finally:
-                    traffic.done()
-
-            await context.route("**/*", handle)
-            page = await context.new_page()
+    async def _render(self, first: Response) -> Rendered:
+        slot = self._spares.pop() if self._spares else await self._new_slot()
+        self._background(self._replenish())
+        visit = slot.visit = _Visit(first)
+        page = slot.page
+        assert page is not None
+        try:
             try:
                 await page.goto(first.final_url, wait_until="load", timeout=self._timeout * 1000)
             except PlaywrightError as exc:
                 raise FetchFailed(
                     f"Chromium could not load {first.final_url}: {exc.message.splitlines()[0]}"
                 ) from exc
-            await traffic.settle(self._quiet, cap=3.0)
-            if not page.url.startswith(("http://", "https://")):
-                raise _left_page(first.final_url, blocked)
-            steps, capped = await self._scroll(page, traffic)
+            steps, capped = 0, False
+            # A page without scripts is complete at "load": nothing can arrive later or on scroll.
+            if await page.evaluate("document.scripts.length > 0"):
+                await visit.traffic.settle(self._quiet, cap=3.0)
+                if not page.url.startswith(("http://", "https://")):
+                    raise _left_page(first.final_url, visit.blocked)
+                steps, capped = await self._scroll(page, visit.traffic)
             html = await page.content()
             if not page.url.startswith(("http://", "https://")):
-                raise _left_page(first.final_url, blocked)
-            return Rendered(html, page.url, blocked, steps, capped)
+                raise _left_page(first.final_url, visit.blocked)
+            return Rendered(html, page.url, visit.blocked, steps, capped)
         finally:
-            await context.close()
+            self._background(_close_quietly(slot.context))
 
     async def _scroll(self, page: Any, traffic: _Traffic) -> tuple[int, bool]:
         """Scroll to the bottom until the page stops growing, at most scroll_steps times."""
@@ -245,6 +315,13 @@ async def _fulfill(route: Route, response: Response) -> None:
     except PlaywrightError:
         # The page went away (closed or navigated) while we fetched; nothing is waiting for this.
         return
+
+
+async def _close_quietly(context: BrowserContext) -> None:
+    try:
+        await context.close()
+    except PlaywrightError as exc:  # the browser is already gone (shutdown): nothing to free
+        log.debug("closing a browser context failed: %s", exc.message)
 
 
 async def _abort(route: Route, reason: str) -> None:

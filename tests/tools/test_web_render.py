@@ -45,6 +45,7 @@ async def reader() -> AsyncIterator[WebReader]:
         return renderer
 
     yield WebReader(fetcher, renderer=shared)
+    await renderer.aclose()
     await chromium.close()
     await fetcher.aclose()
 
