@@ -186,7 +186,8 @@ class Nodes:
         if state.get("step", 0) >= self.settings.max_steps:
             self.emit("notice", text=f"stopped gathering after {self.settings.max_steps} steps (max_steps)")
             return "route"
-        if gathered >= self.settings.max_gather_tokens:
+        # An unbounded pack (forage pack without --budget) wants every file, like Repomix.
+        if gathered >= self.settings.max_gather_tokens and not state.get("unbounded"):
             self.emit("notice", text=f"stopped gathering at {gathered:,} tokens (max_gather_tokens)")
             return "route"
         return "plan"

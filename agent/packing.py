@@ -64,6 +64,8 @@ def span_label(span: Span) -> str:
 
 
 def _fence(text: str) -> str:
+    if "```" not in text:  # the common case, checked in C before the regex
+        return "```"
     longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
     return "`" * max(3, longest + 1)
 
@@ -145,6 +147,25 @@ def lexical_rank(documents: Sequence[Document], question: str) -> list[Document]
     return sorted(documents, key=lambda d: (-score(d), sort_key(d)))
 
 
+def _block_tokens(doc: Document, fmt: Format, count_tokens: Callable[[str], int]) -> int:
+    """Tokens of a rendered block: the document's own count plus its frame (header, fences)."""
+    frame = render_block(0, doc.model_copy(update={"text": ""}), fmt)
+    return (doc.tokens or count_tokens(doc.text)) + count_tokens(frame)
+
+
+def _fill(
+    docs: Sequence[Document], ranked: Sequence[Document], cost: dict[str, int], budget: int
+) -> list[Document]:
+    """Take ranked documents while they fit (skipping ones too big), return them in document order."""
+    chosen: set[str] = set()
+    used = 0
+    for doc in ranked:
+        if used + cost[doc.id] <= budget:
+            chosen.add(doc.id)
+            used += cost[doc.id]
+    return [d for d in docs if d.id in chosen]
+
+
 def build_pack(
     documents: Sequence[Document],
     question: str,
@@ -161,37 +182,43 @@ def build_pack(
     query = question if query is None else query
     docs, omitted = dedupe(documents)
     qtext = render_question(question, fmt)
-    block_tokens = {d.id: count_tokens(render_block(0, d, fmt)) for d in docs}
-    overhead = count_tokens(render_prefix([], fmt)) + count_tokens(qtext)
+    cost = {d.id: _block_tokens(d, fmt, count_tokens) for d in docs}
+    fixed = count_tokens(render_prefix([], fmt)) + count_tokens(qtext)
     chosen = docs
-    if budget is not None and overhead + sum(block_tokens.values()) > budget:
-        chosen_ids: set[str] = set()
-        used = overhead
-        for doc in rank(docs, query):
-            cost = block_tokens[doc.id]
-            if used + cost <= budget:
-                chosen_ids.add(doc.id)
-                used += cost
-        chosen = [d for d in docs if d.id in chosen_ids]
-    # The per-block sum is an estimate of the whole; check the real count and trim if needed.
+    ranked: list[Document] = []
+    if budget is not None and fixed + sum(cost.values()) > budget:
+        ranked = rank(docs, query)
+        chosen = _fill(docs, ranked, cost, budget - fixed)
     prefix = render_prefix(chosen, fmt)
-    total = count_tokens(prefix + qtext)
-    if budget is not None:
-        ranked = list(rank(chosen, query))
-        while total > budget and ranked:
-            drop = ranked.pop()
+    total = count_tokens(prefix) + count_tokens(qtext)
+    if budget is not None and total > budget:
+        # Block counts are summed estimates; the real count of the whole decides. Shrink the
+        # target in proportion and refill, a few times, then drop the weakest one at a time.
+        ranked = ranked or rank(docs, query)
+        target = budget - fixed
+        for _ in range(6):
+            if total <= budget:
+                break
+            target = int(target * budget / total * 0.98)
+            chosen = _fill(docs, ranked, cost, target)
+            prefix = render_prefix(chosen, fmt)
+            total = count_tokens(prefix) + count_tokens(qtext)
+        chosen_ids = {d.id for d in chosen}
+        weakest = [d for d in reversed(ranked) if d.id in chosen_ids]
+        while total > budget and weakest:
+            drop = weakest.pop(0)
             chosen = [d for d in chosen if d.id != drop.id]
             prefix = render_prefix(chosen, fmt)
-            total = count_tokens(prefix + qtext)
+            total = count_tokens(prefix) + count_tokens(qtext)
     kept = {d.id for d in chosen}
     for doc in docs:
         if doc.id not in kept:
             omitted.append(
-                Omitted(uri=doc.uri + doc.span.render(), tokens=block_tokens[doc.id], reason="over budget")
+                Omitted(uri=doc.uri + doc.span.render(), tokens=cost[doc.id], reason="over budget")
             )
     manifest = [
         BlockEntry(
-            block=i, doc_id=d.id, uri=d.uri, span=d.span, hash=d.hash, tokens=block_tokens[d.id],
+            block=i, doc_id=d.id, uri=d.uri, span=d.span, hash=d.hash, tokens=cost[d.id],
             trusted=d.trusted, fetched_at=d.fetched_at,
         )
         for i, d in enumerate(chosen, 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from agent.settings import Settings
 from agent.state import Document, Span
 
 RRF_K = 60
+PAIR_WEIGHT = 2.0
 _COLLECTION_PREFIX = "forage-"
 
 
@@ -198,23 +200,47 @@ def _metadata(c: Chunk) -> dict[str, str | int]:
 # ---------------------------------------------------------------- ranking
 
 
-class BM25Ranker:
-    """BM25 (bm25s) over a fixed list of chunk texts."""
+_WORD_RE = re.compile(r"(?u)\b\w\w+\b")
 
-    def __init__(self, texts: Sequence[str]) -> None:
+
+def word_pairs(text: str) -> list[str]:
+    """Adjacent non-stopword pairs ("marta_kowalski"): exact names and phrases, not loose words."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    words = [w for w in _WORD_RE.findall(text.lower()) if w not in STOPWORDS_EN]
+    return [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+class BM25Ranker:
+    """BM25 (bm25s) over a fixed list of chunk texts, on words or on adjacent word pairs."""
+
+    def __init__(self, texts: Sequence[str], *, pairs: bool = False, max_df: float = 1.0) -> None:
         import bm25s
         from bm25s.tokenization import Tokenizer
 
         self.n = len(texts)
-        self.tokenizer = Tokenizer(stopwords="en")
+        self.tokenizer = (
+            Tokenizer(splitter=word_pairs, stopwords=[], lower=False) if pairs else Tokenizer(stopwords="en")
+        )
         ids = self.tokenizer.tokenize(list(texts), show_progress=False, return_as="ids")
+        vocab = self.tokenizer.get_vocab_dict()
         self.retriever = bm25s.BM25()
-        self.retriever.index((ids, self.tokenizer.get_vocab_dict()), show_progress=False)
+        self.retriever.index((ids, vocab), show_progress=False)
+        self.common: set[int] = set()
+        if max_df < 1.0 and ids:
+            df = np.bincount(
+                np.concatenate(
+                    [np.unique(np.asarray(d, dtype=np.int64)) for d in ids] or [np.zeros(0, np.int64)]
+                ),
+                minlength=len(vocab),
+            )
+            self.common = set(np.flatnonzero(df > max_df * self.n).tolist())
 
     def rank(self, query: str) -> list[int]:
         """Indices of texts that share a term with the query, best first."""
         q = self.tokenizer.tokenize([query], update_vocab=False, show_progress=False, return_as="ids")[0]
-        q = [t for t in q if t != 0]  # 0 is the empty token: words the corpus never uses
+        # 0 is the empty token (terms the corpus never uses); common terms say nothing here.
+        q = [t for t in q if t != 0 and t not in self.common]
         if not q or not self.n:
             return []
         scores = self.retriever.get_scores(q)
@@ -222,12 +248,27 @@ class BM25Ranker:
         return hits[np.argsort(-scores[hits], kind="stable")].tolist()
 
 
-def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[str]:
-    """Fuse rankings with reciprocal-rank fusion; ties keep first-seen order."""
+class LexicalRanker:
+    """Words and word pairs: BM25 finds the topic, rare pairs find exact names among look-alikes."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.words = BM25Ranker(texts)
+        # A pair found in more than 5% of chunks ("special code") is phrasing, not a name.
+        self.pairs = BM25Ranker(texts, pairs=True, max_df=0.05)
+
+    def rankings(self, query: str) -> list[list[int]]:
+        return [self.words.rank(query), self.pairs.rank(query)]
+
+
+def rrf(
+    rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None
+) -> list[str]:
+    """Fuse rankings with (weighted) reciprocal-rank fusion; ties keep first-seen order."""
     score: dict[str, float] = {}
-    for ranking in rankings:
+    for n, ranking in enumerate(rankings):
+        w = 1.0 if weights is None else weights[n]
         for rank, key in enumerate(ranking):
-            score[key] = score.get(key, 0.0) + 1.0 / (k + rank + 1)
+            score[key] = score.get(key, 0.0) + w / (k + rank + 1)
     return sorted(score, key=lambda key: -score[key])
 
 
@@ -313,12 +354,16 @@ def chunk_target(budget: int) -> int:
 def rank_chunks(
     chunks: Sequence[Chunk], question: str, *, index: ChunkIndex | None, dense_n: int
 ) -> list[Chunk]:
-    """Rank chunks for the question: BM25 and (when an index is given) dense, fused with RRF."""
+    """Rank chunks for the question: BM25 on words and word pairs, and dense when indexed; fused with RRF."""
     by_id = {c.id: c for c in chunks}
-    rankings = [[chunks[i].id for i in BM25Ranker([c.text for c in chunks]).rank(question)]]
+    lexical = LexicalRanker([c.text for c in chunks])
+    rankings = [[chunks[i].id for i in ranking] for ranking in lexical.rankings(question)]
+    # An exact rare phrase from the question is the strongest evidence we have: it counts double.
+    weights = [1.0, PAIR_WEIGHT]
     if index is not None:
         rankings.append(index.dense(index.embedder.embed_query(question), list(by_id), dense_n))
-    return [by_id[i] for i in rrf(rankings)]
+        weights.append(1.0)
+    return [by_id[i] for i in rrf(rankings, weights=weights)]
 
 
 def select(

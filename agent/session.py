@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.graph import build_graph
 from agent.models.base import ChatModel
 from agent.nodes import EventSink, call_key
 from agent.prompts import plan_request
@@ -18,9 +18,13 @@ from agent.state import Action, Answer, Pack, Usage
 from agent.toolbox import Toolbox, server_configs
 
 
-@dataclass
+@dataclass(repr=False)
 class RunResult:
     """What a run produced, for cli/ to present."""
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio reprs the finished future, and a full repr costs seconds.
+        return f"RunResult({self.documents} documents, {self.gathered_tokens} tokens, {len(self.failures)} failures)"
 
     question: str
     pack: Pack | None
@@ -92,9 +96,15 @@ async def run(
         # The files server is needed for every local source (folders may hold PDFs too).
         if "pdf" in needed and "files" in configs:
             needed.add("files")
+        starting = None
         if needed:
             emit("servers_starting", names=sorted(needed))
-            for name, error in (await toolbox.start(needed)).items():
+            starting = asyncio.create_task(toolbox.start(needed))
+            await asyncio.sleep(0)  # let the subprocesses spawn before the slow import below
+        from agent.graph import build_graph  # imports langgraph (~1 s) while the servers boot
+
+        if starting is not None:
+            for name, error in (await starting).items():
                 failures.append(f"{name} server: {error}")
                 emit("source_failed", text=f"{name} server: {error}")
         graph = build_graph(

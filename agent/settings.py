@@ -49,11 +49,15 @@ class Settings(BaseModel):
     )
     route: Route = Field("auto", description="auto | full | select | self")
     # gathering
-    max_steps: int = Field(8, ge=1, le=100, description="most plan/act rounds")
+    max_steps: int = Field(
+        12, ge=1, le=10_000, description="most plan/act rounds (each continuation page is one)"
+    )
     max_gather_tokens: int = Field(4_000_000, gt=0, description="stop gathering past this many tokens")
     call_timeout: float = Field(120.0, gt=0, description="seconds each tool call may take")
     max_file_bytes: int = Field(2_000_000, gt=0, description="files larger than this are refused")
-    roots: list[Path] = Field(default_factory=list, description="if set, local sources must lie inside these folders")
+    roots: list[Path] = Field(
+        default_factory=list, description="if set, local sources must lie inside these folders"
+    )
     # web
     allow_hosts: list[str] = Field(
         default_factory=list, description="hosts allowed despite private/loopback addresses"

@@ -49,7 +49,11 @@ def resolve_source(spec: str, settings: Settings) -> Source:
         if urlsplit(spec).path.lower().endswith(".pdf"):
             return Source(spec, "pdf_url", spec, (ToolCall(name="fetch_page", args={"url": spec}),))
         if settings.crawl:
-            args: dict[str, object] = {"url": spec, "max_pages": settings.max_pages, "max_depth": settings.max_depth}
+            args: dict[str, object] = {
+                "url": spec,
+                "max_pages": settings.max_pages,
+                "max_depth": settings.max_depth,
+            }
             if settings.include:
                 args["include"] = list(settings.include)
             if settings.exclude:
@@ -70,9 +74,17 @@ def resolve_source(spec: str, settings: Settings) -> Source:
     if resolved.is_dir():
         if not os.access(resolved, os.R_OK | os.X_OK):
             raise SourceError(f"{spec}: folder cannot be read (permission denied)")
-        return Source(spec, "folder", str(resolved), (
-            ToolCall(name="read_many", args={"paths_or_glob": str(resolved), "max_tokens": settings.max_gather_tokens}),
-        ))
+        return Source(
+            spec,
+            "folder",
+            str(resolved),
+            (
+                ToolCall(
+                    name="read_many",
+                    args={"paths_or_glob": str(resolved), "max_tokens": settings.max_gather_tokens},
+                ),
+            ),
+        )
     if not os.access(resolved, os.R_OK):
         raise SourceError(f"{spec}: file cannot be read (permission denied)")
     if resolved.suffix.lower() == ".pdf":

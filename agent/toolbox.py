@@ -34,7 +34,7 @@ class ServerConfig:
     env: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(repr=False)
 class CallOutcome:
     """What one tool call produced."""
 
@@ -44,6 +44,12 @@ class CallOutcome:
     structured: dict[str, Any] | None
     duration_s: float
 
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio and anyio repr futures that hold outcomes of many MB.
+        return (
+            f"CallOutcome({self.server!r}, {self.status!r}, {len(self.text)} chars, {self.duration_s:.3f}s)"
+        )
+
 
 def server_configs(settings: Settings, sources: Sequence[Source]) -> dict[str, ServerConfig]:
     """The servers a run may need, with command lines built from Settings."""
@@ -52,7 +58,20 @@ def server_configs(settings: Settings, sources: Sequence[Source]) -> dict[str, S
     configs: dict[str, ServerConfig] = {}
     if roots:
         configs["files"] = ServerConfig(
-            "files", py, ("-m", "mcp_servers.files", *roots, "--max-file-bytes", str(settings.max_file_bytes))
+            "files",
+            py,
+            # compact: forage reads the structured documents, so the text need not repeat them,
+            # and bigger replies mean fewer round trips on large folders.
+            (
+                "-m",
+                "mcp_servers.files",
+                *roots,
+                "--max-file-bytes",
+                str(settings.max_file_bytes),
+                "--compact",
+                "--reply-chars",
+                "4000000",
+            ),
         )
         env = {"FORAGE_PDF_PASSWORD": settings.password()} if settings.password() else {}
         configs["pdf"] = ServerConfig("pdf", py, ("-m", "mcp_servers.pdf", *roots), env)
@@ -112,7 +131,11 @@ class _Running:
     def _describe(self, exc: BaseException) -> str:
         tail = ""
         with contextlib.suppress(OSError):
-            lines = [ln for ln in self.log_path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+            lines = [
+                ln
+                for ln in self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+                if ln.strip()
+            ]
             if lines:
                 tail = f": {lines[-1][:300]}"
         reason = str(exc) or type(exc).__name__
@@ -150,7 +173,9 @@ class Toolbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(running.ready.wait(), timeout=max(30.0, self.timeout))
             if running.client is None and running.error is None:
-                running.error = f"the {running.config.name} server did not start in time. Its log: {running.log_path}"
+                running.error = (
+                    f"the {running.config.name} server did not start in time. Its log: {running.log_path}"
+                )
         return {n: r.error for n, r in self._running.items() if n in names and r.error}
 
     def tools(self) -> list[ToolSpec]:

@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from agent.errors import AgentError
 from cli import servers as servers_cli
-from cli.render import Progress, format_summary, pack_file_text
+from cli.render import Progress, format_summary, pack_file_parts
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -186,19 +186,22 @@ def pack(
         budget=budget, allow_hosts=allow_host, crawl=crawl, max_pages=max_pages, max_depth=max_depth,
         include=include, exclude=exclude, ignore_robots=ignore_robots, chroma_url=chroma_url, route=route,
         pack_format=fmt, model="extractive",
+        # A pack reads every page of every source; the gather-token limit still applies.
+        max_steps=10_000,
     )  # fmt: skip
     result = _execute(query or "", sources, flags, want_answer=False, quiet=quiet, stream=False, fmt=fmt)
     assert result.pack is not None
-    text = pack_file_text(result.pack, fmt)
+    parts = pack_file_parts(result.pack, fmt)
     if stdout:
-        sys.stdout.write(text)
+        sys.stdout.writelines(parts)
         sys.stdout.flush()
     else:
         target = output or Path(
             {"markdown": "forage-pack.md", "xml": "forage-pack.xml", "json": "forage-pack.json"}[fmt]
         )
         try:
-            target.write_text(text, encoding="utf-8")
+            with open(target, "w", encoding="utf-8") as fh:
+                fh.writelines(parts)
         except OSError as exc:
             raise _fail(f"cannot write {target}: {exc.strerror}; choose another --output") from exc
         err.print(f"wrote {target} ({result.pack.tokens:,} tokens, {len(result.pack.manifest)} blocks)")

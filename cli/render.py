@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from agent.packing import render_manifest
-from agent.session import RunResult
 from agent.state import Action, Pack
+
+if TYPE_CHECKING:
+    from agent.session import RunResult
 
 
 def format_args(args: dict[str, Any]) -> str:
@@ -42,14 +44,18 @@ def format_summary(result: RunResult) -> str:
     return "; ".join(parts)
 
 
-def pack_file_text(pack: Pack, fmt: str) -> str:
-    """The content `forage pack` writes: blocks, question (if any), manifest."""
+def pack_file_parts(pack: Pack, fmt: str) -> list[str]:
+    """The pieces `forage pack` writes, in order: blocks, question (if any), manifest.
+
+    Pieces, not one string: a pack of a big repository is tens of MB, and joining it again
+    would double peak memory.
+    """
     if fmt == "json":
         data = json.loads(pack.prefix)
         data["manifest"] = [b.model_dump(exclude_none=True, exclude={"fetched_at"}) for b in pack.manifest]
         data["omitted"] = [o.model_dump() for o in pack.omitted]
         data["tokens"] = pack.tokens
-        return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+        return [json.dumps(data, ensure_ascii=False, indent=1), "\n"]
     if fmt == "xml":
         rows = "".join(
             f'  <block index="{b.block}" uri="{b.uri}" span="{b.span.kind}:{b.span.start}-{b.span.end}" '
@@ -59,8 +65,12 @@ def pack_file_text(pack: Pack, fmt: str) -> str:
         omitted = "".join(
             f'  <omitted uri="{o.uri}" tokens="{o.tokens}" reason="{o.reason}"/>\n' for o in pack.omitted
         )
-        return f'{pack.text}<manifest tokens="{pack.tokens}">\n{rows}{omitted}</manifest>\n'
-    return pack.text + "\n" + render_manifest(pack)
+        return [
+            pack.prefix,
+            pack.question_text,
+            f'<manifest tokens="{pack.tokens}">\n{rows}{omitted}</manifest>\n',
+        ]
+    return [pack.prefix, pack.question_text, "\n", render_manifest(pack)]
 
 
 class Progress:

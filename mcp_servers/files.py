@@ -49,8 +49,18 @@ def _doc(ft: FileText) -> dict[str, Any]:
     )
 
 
-def build_server(roots: list[str], max_file_bytes: int = files.DEFAULT_MAX_FILE_BYTES) -> MCPServer:
-    """Build the files server over the given roots; raise ToolError if a root is missing."""
+def build_server(
+    roots: list[str],
+    max_file_bytes: int = files.DEFAULT_MAX_FILE_BYTES,
+    *,
+    reply_chars: int = files.DEFAULT_MAX_REPLY_CHARS,
+    compact: bool = False,
+) -> MCPServer:
+    """Build the files server over the given roots; raise ToolError if a root is missing.
+
+    compact: read_many's text lists the files instead of quoting them (the contents stay in
+    structured_content), for clients such as forage's own agent that read the structured part.
+    """
     allowed = Roots.of(roots)
     listings = files.ListingCache()  # a chain of read_many calls walks a big folder once
     server: MCPServer = MCPServer("forage-files", instructions=INSTRUCTIONS, log_level="WARNING")
@@ -134,8 +144,9 @@ def build_server(roots: list[str], max_file_bytes: int = files.DEFAULT_MAX_FILE_
         and gives the arguments to call again with under 'next'.
         """
         out = files.read_many(
-            allowed, paths_or_glob, max_tokens, offset, max_file_bytes=max_file_bytes, cache=listings
-        )
+            allowed, paths_or_glob, max_tokens, offset, max_file_bytes=max_file_bytes, cache=listings,
+            max_reply_chars=reply_chars, contents=not compact,
+        )  # fmt: skip
         return common.result(
             out.text, documents=[_doc(f) for f in out.files], tokens=out.tokens, skipped=out.skipped,
             skipped_more=out.skipped_more, left=out.left, left_count=out.left_count, empty=out.empty,
@@ -199,11 +210,26 @@ def main(argv: list[str] | None = None) -> None:
         default=files.DEFAULT_MAX_FILE_BYTES,
         help=f"refuse files larger than this (default {files.DEFAULT_MAX_FILE_BYTES})",
     )
+    parser.add_argument(
+        "--reply-chars",
+        type=int,
+        default=files.DEFAULT_MAX_REPLY_CHARS,
+        help=f"most characters of file text in one read_many reply (default {files.DEFAULT_MAX_REPLY_CHARS})",
+    )
+    parser.add_argument(
+        "--compact",
+        action="store_true",
+        help="read_many's text lists files instead of quoting them; contents stay in structured_content",
+    )
     args = parser.parse_args(argv)
     if args.max_file_bytes < 1:
         parser.error("--max-file-bytes must be a positive number of bytes")
+    if args.reply_chars < 1000:
+        parser.error("--reply-chars must be at least 1000")
     try:
-        server = build_server(args.roots, args.max_file_bytes)
+        server = build_server(
+            args.roots, args.max_file_bytes, reply_chars=args.reply_chars, compact=args.compact
+        )
     except ToolError as exc:
         parser.exit(1, f"{PROG}: {exc}\n")
     try:

@@ -347,8 +347,13 @@ def read_many(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     max_reply_chars: int = DEFAULT_MAX_REPLY_CHARS,
     cache: ListingCache | None = None,
+    contents: bool = True,
 ) -> Bundle:
-    """Read a folder (recursively), a list of paths or a glob, in path order, up to max_tokens."""
+    """Read a folder (recursively), a list of paths or a glob, in path order, up to max_tokens.
+
+    With contents=False the text names the files read instead of quoting them (the contents are
+    in Bundle.files either way), for clients that take the structured result.
+    """
     _positive("max_tokens", max_tokens)
     if offset < 0:
         raise InvalidArgument(f"offset={offset} must be 0 or more")
@@ -409,7 +414,7 @@ def read_many(
         :_MAX_SKIPPED
     ]
     text = _bundle_text(
-        files, used, skipped, left, empty, max_tokens, stop_at, offset, len(entries), full_reply
+        files, used, skipped, left, empty, max_tokens, stop_at, offset, len(entries), full_reply, contents
     )
     return Bundle(text, files, used, kept, left[:50], len(left), empty, nxt, len(skipped) - len(kept))
 
@@ -496,11 +501,15 @@ def _bundle_text(
     offset: int,
     total: int,
     full_reply: bool,
+    contents: bool = True,
 ) -> str:
     start = f" (from file {offset + 1} of {total})" if offset else ""
     out = [f"Read {len(files)} file{'s' if len(files) != 1 else ''}, about {used} tokens{start}."]
     for f in files:
-        out.append(f"\n=== {f.display} ({f.total_lines} lines, ~{f.tokens} tokens) ===\n{f.text}")
+        if contents:
+            out.append(f"\n=== {f.display} ({f.total_lines} lines, ~{f.tokens} tokens) ===\n{f.text}")
+        else:
+            out.append(f"- {f.display} ({f.total_lines} lines, ~{f.tokens} tokens)")
     tail: list[str] = []
     if empty:
         tail.append(f"({empty} empty file{'s' if empty != 1 else ''} not included.)")
