@@ -266,7 +266,7 @@ def _read_result(
     head = f"{display} ({count}), showing {pdf.pages_phrase([p.number for p in shown]) if shown else 'no pages'}:\n"
     text = head + window.text.rstrip() + ("\n---\n" + "\n".join(notes) if notes else "")
     return common.result(
-        text, path=display, pages=read.page_count, requested=pdf.format_page_list(read.requested),
+        text, path=display, page_count=read.page_count, requested=pdf.format_page_list(read.requested),
         documents=documents, start_index=start_index, end_index=window.end, truncated=more, next=nxt,
         damaged=read.damaged, repairs=read.repairs,
         recovered_pages=[p.number for p in read.pages if p.status != "unreadable"] if read.damaged else None,

@@ -57,34 +57,45 @@ def dense_pdf(path: Path, pages: int, seed: int, lines: int = 48) -> Path:
     return path
 
 
-def loop_baseline(files: list[Path]) -> tuple[float, int]:
-    start = time.perf_counter()
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loop_baseline(files: list[Path]) -> tuple[float, float, int]:
+    start, cpu = time.perf_counter(), time.process_time()
     chars = 0
     for path in files:
         for page in PdfReader(path).pages:
             chars += len(page.extract_text())
-    return time.perf_counter() - start, chars
+    return time.perf_counter() - start, time.process_time() - cpu, chars
 
 
-def pool_run(files: list[Path], workers: int) -> tuple[float, int]:
+def pool_run(files: list[Path], workers: int) -> tuple[float, float, int]:
     with PdfPool(workers=workers, deadline=60) as pool:
         warm = files[0].parent / "warm.pdf"
         with ThreadPoolExecutor(workers) as ex:  # every worker imports pypdf before timing
             list(ex.map(lambda _: pool.read(name="warm.pdf", data=warm.read_bytes() + b"\n"), range(workers)))
+            pids = pool.worker_pids()
+            cpu = time.process_time() + sum(_proc_cpu(p) for p in pids)
             start = time.perf_counter()
             reads = list(ex.map(lambda p: pool.read(name=p.name, path=p), files))
             elapsed = time.perf_counter() - start
+            cpu = time.process_time() + sum(_proc_cpu(p) for p in pids) - cpu
     assert all(r.complete and not r.from_cache for r in reads)
-    return elapsed, sum(len(p.text) for r in reads for p in r.pages)
+    return elapsed, cpu, sum(len(p.text) for r in reads for p in r.pages)
 
 
 def throughput(files: list[Path], pages: int, rounds: int, workers: int) -> dict[str, Any]:
-    base, pooled = [], []
+    base, pooled, base_cpu, pool_cpu = [], [], [], []
     for _ in range(rounds):
-        t, base_chars = loop_baseline(files)
+        t, c, base_chars = loop_baseline(files)
         base.append(t)
-        t, pool_chars = pool_run(files, workers)
+        base_cpu.append(c)
+        t, c, pool_chars = pool_run(files, workers)
         pooled.append(t)
+        pool_cpu.append(c)
     loop_s, pool_s = statistics.median(base), statistics.median(pooled)
     return {
         "files": len(files),
@@ -97,6 +108,11 @@ def throughput(files: list[Path], pages: int, rounds: int, workers: int) -> dict
         "loop_pages_per_s": round(pages / loop_s, 1),
         "pool_pages_per_s": round(pages / pool_s, 1),
         "speedup": round(loop_s / pool_s, 2),
+        # CPU seconds spent (workers + this process) vs the loop's: the pool's overhead, which
+        # is what limits the speedup when both cores are free.
+        "loop_cpu_s": round(statistics.median(base_cpu), 3),
+        "pool_cpu_s": round(statistics.median(pool_cpu), 3),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
         "chars_loop": base_chars,
         "chars_pool": pool_chars,
     }
@@ -154,6 +170,10 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"extract {t['pages']} pages in {t['files']} files: single-process loop {t['loop_pages_per_s']} pages/s, "
         f"pool of {t['workers']} {t['pool_pages_per_s']} pages/s -> {t['speedup']}x (target >= 1.8x)"
+    )
+    print(
+        f"  CPU: loop {t['loop_cpu_s']} s, pool {t['pool_cpu_s']} s (workers + parent); "
+        f"1-minute load average {t['load_avg_1m']} on {t['cpu_count']} CPUs"
     )
     print(
         f"cache: first read of {c['pages']} pages {c['first_read_s']} s, re-read {c['reread_median_s']} s "
