@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -85,9 +86,10 @@ def build_server(
 
     @tool
     async def pdf_info(path: PdfPath, ctx: Context, password: Password = None) -> CallToolResult:
-        """Describe a PDF without reading all of it: page count, title and author, whether it is
-        encrypted, whether it has a text layer (scanned PDFs do not), and its outline (bookmarks)
-        with page numbers. Use the outline to choose the pages to pass to read_pdf.
+        """Describe a PDF without reading it: page count, title, author, encryption, text layer, outline.
+
+        The outline lists the bookmarks with their page numbers: use it to choose the pages to
+        pass to read_pdf. A PDF without a text layer is scanned images; OCR is not available.
         """
         resolved, display = locate(path)
         pool: PdfPool = ctx.request_context.lifespan_context
@@ -291,8 +293,6 @@ def _raise_no_text(display: str, read: PdfRead) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the pdf server: python -m mcp_servers.pdf ROOT... [--deadline S] [--memory-mb N]."""
-    import os
-
     parser = common.transport_parser(PROG, "Serve PDF text extraction inside the given roots over MCP.")
     parser.add_argument("roots", nargs="+", metavar="ROOT", help="folder or PDF file the server may read")
     parser.add_argument("--deadline", type=float, default=10.0, help="seconds allowed per file (default 10)")
