@@ -187,3 +187,12 @@ def test_main_rejects_bad_options(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         pdf_server.main([str(tmp_path / "missing")])
     assert exc.value.code == 1
+
+
+async def test_a_file_over_the_deadline_costs_one_worker_and_an_is_error(root: Path) -> None:
+    async with Client(pdf_server.build_server([str(root)], deadline=1.0, workers=1)) as client:
+        with anyio.fail_after(30):
+            slow = await client.call_tool("read_pdf", {"path": "flood.pdf"})
+            ok = await client.call_tool("read_pdf", {"path": "paper.pdf", "pages": "2"})
+    assert slow.is_error and "1 s deadline" in _text(slow)
+    assert not ok.is_error and "3e-4" in _text(ok)
