@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import dataclasses
 import fnmatch
+import hashlib
 import logging
 import re
 import urllib.robotparser
@@ -275,6 +277,9 @@ class Robots:
         return parser
 
 
+SESSION_CACHE_PAGES = 512
+
+
 @dataclass
 class Page:
     """One web page read as markdown, or a pointer to a PDF it serves."""
@@ -326,6 +331,10 @@ class WebReader:
         self.robots = None if ignore_robots else Robots(fetcher)
         self._renderer = renderer
         self._pool = extract_pool
+        # Session cache: pages by (url, render) for conditional requests (ETag/Last-Modified),
+        # and by (body hash, render) so an unchanged body is not extracted or rendered again.
+        self._by_url: dict[tuple[str, str], Page] = {}
+        self._by_hash: dict[tuple[str, str], Page] = {}
 
     async def read(self, url: str, render: Render = "auto") -> Page:
         """Fetch one page and extract it as markdown (rendering it in Chromium when needed)."""
@@ -335,12 +344,41 @@ class WebReader:
         self.fetcher.policy.check_url(url)
         if self.robots:
             await self.robots.check(url)
-        response = await self.fetcher.fetch(
-            url, headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-        )
+        headers = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        cached = self._by_url.get((url, render))
+        if cached is not None and cached.etag:
+            headers["if-none-match"] = cached.etag
+        if cached is not None and cached.last_modified:
+            headers["if-modified-since"] = cached.last_modified
+        response = await self.fetcher.fetch(url, headers=headers)
+        if cached is not None and response.status == 304:
+            return dataclasses.replace(
+                cached, notes=[*cached.notes, "unchanged since the last fetch (HTTP 304)"]
+            )
         response.raise_for_status()
         if self.robots and response.final_url != url:
             await self.robots.check(response.final_url)
+        key = (hashlib.sha256(response.body).hexdigest(), render)
+        same = self._by_hash.get(key)
+        if same is not None and same.final_url == response.final_url:
+            page = dataclasses.replace(
+                same,
+                url=url,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+            )
+            self._by_url[(url, render)] = page
+            return page
+        page = await self._read_response(url, response, render)
+        if not page.pdf_url:
+            self._by_url[(url, render)] = page
+            self._by_hash[key] = page
+            for cache in (self._by_url, self._by_hash):
+                while len(cache) > SESSION_CACHE_PAGES:  # bounded: drop the oldest entries
+                    cache.pop(next(iter(cache)))
+        return page
+
+    async def _read_response(self, url: str, response: Response, render: Render) -> Page:
         page = Page(
             url=url,
             final_url=response.final_url,
