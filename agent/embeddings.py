@@ -92,8 +92,12 @@ class LocalEmbedder:
         self.name = LOCAL_MODEL + ("-bf16" if self.bf16 else "")
         self.batch_size = batch_size
         self.workers = workers or max(1, os.cpu_count() or 1)
-        self.model = _load_local_model(self.bf16)
         self.calls = 0  # texts embedded by this instance (tests count re-embedding with it)
+
+    @functools.cached_property
+    def model(self) -> Any:
+        """The model, loaded on first use (an index that is up to date needs none)."""
+        return _load_local_model(self.bf16)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vecs = self.model.encode(

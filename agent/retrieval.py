@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import re
 import time
@@ -316,11 +315,13 @@ def _block(run: list[Chunk], doc: Document) -> Document:
     span = _join_spans(first.span, last.span)
     if first.start_char == 0 and last.end_char >= len(doc.text):
         return doc.model_copy()
-    bid = hashlib.sha256(f"{doc.id}\0{first.start_char}\0{last.end_char}".encode()).hexdigest()[:16]
+    # Zero-padded offsets: ids of one document's blocks sort in document order, which keeps
+    # section-spanned web blocks (no line numbers) in order wherever blocks are sorted by id.
+    bid = f"{doc.id}#{first.start_char:09d}-{last.end_char:09d}"
     meta = {**doc.meta, "chunk_of": doc.id, "chars": [first.start_char, last.end_char]}
     return doc.model_copy(
         update={
-            "id": f"{doc.id}#{bid}",
+            "id": bid,
             "text": text,
             "hash": content_hash(text),
             "span": span,
