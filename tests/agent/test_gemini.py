@@ -192,3 +192,16 @@ def test_any_api_version_prefix(fake: FakeGemini) -> None:
         api_key="test-key", http_options=types.HttpOptions(base_url=fake.url, api_version="v1")
     )
     assert GeminiModel(client, "gemini-test").window == 32_000
+
+
+def test_gemini_embeddings_through_the_fake_server(fake: FakeGemini) -> None:
+    from agent.embeddings import GeminiEmbedder, choose_embedder
+
+    settings = Settings(gemini_api_key="test-key", gemini_base_url=fake.url, embedding="gemini")
+    embedder, notice = choose_embedder(settings)
+    assert isinstance(embedder, GeminiEmbedder) and notice is None
+    fake.models[embedder.name] = 2048
+    vecs = embedder.embed(["one two", "three four five"])
+    assert vecs.shape[0] == 2 and abs(float((vecs[0] ** 2).sum()) - 1) < 1e-5
+    assert embedder.embed_query("a question").ndim == 1
+    assert {r.action for r in fake.requests} & {"embedContent", "batchEmbedContents"}
