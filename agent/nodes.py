@@ -139,6 +139,12 @@ class Nodes:
                     if not isinstance(entry, dict) or "uri" not in entry:
                         continue
                     doc = to_document(entry, outcome.server, self.count, now)
+                    earlier = docs.get(doc.id)
+                    if earlier is not None and doc.meta.get("partial") and earlier.hash != doc.hash:
+                        # A page longer than one reply arrives in pieces with the same span.
+                        doc = to_document(
+                            {**entry, "text": earlier.text + doc.text}, outcome.server, self.count, now
+                        )
                     if doc.id not in docs or docs[doc.id].hash != doc.hash:
                         tokens += doc.tokens
                     docs[doc.id] = doc
@@ -158,6 +164,15 @@ class Nodes:
             ]
             if pdfs:
                 hints["pdfs"] = pdfs
+                # Folders may hold PDFs: start the pdf server now so planning sees read_pdf.
+                for name, error in (await self.toolbox.start({"pdf"})).items():
+                    failures.append(f"{name} server: {error}")
+            # A crawl lists pages that serve PDFs; fetch_page reads those page by page.
+            pdf_urls = [
+                p["url"] for p in structured.get("pages") or [] if isinstance(p, dict) and p.get("pdf_url")
+            ]
+            if pdf_urls:
+                hints["pdf_urls"] = pdf_urls
             action = Action(
                 step=step,
                 tool=call.name,

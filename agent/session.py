@@ -138,7 +138,7 @@ async def run(
         pack=final.get("pack"),
         answer=final.get("answer"),
         history=list(final.get("history", [])),
-        failures=list(final.get("failures", [])),
+        failures=list(dict.fromkeys(final.get("failures", []))),
         usage=final.get("usage", Usage()),
         gathered_tokens=sum(d.tokens for d in docs.values()),
         documents=len(docs),

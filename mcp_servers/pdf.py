@@ -138,7 +138,7 @@ def build_server(
                 char_budget=start_index + max_chars + 1,
             )
         )
-        return _read_result(read, display, str(resolved), pages, start_index, max_chars)
+        return read_result(read, display, str(resolved), pages, start_index, max_chars)
 
     @tool
     async def search_pdf(
@@ -209,10 +209,23 @@ def _info_text(display: str, info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _read_result(
-    read: PdfRead, display: str, absolute: str, pages: str | None, start_index: int, max_chars: int
+def read_result(
+    read: PdfRead,
+    display: str,
+    absolute: str,
+    pages: str | None,
+    start_index: int,
+    max_chars: int,
+    *,
+    trusted: bool = True,
+    next_base: dict[str, Any] | None = None,
+    tool: str = "read_pdf",
 ) -> CallToolResult:
-    """Window the pages, build one document per page, and say what was damaged or missing."""
+    """Window the pages, build one document per page, and say what was damaged or missing.
+
+    The web server reuses this for PDFs served by URLs: trusted=False, next_base={"url": ...},
+    tool="fetch_page".
+    """
     window = pdf.render_window(read.pages, start_index, max_chars)
     if read.complete and start_index >= window.total > 0:
         raise InvalidArgument(
@@ -226,9 +239,8 @@ def _read_result(
     if read.complete and not any(p.status == "text" for p in read.pages):
         _raise_no_text(display, read)
     more = window.end < window.total or not read.complete
-    nxt = (
-        {"path": display, "pages": pages, "start_index": window.end, "max_chars": max_chars} if more else None
-    )
+    base = next_base if next_base is not None else {"path": display, "pages": pages}
+    nxt = {**base, "start_index": window.end, "max_chars": max_chars} if more else None
     documents = [
         common.doc(
             display,
@@ -236,7 +248,7 @@ def _read_result(
             span={"kind": "pages", "start": page.number, "end": page.number},
             title=f"{display} p.{page.number}",
             source="pdf",
-            trusted=True,
+            trusted=trusted,
             path=absolute,
             sha256=read.sha,
             page_count=read.page_count,
@@ -260,7 +272,7 @@ def _read_result(
         notes.append(f"Extraction stopped early: {read.stopped}.")
     if nxt:
         notes.append(
-            f"More text follows: call read_pdf again with start_index={window.end}"
+            f"More text follows: call {tool} again with start_index={window.end}"
             + (f" and pages={pages!r}" if pages else "")
             + " to continue."
         )

@@ -75,7 +75,23 @@ window.addEventListener('scroll', () => {
   if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 100) more(); });
 </script></body></html>"""
 
-PDF_BYTES = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+def _pdf_bytes() -> bytes:
+    """A real two-page PDF (fpdf2), so a PDF URL can be read page by page."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for text in (
+        "Acme white paper. Introduction to the design.",
+        "The learning rate was 0.0003 in every run.",
+    ):
+        pdf.add_page()
+        pdf.multi_cell(0, 5, text)
+    return bytes(pdf.output())
+
+
+PDF_BYTES = _pdf_bytes()
 
 
 def bench_page(i: int) -> str:

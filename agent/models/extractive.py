@@ -188,6 +188,8 @@ class ExtractiveModel:
                     wanted.append(ToolCall(name=m.name, args=m.data["next"]))
                 for path in m.data.get("pdfs", []):
                     wanted.append(ToolCall(name="read_pdf", args={"path": path}))
+                for url in m.data.get("pdf_urls", []):
+                    wanted.append(ToolCall(name="fetch_page", args={"url": url}))
         calls = []
         for call in wanted:
             key = (call.name, json.dumps(call.args, sort_keys=True))

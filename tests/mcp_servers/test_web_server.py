@@ -123,12 +123,17 @@ async def test_fetch_page_refusals_are_tool_errors(
     assert bad.is_error and "past the end" in bad.content[0].text
 
 
-async def test_pdf_url_is_handed_over(client: Client, site: SiteServer) -> None:
+async def test_pdf_url_is_read_as_pages_not_dumped(client: Client, site: SiteServer) -> None:
     res = await client.call_tool("fetch_page", {"url": f"{site.base}/doc.pdf"})
-    assert not res.is_error
-    assert res.structured_content["pdf_url"] == f"{site.base}/doc.pdf"
-    assert res.structured_content["documents"] == []
-    assert "%PDF" not in res.content[0].text and "read_pdf" in res.content[0].text
+    assert not res.is_error, res.content[0].text
+    docs = res.structured_content["documents"]
+    assert [d["span"] for d in docs] == [
+        {"kind": "pages", "start": 1, "end": 1},
+        {"kind": "pages", "start": 2, "end": 2},
+    ]
+    assert all(d["uri"] == f"{site.base}/doc.pdf" and d["source"] == "pdf" and not d["trusted"] for d in docs)
+    assert "learning rate was 0.0003" in docs[1]["text"]
+    assert "%PDF" not in res.content[0].text and "[page 2]" in res.content[0].text
 
 
 async def test_crawl_site_and_extract_links(client: Client, site: SiteServer) -> None:
