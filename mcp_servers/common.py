@@ -21,7 +21,9 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from tools.errors import ToolError
 
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 READ_ONLY_OPEN_WORLD = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
 )
@@ -55,7 +57,9 @@ def doc(
 
 def result(text: str, **structured: Any) -> CallToolResult:
     """A successful tool result: text for the model, structured content for code."""
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured or None)
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=structured or None
+    )
 
 
 def error_result(exc: ToolError) -> CallToolResult:
