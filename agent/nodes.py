@@ -240,8 +240,12 @@ class Nodes:
         route = state.get("route", "full")
         budget = None if state.get("unbounded") else (state.get("budget_now") or self.available())
         notice = None
-        if route == "select":
-            documents, notice = await asyncio.to_thread(self._select, documents, state["question"], budget)
+        if route == "select" and budget is not None:
+            # Leave room for block headers, fences and the question around the selected text.
+            room = int(budget * 0.95) - self.count(state["question"]) - 64
+            documents, notice = await asyncio.to_thread(
+                self._select, documents, state["question"], max(256, room)
+            )
         pack = build_pack(
             documents,
             state["question"] if state.get("want_answer", True) else "",
@@ -249,6 +253,7 @@ class Nodes:
             count_tokens=self.count,
             budget=budget,
             fmt=state.get("pack_format", "markdown"),
+            exact_tokens=self.count.exact,
             route="self" if self.settings.route == "self" else route,  # type: ignore[arg-type]
             gathered_tokens=gathered,
         )
@@ -301,7 +306,11 @@ class Nodes:
         avail = self.available()
         gathered = sum(d.tokens for d in state.get("documents", {}).values())
         budget = state.get("budget_now") or avail
-        if budget < avail:
+        pack = state.get("pack")
+        # A selection that left its budget mostly unused found nothing more to add: doubling
+        # the budget would send the same pack again, so go straight to full.
+        exhausted = pack is not None and pack.tokens < 0.8 * budget
+        if budget < avail and not exhausted:
             route, budget = "select", min(avail, budget * 2)
         else:
             route, budget = "full", avail

@@ -177,9 +177,15 @@ def build_pack(
     gathered_tokens: int | None = None,
     query: str | None = None,
     rank: Callable[[Sequence[Document], str], list[Document]] = lexical_rank,
+    exact_tokens: Callable[[str], int] | None = None,
 ) -> Pack:
-    """Pack documents under a hard token budget; say what was left out and why."""
+    """Pack documents under a hard token budget; say what was left out and why.
+
+    count_tokens sizes blocks (fast, called per block); exact_tokens (default: count_tokens)
+    counts the finished pack, so the budget holds against the model's real count.
+    """
     query = question if query is None else query
+    exact = exact_tokens or count_tokens
     docs, omitted = dedupe(documents)
     qtext = render_question(question, fmt)
     cost = {d.id: _block_tokens(d, fmt, count_tokens) for d in docs}
@@ -190,7 +196,7 @@ def build_pack(
         ranked = rank(docs, query)
         chosen = _fill(docs, ranked, cost, budget - fixed)
     prefix = render_prefix(chosen, fmt)
-    total = count_tokens(prefix) + count_tokens(qtext)
+    total = exact(prefix) + exact(qtext)
     if budget is not None and total > budget:
         # Block counts are summed estimates; the real count of the whole decides. Shrink the
         # target in proportion and refill, a few times, then drop the weakest one at a time.
@@ -202,14 +208,14 @@ def build_pack(
             target = int(target * budget / total * 0.98)
             chosen = _fill(docs, ranked, cost, target)
             prefix = render_prefix(chosen, fmt)
-            total = count_tokens(prefix) + count_tokens(qtext)
+            total = exact(prefix) + exact(qtext)
         chosen_ids = {d.id for d in chosen}
         weakest = [d for d in reversed(ranked) if d.id in chosen_ids]
         while total > budget and weakest:
             drop = weakest.pop(0)
             chosen = [d for d in chosen if d.id != drop.id]
             prefix = render_prefix(chosen, fmt)
-            total = count_tokens(prefix) + count_tokens(qtext)
+            total = exact(prefix) + exact(qtext)
     kept = {d.id for d in chosen}
     for doc in docs:
         if doc.id not in kept:

@@ -14,7 +14,7 @@ from agent.nodes import EventSink, call_key
 from agent.prompts import plan_request
 from agent.settings import Settings
 from agent.sources import resolve_sources
-from agent.state import Action, Answer, Pack, Usage
+from agent.state import Action, Answer, Document, Pack, Usage
 from agent.toolbox import Toolbox, server_configs
 
 
@@ -36,6 +36,7 @@ class RunResult:
     documents: int
     route_trace: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    gathered: list[Document] = field(default_factory=list)  # every document, in gathering order
 
     @property
     def partial(self) -> bool:
@@ -144,4 +145,5 @@ async def run(
         documents=len(docs),
         route_trace=list(final.get("route_trace", [])),
         duration_s=time.perf_counter() - started,
+        gathered=list(docs.values()),
     )

@@ -1,7 +1,9 @@
-"""Token counting: the model's own count when it has one, the calibrated estimate otherwise.
+"""Token counting: a calibrated estimate for every text, the model's own count where it decides.
 
-Each distinct text is counted once (keyed by its hash), so re-packing the same documents
-for a follow-up costs nothing.
+Counting each document through a model API would cost one request per file, so documents are
+counted with the fast estimate (tools/tokens.py), scaled by a ratio learned from the model's
+real counts. `exact` asks the model (one call) and recalibrates; packing uses it once, on the
+whole pack, so the budget holds against the real count.
 """
 
 from __future__ import annotations
@@ -11,19 +13,36 @@ from collections.abc import Callable
 
 from tools.tokens import estimate_tokens
 
+_CALIBRATE_MIN_CHARS = 2000  # short texts say little about the ratio
+
 
 class TokenCounter:
-    """Count tokens with a model's counter, caching by content hash."""
+    """Count tokens cheaply (calibrated estimate) and exactly (the model), each text once."""
 
-    def __init__(self, count: Callable[[str], int] | None = None) -> None:
-        self._count = count or estimate_tokens
+    def __init__(self, exact: Callable[[str], int] | None = None) -> None:
+        self._exact = exact
+        self.ratio = 1.0
         self._cache: dict[str, int] = {}
 
     def __call__(self, text: str) -> int:
-        if len(text) < 64:  # hashing costs more than counting short strings
-            return self._count(text)
+        if not text:
+            return 0
+        if len(text) < 64:  # hashing costs more than estimating short strings
+            return max(1, round(estimate_tokens(text) * self.ratio))
         key = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._cache[key] = self._count(text)
+            hit = self._cache[key] = max(1, round(estimate_tokens(text) * self.ratio))
         return hit
+
+    def exact(self, text: str) -> int:
+        """The model's own count (one request when online); also recalibrates the estimate."""
+        if self._exact is None or not text:
+            return self(text)
+        n = self._exact(text)
+        if len(text) >= _CALIBRATE_MIN_CHARS:
+            ratio = n / max(1, estimate_tokens(text))
+            if abs(ratio - self.ratio) > 0.02:
+                self.ratio = ratio
+                self._cache.clear()
+        return n

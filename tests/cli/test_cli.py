@@ -136,3 +136,11 @@ def test_servers_files_speaks_mcp_over_stdio(tmp_path):
 
     names = anyio.run(main)
     assert {"list_files", "read_file", "read_many", "search_files", "file_info"} <= set(names)
+
+
+def test_index_builds_then_reuses(tmp_path):
+    first = forage("index", str(EXAMPLE), "--embedding", "none", tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "chunks" in first.stdout and "read_many" in first.stderr
+    missing = forage("index", str(tmp_path / "nope"), tmp_path=tmp_path)
+    assert missing.returncode == 1 and "nothing to index" in missing.stderr
