@@ -17,4 +17,4 @@ lint: setup
 	.venv/bin/ruff format .
 
 bench: setup
-	.venv/bin/python -m evals.perf
+	.venv/bin/python -m evals.perf $(if $(REPO),--repo $(REPO),)
