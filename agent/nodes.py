@@ -7,52 +7,25 @@ goes out through the `on_event` callback that cli/ renders.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from agent.documents import doc_id, to_document  # noqa: F401  (doc_id re-exported)
 from agent.models.base import ChatModel, Message
-from agent.packing import build_pack
 from agent.prompts import ANSWER_SYSTEM, PLAN_SYSTEM, summarize_observation
+from agent.routing import choose_route, pack_documents
 from agent.settings import Settings
-from agent.state import Action, AgentState, Answer, Citation, Document, Span, ToolCall, Usage
+from agent.state import Action, AgentState, Answer, Citation, Span, ToolCall, Usage
 from agent.tokens import TokenCounter
 from agent.toolbox import CallOutcome, Toolbox
 
 EventSink = Callable[..., None]
-TRUSTED_SERVERS = {"files", "pdf"}  # our own local readers; everything else is untrusted
 
 
 def call_key(call: ToolCall) -> str:
     return call.name + json.dumps(call.args, sort_keys=True, default=str)
-
-
-def doc_id(uri: str, span: Span) -> str:
-    raw = f"{uri}|{span.kind}|{span.start}|{span.end}|{span.label}"
-    return "d" + hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-
-
-def to_document(entry: dict[str, Any], server: str, counter: TokenCounter, now: str) -> Document:
-    """Turn one structured `documents` entry from a tool result into a Document."""
-    span = Span.model_validate(entry.get("span") or {"kind": "whole"})
-    text = str(entry.get("text") or "")
-    source = entry.get("source") if entry.get("source") in ("file", "web", "pdf") else "mcp"
-    return Document(
-        id=doc_id(str(entry["uri"]), span),
-        uri=str(entry["uri"]),
-        text=text,
-        hash=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
-        span=span,
-        title=entry.get("title"),
-        source=source,  # type: ignore[arg-type]
-        # A server's own claim of trust is not enough: only our local readers are trusted.
-        trusted=bool(entry.get("trusted", False)) and server in TRUSTED_SERVERS,
-        tokens=counter(text),
-        fetched_at=now,
-        meta=dict(entry.get("meta") or {}),
-    )
 
 
 class Nodes:
@@ -218,57 +191,29 @@ class Nodes:
 
     async def route(self, state: AgentState) -> dict[str, Any]:
         gathered = sum(d.tokens for d in state.get("documents", {}).values())
-        avail = self.available()
-        mode = self.settings.route
-        if state.get("unbounded"):
-            self.emit("route", route="full", gathered=gathered, budget=None)
-            return {"route": "full", "budget_now": 0, "route_trace": ["full@unbounded"]}
-        if mode == "full":
-            route, budget = "full", avail
-        elif mode == "select":
-            route, budget = "select", avail
-        elif mode == "self":
-            route, budget = "select", min(avail, max(4096, avail // 4))
-        else:
-            route, budget = ("full", avail) if gathered <= avail else ("select", avail)
+        route, budget = choose_route(
+            self.settings.route, gathered, self.available(), unbounded=bool(state.get("unbounded"))
+        )
         self.emit("route", route=route, gathered=gathered, budget=budget)
-        return {"route": route, "budget_now": budget, "route_trace": [f"{route}@{budget}"]}
+        label = f"{route}@{budget}" if budget is not None else f"{route}@unbounded"
+        return {"route": route, "budget_now": budget or 0, "route_trace": [label]}
 
     async def pack(self, state: AgentState) -> dict[str, Any]:
         documents = list(state.get("documents", {}).values())
-        gathered = sum(d.tokens for d in documents)
-        route = state.get("route", "full")
         budget = None if state.get("unbounded") else (state.get("budget_now") or self.available())
-        notice = None
-        if route == "select" and budget is not None:
-            # Leave room for block headers, fences and the question around the selected text.
-            room = int(budget * 0.95) - self.count(state["question"]) - 64
-            documents, notice = await asyncio.to_thread(
-                self._select, documents, state["question"], max(256, room)
-            )
-        pack = build_pack(
+        pack, notice = await asyncio.to_thread(
+            pack_documents,
             documents,
-            state["question"] if state.get("want_answer", True) else "",
-            query=state["question"],
-            count_tokens=self.count,
+            state["question"],
+            settings=self.settings,
+            counter=self.count,
+            route=state.get("route", "full"),
             budget=budget,
             fmt=state.get("pack_format", "markdown"),
-            exact_tokens=self.count.exact,
-            route="self" if self.settings.route == "self" else route,  # type: ignore[arg-type]
-            gathered_tokens=gathered,
+            with_question=state.get("want_answer", True),
         )
         self.emit("packed", pack=pack, notice=notice)
         return {"pack": pack}
-
-    def _select(
-        self, documents: list[Document], question: str, budget: int
-    ) -> tuple[list[Document], str | None]:
-        from agent import retrieval  # heavy imports (chromadb, torch) only when selecting
-
-        selection = retrieval.select(
-            documents, question, budget, settings=self.settings, count_tokens=self.count
-        )
-        return selection.documents, selection.notice
 
     async def answer(self, state: AgentState) -> dict[str, Any]:
         pack = state["pack"]

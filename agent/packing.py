@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
-from pathlib import PurePosixPath
 
 from agent.state import BlockEntry, Document, Omitted, Pack, Span
 
@@ -79,27 +79,36 @@ def _attr(value: str) -> str:
     return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_block(n: int, doc: Document, fmt: Format) -> str:
-    """Render one source block in the chosen format."""
-    label = span_label(doc.span)
+def _block_parts(n: int, doc: Document, fmt: Format) -> tuple[str, str, str]:
+    """A block as (frame before the text, the text, frame after it): joined once, by the caller."""
     if fmt == "xml":
-        body = doc.text.replace("</document>", "<\\/document>")
+        label = span_label(doc.span)
+        body = doc.text.replace("</document>", "<\\/document>") if "</document>" in doc.text else doc.text
         trust = "trusted" if doc.trusted else "untrusted"
         head = f'<document index="{n}" uri="{_attr(doc.uri)}" span="{_attr(label)}" trust="{trust}">\n'
         if not doc.trusted:
             tag = _envelope_tag(doc)
-            body = f"<{tag}>\n{UNTRUSTED_NOTE}\n{body}\n</{tag}>"
-        return f"{head}{body}\n</document>\n"
-    lang = _LANGS.get(PurePosixPath(doc.uri.split("#", 1)[0]).suffix.lower(), "")
-    if doc.source in ("web", "pdf"):
-        lang = "text" if doc.source == "pdf" else "markdown"
+            return f"{head}<{tag}>\n{UNTRUSTED_NOTE}\n", body, f"\n</{tag}>\n</document>\n"
+        return head, body, "\n</document>\n"
+    if doc.source == "pdf":
+        lang = "text"
+    elif doc.source == "web":
+        lang = "markdown"
+    else:
+        lang = _LANGS.get(os.path.splitext(doc.uri.split("#", 1)[0])[1].lower(), "")
     fence = _fence(doc.text)
-    head = f"## [{n}] {doc.uri}{doc.span.render()}\n"
-    body = f"{fence}{lang}\n{doc.text}\n{fence}\n"
+    head = f"## [{n}] {doc.uri}{doc.span.render()}\n{fence}{lang}\n"
+    tail = f"\n{fence}\n"
     if not doc.trusted:
         tag = _envelope_tag(doc)
-        body = f"<{tag}>\n{UNTRUSTED_NOTE}\n{body}</{tag}>\n"
-    return f"{head}{body}\n"
+        head = f"## [{n}] {doc.uri}{doc.span.render()}\n<{tag}>\n{UNTRUSTED_NOTE}\n{fence}{lang}\n"
+        tail = f"\n{fence}\n</{tag}>\n"
+    return head, doc.text, tail + "\n"
+
+
+def render_block(n: int, doc: Document, fmt: Format) -> str:
+    """Render one source block in the chosen format."""
+    return "".join(_block_parts(n, doc, fmt))
 
 
 def render_prefix(blocks: Sequence[Document], fmt: Format) -> str:
@@ -109,13 +118,12 @@ def render_prefix(blocks: Sequence[Document], fmt: Format) -> str:
             for i, d in enumerate(blocks, 1)
         ]
         return json.dumps({"documents": items}, ensure_ascii=False, indent=1) + "\n"
+    parts: list[str] = ["<documents>\n" if fmt == "xml" else "# Sources\n\n"]
+    for i, d in enumerate(blocks, 1):
+        parts.extend(_block_parts(i, d, fmt))
     if fmt == "xml":
-        return (
-            "<documents>\n"
-            + "".join(render_block(i, d, fmt) for i, d in enumerate(blocks, 1))
-            + "</documents>\n"
-        )
-    return "# Sources\n\n" + "".join(render_block(i, d, fmt) for i, d in enumerate(blocks, 1))
+        parts.append("</documents>\n")
+    return "".join(parts)
 
 
 def render_question(question: str, fmt: Format) -> str:
@@ -149,7 +157,13 @@ def lexical_rank(documents: Sequence[Document], question: str) -> list[Document]
 
 def _block_tokens(doc: Document, fmt: Format, count_tokens: Callable[[str], int]) -> int:
     """Tokens of a rendered block: the document's own count plus its frame (header, fences)."""
-    frame = render_block(0, doc.model_copy(update={"text": ""}), fmt)
+    # Sized from the header alone (fences and envelope have fixed sizes) so the text is not
+    # scanned again; the real count of the finished pack settles any difference.
+    frame = f"## [0000] {doc.uri}{doc.span.render()} ```markdown ``` "
+    if fmt == "xml":
+        frame += f'<document index="0000" span="{span_label(doc.span)}" trust="untrusted"></document>'
+    if not doc.trusted:
+        frame += f"<untrusted-000000000000> {UNTRUSTED_NOTE} </untrusted-000000000000>"
     return (doc.tokens or count_tokens(doc.text)) + count_tokens(frame)
 
 

@@ -6,69 +6,16 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from agent.models.base import ChatModel
 from agent.nodes import EventSink, call_key
 from agent.prompts import plan_request
+from agent.result import RunResult
 from agent.settings import Settings
 from agent.sources import resolve_sources
-from agent.state import Action, Answer, Document, Pack, Usage
+from agent.state import Usage
 from agent.toolbox import Toolbox, server_configs
-
-
-@dataclass(repr=False)
-class RunResult:
-    """What a run produced, for cli/ to present."""
-
-    def __repr__(self) -> str:
-        # Short on purpose: asyncio reprs the finished future, and a full repr costs seconds.
-        return f"RunResult({self.documents} documents, {self.gathered_tokens} tokens, {len(self.failures)} failures)"
-
-    question: str
-    pack: Pack | None
-    answer: Answer | None
-    history: list[Action]
-    failures: list[str]
-    usage: Usage
-    gathered_tokens: int
-    documents: int
-    route_trace: list[str] = field(default_factory=list)
-    duration_s: float = 0.0
-    gathered: list[Document] = field(default_factory=list)  # every document, in gathering order
-
-    @property
-    def partial(self) -> bool:
-        return bool(self.failures)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "question": self.question,
-            "answer": self.answer.text if self.answer else None,
-            "extractive": self.answer.extractive if self.answer else None,
-            "model": self.answer.model if self.answer else None,
-            "citations": [
-                {
-                    "block": c.block,
-                    "uri": c.uri,
-                    "span": c.span.model_dump(exclude_none=True),
-                    "text": c.render(),
-                }
-                for c in (self.answer.citations if self.answer else [])
-            ],
-            "manifest": [b.model_dump(exclude_none=True) for b in (self.pack.manifest if self.pack else [])],
-            "omitted": [o.model_dump() for o in (self.pack.omitted if self.pack else [])],
-            "route": self.route_trace,
-            "history": [a.model_dump(exclude={"hints"}) for a in self.history],
-            "failures": self.failures,
-            "usage": {
-                **self.usage.model_dump(),
-                "pack_tokens": self.pack.tokens if self.pack else 0,
-                "gathered_tokens": self.gathered_tokens,
-            },
-            "duration_s": round(self.duration_s, 3),
-        }
 
 
 async def run(

@@ -191,7 +191,7 @@ def pack(
         # A pack reads every page of every source; the gather-token limit still applies.
         max_steps=10_000,
     )  # fmt: skip
-    result = _execute(query or "", sources, flags, want_answer=False, quiet=quiet, stream=False, fmt=fmt)
+    result = _execute_pack(query or "", sources, flags, quiet=quiet, fmt=fmt)
     assert result.pack is not None
     parts = pack_file_parts(result.pack, fmt)
     if stdout:
@@ -208,6 +208,40 @@ def pack(
             raise _fail(f"cannot write {target}: {exc.strerror}; choose another --output") from exc
         err.print(f"wrote {target} ({result.pack.tokens:,} tokens, {len(result.pack.manifest)} blocks)")
     raise typer.Exit(EXIT_PARTIAL if result.partial else EXIT_OK)
+
+
+def _execute_pack(question: str, sources: list[str], flags: dict[str, Any], *, quiet: bool, fmt: str) -> Any:
+    """Local sources are packed in-process (fast path); anything else goes through the agent."""
+    from agent.direct import pack_direct
+
+    try:
+        settings = _settings(flags)
+    except AgentError as exc:
+        raise _fail(str(exc)) from exc
+    progress = Progress(err, quiet=quiet)
+    try:
+        result = pack_direct(
+            question, sources, settings, fmt=fmt, unbounded=settings.budget is None, on_event=progress
+        )
+    except KeyboardInterrupt:
+        err.print("[yellow]Interrupted. Nothing was written.[/]")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except AgentError as exc:
+        raise _fail(str(exc)) from exc
+    if result is None:
+        return _execute(question, sources, flags, want_answer=False, quiet=quiet, stream=False, fmt=fmt)
+    return _finish(result, quiet=quiet)
+
+
+def _finish(result: Any, *, quiet: bool) -> Any:
+    if result.documents == 0:
+        lines = "\n".join(f"  - {f}" for f in result.failures) or "  (the sources held no readable text)"
+        raise _fail(f"nothing could be gathered from the sources:\n{lines}")
+    if not quiet:
+        err.print(f"[dim]{format_summary(result)}[/]")
+    if result.failures:
+        err.print(f"[yellow]partial: {len(result.failures)} source(s) failed; the others were used.[/]")
+    return result
 
 
 def _execute(
@@ -249,14 +283,7 @@ def _execute(
         close = getattr(model, "close", None)
         if close:
             close()
-    if result.documents == 0:
-        lines = "\n".join(f"  - {f}" for f in result.failures) or "  (the sources held no readable text)"
-        raise _fail(f"nothing could be gathered from the sources:\n{lines}")
-    if not quiet:
-        err.print(f"[dim]{format_summary(result)}[/]")
-    if result.failures:
-        err.print(f"[yellow]partial: {len(result.failures)} source(s) failed; the others were used.[/]")
-    return result
+    return _finish(result, quiet=quiet)
 
 
 def main() -> None:

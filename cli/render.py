@@ -13,7 +13,7 @@ from agent.packing import render_manifest
 from agent.state import Action, Pack
 
 if TYPE_CHECKING:
-    from agent.session import RunResult
+    from agent.result import RunResult
 
 
 def format_args(args: dict[str, Any]) -> str:

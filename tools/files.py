@@ -485,9 +485,13 @@ def _read_entry(entry: Entry, max_file_bytes: int) -> FileText | dict[str, str]:
     if found.kind == "binary":
         return {"path": where, "reason": "binary", "detail": found.reason or "binary data"}
     text, encoding = decode(data, found)
-    lines = split_lines(text)
-    raw = "\n".join(lines)
-    return FileText(entry.path, entry.display, raw, 1, len(lines), len(lines), encoding, estimate_tokens(raw))
+    if "\r" in text:
+        lines = split_lines(text)
+        raw, count = "\n".join(lines), len(lines)
+    else:  # the common case: count lines without building a list of them
+        raw = text[:-1] if text.endswith("\n") else text
+        count = raw.count("\n") + 1 if raw else 0
+    return FileText(entry.path, entry.display, raw, 1, count, count, encoding, estimate_tokens(raw))
 
 
 def _bundle_text(

@@ -1,0 +1,240 @@
+"""The direct pack path: local sources packed in-process, without MCP subprocesses or the graph.
+
+`forage pack` over local folders is deterministic: the extractive planner makes one read_many
+per folder (plus its continuations), one read_file per file and one read_pdf per PDF, and
+never asks a model anything. Making the same calls in-process, on the same pure tools
+(tools/files.py, and the PDF worker pool with its time and memory limits), skips the server
+subprocess, the JSON round trips and about 1.5 s of imports (mcp, langgraph). That is what
+keeps a Repomix-sized job fast. URL sources need the web server: they take the agent path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from agent.result import RunResult
+from agent.routing import choose_route, pack_documents
+from agent.settings import Settings
+from agent.sources import Source, local_roots, resolve_sources
+from agent.state import Action, Document, Span, Usage
+from agent.tokens import TokenCounter
+from tools import files
+from tools.errors import ToolError
+from tools.safety import Roots
+
+EventSink = Callable[..., None]
+_ALL = 10**15  # "no cap" for read sizes: the budget applies at packing
+
+
+def is_local(sources: list[Source]) -> bool:
+    return bool(sources) and all(s.kind in ("folder", "file", "pdf") for s in sources)
+
+
+def _document(
+    uri: str, text: str, span: Span, *, source: str, tokens: int, now: str, **meta: Any
+) -> Document:
+    from agent.documents import doc_id
+
+    # model_construct: these fields come from our own reader, already typed; validating
+    # thousands of documents would cost more than reading them.
+    return Document.model_construct(
+        id=doc_id(uri, span),
+        uri=uri,
+        text=text,
+        hash=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+        span=span,
+        title=uri,
+        source=source,  # type: ignore[arg-type]
+        trusted=True,
+        tokens=tokens,
+        fetched_at=now,
+        meta=meta,
+    )
+
+
+class _Reader:
+    """Reads local sources with the pure tools and records each call as an Action."""
+
+    def __init__(
+        self, roots: Roots, settings: Settings, counter: TokenCounter, emit: EventSink, limit: int
+    ) -> None:
+        self.roots = roots
+        self.settings = settings
+        self.counter = counter
+        self.emit = emit
+        self.limit = limit
+        self.now = datetime.now(UTC).isoformat(timespec="seconds")
+        self.docs: dict[str, Document] = {}
+        self.history: list[Action] = []
+        self.failures: list[str] = []
+        self.pdfs: list[str] = []
+
+    def _record(
+        self, tool: str, args: dict[str, Any], status: str, added: list[Document], t0: float, note: str
+    ) -> None:
+        for doc in added:
+            self.docs[doc.id] = doc
+        action = Action(
+            step=len(self.history), tool=tool, server="files (in-process)" if tool != "read_pdf" else "pdf (pool)",
+            args=args, status=status, summary=note, documents=[d.id for d in added],  # type: ignore[arg-type]
+            tokens_added=sum(d.tokens for d in added), duration_s=round(time.perf_counter() - t0, 3),
+        )  # fmt: skip
+        self.history.append(action)
+        self.emit("call_end", action=action, message=note if status != "ok" else "")
+
+    def folder(self, source: Source) -> None:
+        t0 = time.perf_counter()
+        args = {"paths_or_glob": source.target, "max_tokens": self.limit}
+        try:
+            bundle = files.read_many(
+                self.roots, source.target, max_tokens=self.limit, max_file_bytes=self.settings.max_file_bytes,
+                max_reply_chars=_ALL, contents=False,
+            )  # fmt: skip
+        except ToolError as exc:
+            self.failures.append(f"{source.spec}: {exc}")
+            self._record("read_many", args, "error", [], t0, str(exc))
+            return
+        added = [
+            _document(
+                ft.display,
+                ft.text,
+                Span(kind="lines", start=ft.start, end=ft.end),
+                source="file",
+                tokens=ft.tokens,
+                now=self.now,
+                path=str(ft.path),
+                encoding=ft.encoding,
+            )  # fmt: skip
+            for ft in bundle.files
+        ]
+        pdfs = [s["path"] for s in bundle.skipped if s.get("reason") == "pdf"]
+        self.pdfs += pdfs
+        if not added and not pdfs:
+            self.failures.append(f"{source.spec}: nothing readable was found there")
+        if bundle.left_count:
+            self.emit(
+                "notice", text=f"{source.spec}: {bundle.left_count} file(s) left out at {self.limit:,} tokens"
+            )
+        self._record("read_many", args, "ok", added, t0, bundle.text[:300])
+
+    def file(self, source: Source) -> None:
+        t0 = time.perf_counter()
+        args = {"path": source.target}
+        try:
+            read = files.read_file(
+                self.roots, source.target, max_chars=_ALL, max_file_bytes=self.settings.max_file_bytes
+            )
+        except ToolError as exc:
+            self.failures.append(f"{source.spec}: {exc}")
+            self._record("read_file", args, "error", [], t0, str(exc))
+            return
+        ft = read.file
+        added = []
+        if ft.total_lines:
+            span = Span(kind="lines", start=ft.start, end=ft.end)
+            added.append(_document(ft.display, ft.text, span, source="file", tokens=ft.tokens, now=self.now))
+        else:
+            self.failures.append(f"{source.spec}: the file is empty")
+        self._record("read_file", args, "ok", added, t0, "")
+
+    def read_pdfs(self, first_spec: dict[str, str]) -> None:
+        if not self.pdfs:
+            return
+        from tools.pdf_worker import PdfPool
+
+        with PdfPool(
+            workers=2, deadline=30.0, memory_mb=512, default_password=self.settings.password()
+        ) as pool:
+            for path in self.pdfs:
+                t0 = time.perf_counter()
+                display = self.roots.display(self.roots.resolve(path))
+                try:
+                    read = pool.read(name=display, path=path)
+                except ToolError as exc:
+                    self.failures.append(f"{first_spec.get(path, display)}: {exc}")
+                    self._record("read_pdf", {"path": path}, "error", [], t0, str(exc))
+                    continue
+                added = [
+                    _document(
+                        display,
+                        page.text,
+                        Span(kind="pages", start=page.number, end=page.number),
+                        source="pdf",
+                        tokens=self.counter(page.text),
+                        now=self.now,
+                        path=path,
+                    )  # fmt: skip
+                    for page in read.pages
+                    if page.status == "text" and page.text.strip()
+                ]
+                if not added:
+                    self.failures.append(f"{first_spec.get(path, display)}: no text could be extracted")
+                self._record("read_pdf", {"path": path}, "ok" if added else "error", added, t0, "")
+
+
+def pack_direct(
+    question: str,
+    specs: list[str],
+    settings: Settings,
+    *,
+    fmt: str = "markdown",
+    unbounded: bool = False,
+    window: int = 1_000_000,
+    on_event: EventSink | None = None,
+) -> RunResult | None:
+    """Pack local sources in-process; None when a source needs a server (URLs)."""
+    started = time.perf_counter()
+    emit = on_event or (lambda *a, **k: None)
+    sources, failures = resolve_sources(specs, settings)
+    if not is_local(sources):
+        return None if sources else _empty(question, failures, started)
+    for line in failures:
+        emit("source_failed", text=line)
+    counter = TokenCounter()
+    reader = _Reader(
+        Roots.of(local_roots(sources)),
+        settings,
+        counter,
+        emit,
+        _ALL if unbounded else settings.max_gather_tokens,
+    )
+    reader.failures = failures
+    for source in sources:
+        if source.kind == "folder":
+            reader.folder(source)
+        elif source.kind == "file":
+            reader.file(source)
+        else:
+            reader.pdfs.append(source.target)
+    reader.read_pdfs({s.target: s.spec for s in sources if s.kind == "pdf"})
+    documents = list(reader.docs.values())
+    gathered = sum(d.tokens for d in documents)
+    available = max(1024, (settings.window or window) - settings.reserve)
+    if settings.budget:
+        available = min(available, settings.budget)
+    route, budget = choose_route(settings.route, gathered, available, unbounded=unbounded)
+    emit("route", route=route, gathered=gathered, budget=budget)
+    pack = None
+    if documents:
+        pack, notice = pack_documents(
+            documents, question, settings=settings, counter=counter, route=route, budget=budget, fmt=fmt,
+            with_question=False,
+        )  # fmt: skip
+        emit("packed", pack=pack, notice=notice)
+    return RunResult(
+        question=question, pack=pack, answer=None, history=reader.history,
+        failures=list(dict.fromkeys(reader.failures)), usage=Usage(), gathered_tokens=gathered,
+        documents=len(documents), route_trace=[f"{route}@{budget if budget is not None else 'unbounded'}"],
+        duration_s=time.perf_counter() - started, gathered=documents,
+    )  # fmt: skip
+
+
+def _empty(question: str, failures: list[str], started: float) -> RunResult:
+    return RunResult(
+        question=question, pack=None, answer=None, history=[], failures=failures, usage=Usage(),
+        gathered_tokens=0, documents=0, duration_s=time.perf_counter() - started,
+    )  # fmt: skip

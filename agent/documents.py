@@ -1,0 +1,37 @@
+"""Documents from tool results: stable ids, hashes, token counts, trust."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from agent.state import Document, Span
+from agent.tokens import TokenCounter
+
+TRUSTED_SERVERS = {"files", "pdf"}  # our own local readers; everything else is untrusted
+
+
+def doc_id(uri: str, span: Span) -> str:
+    raw = f"{uri}|{span.kind}|{span.start}|{span.end}|{span.label}"
+    return "d" + hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
+def to_document(entry: dict[str, Any], server: str, counter: TokenCounter, now: str) -> Document:
+    """Turn one structured `documents` entry from a tool result into a Document."""
+    span = Span.model_validate(entry.get("span") or {"kind": "whole"})
+    text = str(entry.get("text") or "")
+    source = entry.get("source") if entry.get("source") in ("file", "web", "pdf") else "mcp"
+    return Document(
+        id=doc_id(str(entry["uri"]), span),
+        uri=str(entry["uri"]),
+        text=text,
+        hash=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+        span=span,
+        title=entry.get("title"),
+        source=source,  # type: ignore[arg-type]
+        # A server's own claim of trust is not enough: only our local readers are trusted.
+        trusted=bool(entry.get("trusted", False)) and server in TRUSTED_SERVERS,
+        tokens=counter(text),
+        fetched_at=now,
+        meta=dict(entry.get("meta") or {}),
+    )

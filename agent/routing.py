@@ -1,0 +1,72 @@
+"""Routing and the pack step, shared by the graph and the direct pack path.
+
+route: pack everything when it fits the window (minus the reserve), otherwise select with
+retrieval; Self-Route starts from a quarter of the room and widens on "cannot answer".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent.packing import build_pack
+from agent.settings import Settings
+from agent.state import Document, Pack
+from agent.tokens import TokenCounter
+
+
+def choose_route(
+    mode: str, gathered: int, available: int, *, unbounded: bool = False
+) -> tuple[str, int | None]:
+    """Pick the route and the token budget for the first pack."""
+    if unbounded:
+        return "full", None
+    if mode == "full":
+        return "full", available
+    if mode == "select":
+        return "select", available
+    if mode == "self":
+        return "select", min(available, max(4096, available // 4))
+    return ("full", available) if gathered <= available else ("select", available)
+
+
+def select_documents(
+    documents: list[Document], question: str, budget: int, *, settings: Settings, counter: TokenCounter
+) -> tuple[list[Document], str | None]:
+    """Retrieval: the chunks most relevant to the question that fit, in document order."""
+    from agent import retrieval  # heavy imports (chromadb, torch) only when selecting
+
+    # Leave room for block headers, fences and the question around the selected text.
+    room = max(256, int(budget * 0.95) - counter(question) - 64)
+    selection = retrieval.select(documents, question, room, settings=settings, count_tokens=counter)
+    return selection.documents, selection.notice
+
+
+def pack_documents(
+    documents: Sequence[Document],
+    question: str,
+    *,
+    settings: Settings,
+    counter: TokenCounter,
+    route: str,
+    budget: int | None,
+    fmt: str = "markdown",
+    with_question: bool = True,
+) -> tuple[Pack, str | None]:
+    """Select (when routed so), then pack under the budget. Returns the pack and any notice."""
+    docs = list(documents)
+    gathered = sum(d.tokens for d in docs)
+    notice = None
+    if route == "select" and budget is not None:
+        docs, notice = select_documents(docs, question, budget, settings=settings, counter=counter)
+    pack = build_pack(
+        docs,
+        question if with_question else "",
+        query=question,
+        count_tokens=counter,
+        exact_tokens=counter.exact,
+        budget=budget,
+        fmt=fmt,
+        route="self" if settings.route == "self" else route,
+        gathered_tokens=gathered,
+    )
+    return pack, notice
