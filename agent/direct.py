@@ -152,10 +152,14 @@ class _Reader:
             for path in self.pdfs:
                 t0 = time.perf_counter()
                 display = self.roots.display(self.roots.resolve(path))
+                # A PDF named as a source that fails is a failed source (exit 3); one found inside
+                # a folder that fails is a skipped file, like a binary, and is only reported.
+                spec = first_spec.get(path)
                 try:
                     read = pool.read(name=display, path=path)
                 except ToolError as exc:
-                    self.failures.append(f"{first_spec.get(path, display)}: {exc}")
+                    if spec is not None:
+                        self.failures.append(f"{spec}: {exc}")
                     self._record("read_pdf", {"path": path}, "error", [], t0, str(exc))
                     continue
                 added = [
@@ -171,9 +175,12 @@ class _Reader:
                     for page in read.pages
                     if page.status == "text" and page.text.strip()
                 ]
+                note = ""
                 if not added:
-                    self.failures.append(f"{first_spec.get(path, display)}: no text could be extracted")
-                self._record("read_pdf", {"path": path}, "ok" if added else "error", added, t0, "")
+                    note = f"{display}: no text could be extracted (image-only pages need OCR, which is not available)"
+                    if spec is not None:
+                        self.failures.append(f"{spec}: {note}")
+                self._record("read_pdf", {"path": path}, "ok" if added else "error", added, t0, note)
 
 
 def pack_direct(
