@@ -142,8 +142,8 @@ class ChunkIndex:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def add(self, chunks: Sequence[Chunk]) -> None:
-        """Embed (from cache when possible) and add the chunks Chroma does not hold yet."""
+    def missing(self, chunks: Sequence[Chunk]) -> list[Chunk]:
+        """The chunks Chroma does not hold yet (each once)."""
         ids = list(dict.fromkeys(c.id for c in chunks))
         present: set[str] = set()
         for b in range(0, len(ids), 2000):
@@ -154,6 +154,11 @@ class ChunkIndex:
             if c.id not in present and c.id not in seen:
                 seen.add(c.id)
                 missing.append(c)
+        return missing
+
+    def add(self, chunks: Sequence[Chunk]) -> None:
+        """Embed (from cache when possible) and add the chunks Chroma does not hold yet."""
+        missing = self.missing(chunks)
         if not missing:
             return
         before = getattr(self.embedder, "calls", 0)
@@ -352,17 +357,29 @@ def chunk_target(budget: int) -> int:
     return min(TARGET_TOKENS, max(48, budget // 8))
 
 
+MAX_EMBED_AT_QUESTION = 800  # ~30-50 s of CPU embedding; beyond it, embed lexical candidates only
+
+
 def rank_chunks(
-    chunks: Sequence[Chunk], question: str, *, index: ChunkIndex | None, dense_n: int
+    chunks: Sequence[Chunk],
+    question: str,
+    *,
+    index: ChunkIndex | None,
+    dense_n: int,
+    dense_ids: Sequence[str] | None = None,
 ) -> list[Chunk]:
-    """Rank chunks for the question: BM25 on words and word pairs, and dense when indexed; fused with RRF."""
+    """Rank chunks for the question: BM25 on words and word pairs, and dense when indexed; fused with RRF.
+
+    dense_ids limits the dense ranking to those chunks (the embedded ones) when not all are.
+    """
     by_id = {c.id: c for c in chunks}
     lexical = LexicalRanker([c.text for c in chunks])
     rankings = [[chunks[i].id for i in ranking] for ranking in lexical.rankings(question)]
     # An exact rare phrase from the question is the strongest evidence we have: it counts double.
     weights = [1.0, PAIR_WEIGHT]
     if index is not None:
-        rankings.append(index.dense(index.embedder.embed_query(question), list(by_id), dense_n))
+        pool = list(dense_ids) if dense_ids is not None else list(by_id)
+        rankings.append(index.dense(index.embedder.embed_query(question), pool, dense_n))
         weights.append(1.0)
     return [by_id[i] for i in rrf(rankings, weights=weights)]
 
@@ -391,8 +408,24 @@ def select(
         ranked = rank_chunks(chunks, question, index=None, dense_n=0)
     else:
         with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
-            index.add(chunks)
-            ranked = rank_chunks(chunks, question, index=index, dense_n=dense_n)
+            pending = index.missing(chunks)
+            if len(pending) <= MAX_EMBED_AT_QUESTION:
+                index.add(chunks)
+                ranked = rank_chunks(chunks, question, index=index, dense_n=dense_n)
+            else:
+                # Embedding every chunk of a big, unindexed corpus would take minutes on a CPU:
+                # embed the best lexical candidates now, rank the rest lexically, and say so.
+                lexical = rank_chunks(chunks, question, index=None, dense_n=0)
+                todo = {c.id for c in pending}
+                pool = [c.id for c in chunks if c.id not in todo]
+                pool += [c.id for c in lexical if c.id in todo][:MAX_EMBED_AT_QUESTION]
+                index.add([c for c in chunks if c.id in set(pool)])
+                ranked = rank_chunks(chunks, question, index=index, dense_n=dense_n, dense_ids=pool)
+                notice = (
+                    f"{len(pending):,} of {len(chunks):,} chunks were not embedded yet: embedded the "
+                    f"{MAX_EMBED_AT_QUESTION:,} best lexical matches now and ranked the rest by keywords. "
+                    "Run `forage index` on these sources once to rank everything densely."
+                )
     chosen, _ = fill_budget(ranked, budget, count_tokens)
     docs_by_id = {d.id: d for d in documents}
     blocks = merge_neighbours(chosen, docs_by_id)

@@ -270,3 +270,20 @@ def test_local_embeddings_rank_by_meaning(tmp_path: Path, local_embedder: LocalE
     assert vecs.shape == (3, 384) and np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-2)
     q = local_embedder.embed_query("How did company earnings change?")
     assert int(np.argmax(vecs @ q)) == 1
+
+
+def test_big_unindexed_corpus_embeds_only_lexical_candidates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agent.retrieval as retrieval
+
+    monkeypatch.setattr(retrieval, "MAX_EMBED_AT_QUESTION", 3)  # our own limit, made tiny
+    docs = _haystack()
+    emb = HashEmbedder()
+    sel = select(
+        docs, "What is the vault combination for Marta Kowalski?", 300,
+        settings=settings_in(tmp_path), count_tokens=estimate_tokens, embedder=emb,
+    )  # fmt: skip
+    assert "4417" in "".join(d.text for d in sel.documents)
+    assert 0 < emb.calls <= 3  # only the best lexical candidates were embedded
+    assert sel.notice and "forage index" in sel.notice
