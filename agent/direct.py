@@ -202,13 +202,9 @@ def pack_direct(
     for line in failures:
         emit("source_failed", text=line)
     counter = TokenCounter()
-    reader = _Reader(
-        Roots.of(local_roots(sources)),
-        settings,
-        counter,
-        emit,
-        _ALL if unbounded else settings.max_gather_tokens,
-    )
+    # A pack considers every file of its local sources (as Repomix does); --budget applies when
+    # packing, so the selection draws on all of them.
+    reader = _Reader(Roots.of(local_roots(sources)), settings, counter, emit, _ALL)
     reader.failures = failures
     for source in sources:
         if source.kind == "folder":
