@@ -56,6 +56,8 @@ class Nodes:
         ]
         by_step: dict[int, list[Action]] = {}
         for action in state.get("history", []):
+            if action.status == "cancelled":
+                continue  # interrupted (a killed run, resumed): left out so it is planned again
             by_step.setdefault(action.step, []).append(action)
         for step in sorted(by_step):
             actions = by_step[step]
@@ -171,7 +173,7 @@ class Nodes:
 
     def after_observe(self, state: AgentState) -> Literal["plan", "route"]:
         gathered = sum(d.tokens for d in state.get("documents", {}).values())
-        if state.get("step", 0) >= self.settings.max_steps:
+        if state.get("step", 0) - state.get("turn_start", 0) >= self.settings.max_steps:
             self.emit("notice", text=f"stopped gathering after {self.settings.max_steps} steps (max_steps)")
             return "route"
         # An unbounded pack (forage pack without --budget) wants every file, like Repomix.

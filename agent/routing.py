@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from agent.packing import build_pack
 from agent.settings import Settings
-from agent.state import Document, Pack
+from agent.state import Document, Omitted, Pack
 from agent.tokens import TokenCounter
 
 
@@ -56,8 +56,11 @@ def pack_documents(
     docs = list(documents)
     gathered = sum(d.tokens for d in docs)
     notice = None
+    left_out: list[Omitted] = []
     if route == "select" and budget is not None:
-        docs, notice = select_documents(docs, question, budget, settings=settings, counter=counter)
+        selected, notice = select_documents(docs, question, budget, settings=settings, counter=counter)
+        left_out = _not_selected(docs, selected)
+        docs = selected
     pack = build_pack(
         docs,
         question if with_question else "",
@@ -69,4 +72,27 @@ def pack_documents(
         route="self" if settings.route == "self" else route,
         gathered_tokens=gathered,
     )
+    pack.omitted = left_out + pack.omitted
     return pack, notice
+
+
+def _not_selected(gathered: Sequence[Document], selected: Sequence[Document]) -> list[Omitted]:
+    """What retrieval left out: whole documents, or the share of a document it did not keep."""
+    kept: dict[str, int] = {}
+    for block in selected:
+        kept[block.uri] = kept.get(block.uri, 0) + block.tokens
+    total: dict[str, int] = {}
+    for doc in gathered:
+        total[doc.uri] = total.get(doc.uri, 0) + doc.tokens
+    out = []
+    for uri, tokens in total.items():
+        have = kept.get(uri, 0)
+        if have == 0:
+            out.append(Omitted(uri=uri, tokens=tokens, reason="not selected (less relevant to the question)"))
+        elif have < tokens:
+            out.append(
+                Omitted(
+                    uri=uri, tokens=tokens - have, reason=f"partly selected: {have} of {tokens} tokens kept"
+                )
+            )
+    return out

@@ -157,7 +157,8 @@ class AgentState(TypedDict, total=False):
     documents: dict[str, Document]
     history: Annotated[list[Action], operator.add]
     pending: list[ToolCall]
-    step: int
+    step: int  # counts across the whole session
+    turn_start: int  # the step at which the current question started
     done: bool
     failures: list[str]  # one line per source that could not be gathered
     pack: Pack | None

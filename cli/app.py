@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.errors import AgentError
+from cli import chat as chat_cli
 from cli import index as index_cli
 from cli import servers as servers_cli
 from cli.render import Progress, format_summary, pack_file_parts
@@ -34,6 +35,7 @@ Exit codes: 0 ok, 1 user error, 2 usage error, 3 partial (some sources failed), 
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None, add_completion=False)
 app.add_typer(servers_cli.app, name="servers")
 app.command("index")(index_cli.index)
+app.command("chat")(chat_cli.chat)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 Sources = Annotated[

@@ -291,7 +291,11 @@ def _documents(page: Page, start: int, end: int) -> list[dict[str, Any]]:
             continue
         intro = i == 0 and not section.text.startswith("#")  # text before the first heading
         uri = page.final_url if whole or intro else f"{page.final_url.split('#', 1)[0]}#{section.anchor}"
-        span = {"kind": "whole"} if whole else {"kind": "section", "label": section.label}
+        span: dict[str, Any] = {"kind": "whole"} if whole else {"kind": "section", "label": section.label}
+        if not whole and (lo > s_start or hi < s_end):
+            # A piece of a section (the page was cut into windows): the character range keeps
+            # each piece a distinct block, in order.
+            span |= {"start": lo, "end": hi}
         docs.append(
             common.doc(
                 uri,

@@ -13,7 +13,9 @@ EXAMPLE = ROOT / "examples" / "acme-client"
 pytestmark = pytest.mark.slow
 
 
-def forage(*args: str, tmp_path: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def forage(
+    *args: str, tmp_path: Path, timeout: float = 120, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FORAGE_", "GEMINI_", "GOOGLE_API"))}
     env.update(
         FORAGE_DATA_DIR=str(tmp_path / "data"), HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg")
@@ -25,6 +27,7 @@ def forage(*args: str, tmp_path: Path, timeout: float = 120) -> subprocess.Compl
         timeout=timeout,
         env=env,
         cwd=tmp_path,
+        input=input,
     )
 
 

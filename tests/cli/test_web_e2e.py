@@ -66,3 +66,23 @@ def test_loopback_is_refused_without_allow_host(site, tmp_path):
     res = forage("ask", "anything?", f"{site}/index.html", tmp_path=tmp_path)
     assert res.returncode == 1
     assert "127.0.0.1" in res.stderr and "allow-host" in res.stderr
+
+
+def test_every_window_of_a_long_page_is_packed(tmp_path):
+    from tests.cli.test_chat import _SlowSecondRead
+
+    site = _SlowSecondRead()
+    site.hang.set()  # no hanging here: every window is served
+    res = forage(
+        "ask", "What controls the retry delay of the uploader?", site.url, "--allow-host", "127.0.0.1", "--json",
+        tmp_path=tmp_path,
+    )  # fmt: skip
+    site.httpd.shutdown()
+    assert res.returncode == 0, res.stderr
+    import json
+
+    data = json.loads(res.stdout)
+    fetched = sum(a["tokens_added"] for a in data["history"])
+    assert fetched == data["usage"]["gathered_tokens"]  # no window overwrote another
+    assert len(data["manifest"]) >= 4
+    assert "zebra-quartz" in data["answer"]
