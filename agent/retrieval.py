@@ -357,7 +357,7 @@ def chunk_target(budget: int) -> int:
     return min(TARGET_TOKENS, max(48, budget // 8))
 
 
-MAX_EMBED_AT_QUESTION = 800  # ~30-50 s of CPU embedding; beyond it, embed lexical candidates only
+MAX_EMBED_AT_QUESTION = 5000  # ~2 min of CPU embedding (a 1M-token corpus); beyond, lexical candidates only
 
 
 def rank_chunks(

@@ -147,3 +147,37 @@ def test_index_builds_then_reuses(tmp_path):
     assert "chunks" in first.stdout and "read_many" in first.stderr
     missing = forage("index", str(tmp_path / "nope"), tmp_path=tmp_path)
     assert missing.returncode == 1 and "nothing to index" in missing.stderr
+
+
+def test_ctrl_c_stops_cleanly_without_a_traceback(tmp_path):
+    import signal
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    arrived = threading.Event()
+
+    class Stall(BaseHTTPRequestHandler):
+        def log_message(self, *a: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            arrived.set()
+            time.sleep(30)  # never answers in time: forage is interrupted while it waits
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Stall)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/page.html"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FORAGE_", "GEMINI_"))}
+    env.update(FORAGE_DATA_DIR=str(tmp_path / "data"), HOME=str(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.app", "ask", "q?", url, "--allow-host", "127.0.0.1", "--ignore-robots"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert arrived.wait(60)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    httpd.shutdown()
+    assert proc.returncode == 130
+    assert "Interrupted" in err and "Traceback" not in err
