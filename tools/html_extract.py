@@ -72,6 +72,9 @@ def extract_html(html: str, url: str) -> Extracted:
         include_images=False,
         include_comments=False,
         deduplicate=False,
+        # Measured (evals/extraction.py): recall mode keeps headings inside div-soup templates
+        # that precision mode drops (mean word F1 0.984 -> 0.993), without letting boilerplate in.
+        favor_recall=True,
     )
     method = "trafilatura"
     if not markdown or not markdown.strip():
