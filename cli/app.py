@@ -82,6 +82,22 @@ TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds eac
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 
 
+@app.command(
+    "mcp",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def mcp_command(ctx: typer.Context) -> None:
+    """Run forage itself as an MCP server (tools: ask, pack) for editors and agents.
+
+    forage mcp [ROOT...] [--allow-host H] [--model M] [--transport stdio|http --port P]
+    Local sources must lie inside the ROOTs (default: the current folder). See forage mcp --help.
+    """
+    from mcp_servers.agent import main as serve
+
+    serve(list(ctx.args))
+
+
 def _flags(**kw: Any) -> dict[str, Any]:
     """CLI flags that were given, as Settings keys (unset flags fall through to lower layers)."""
     out = {k: v for k, v in kw.items() if v not in (None, False, [])}

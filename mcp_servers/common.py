@@ -62,7 +62,7 @@ def result(text: str, **structured: Any) -> CallToolResult:
     )
 
 
-def error_result(exc: ToolError) -> CallToolResult:
+def error_result(exc: Exception) -> CallToolResult:
     """A failed tool result the model can act on (is_error=True)."""
     return CallToolResult(
         content=[TextContent(type="text", text=str(exc))],
