@@ -33,9 +33,6 @@ Exit codes: 0 ok, 1 user error, 2 usage error, 3 partial (some sources failed), 
 """
 
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None, add_completion=False)
-app.add_typer(servers_cli.app, name="servers")
-app.command("index")(index_cli.index)
-app.command("chat")(chat_cli.chat)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 Sources = Annotated[
@@ -80,22 +77,6 @@ ChromaOpt = Annotated[
 StepsOpt = Annotated[int | None, typer.Option("--max-steps", help="Most plan/act rounds.")]
 TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds each tool call may take.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
-
-
-@app.command(
-    "mcp",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
-    add_help_option=False,
-)
-def mcp_command(ctx: typer.Context) -> None:
-    """Run forage itself as an MCP server (tools: ask, pack) for editors and agents.
-
-    forage mcp [ROOT...] [--allow-host H] [--model M] [--transport stdio|http --port P]
-    Local sources must lie inside the ROOTs (default: the current folder). See forage mcp --help.
-    """
-    from mcp_servers.agent import main as serve
-
-    serve(list(ctx.args))
 
 
 def _flags(**kw: Any) -> dict[str, Any]:
@@ -302,6 +283,27 @@ def _execute(
         if close:
             close()
     return _finish(result, quiet=quiet)
+
+
+app.command("chat")(chat_cli.chat)
+app.command("index")(index_cli.index)
+app.add_typer(servers_cli.app, name="servers")
+
+
+@app.command(
+    "mcp",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+def mcp_command(ctx: typer.Context) -> None:
+    """Run forage itself as an MCP server (tools: ask, pack) for editors and agents.
+
+    forage mcp [ROOT...] [--allow-host H] [--model M] [--transport stdio|http --port P]
+    Local sources must lie inside the ROOTs (default: the current folder). See forage mcp --help.
+    """
+    from mcp_servers.agent import main as serve
+
+    serve(list(ctx.args))
 
 
 def main() -> None:
