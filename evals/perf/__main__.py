@@ -15,7 +15,9 @@ from evals.perf import bench_pack, bench_pdf, bench_retrieval, bench_web
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repo", type=Path, help="repository for the pack-vs-Repomix benchmark (~1,700 files)")
+    parser.add_argument(
+        "--repo", type=Path, help="repository for the pack-vs-Repomix benchmark (~1,700 files)"
+    )
     args = parser.parse_args(argv)
     bench_web.main([])
     bench_pdf.main([])

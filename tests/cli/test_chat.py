@@ -44,7 +44,9 @@ def test_gemini_follow_up_reuses_the_context_cache(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(EXAMPLE, repo)
     # big enough to be worth an explicit cache (the fake counts words; flash needs 1,024 tokens)
-    (repo / "docs" / "history.md").write_text("# History\n\n" + "The project grew slowly over the years. " * 400)
+    (repo / "docs" / "history.md").write_text(
+        "# History\n\n" + "The project grew slowly over the years. " * 400
+    )
     with GeminiServer() as fake:
         fake.reply_call("read_many", {"paths_or_glob": str(repo)})
         fake.reply_text("DONE")

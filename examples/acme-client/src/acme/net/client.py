@@ -46,7 +46,9 @@ class Client:
             if delay:
                 time.sleep(delay)
             try:
-                req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+                req = urllib.request.Request(
+                    url, data=data, method=method, headers={"Content-Type": "application/json"}
+                )
                 with urllib.request.urlopen(req, timeout=self.settings.timeout_seconds) as resp:
                     return json.loads(resp.read() or b"null")
             except urllib.error.HTTPError as exc:
