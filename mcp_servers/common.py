@@ -103,6 +103,19 @@ def transport_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def serve(prog: str, build: Callable[[], MCPServer[Any]], args: argparse.Namespace) -> None:
+    """Build a server from parsed arguments and run it; a bad start is one line and exit 1."""
+    try:
+        server = build()
+    except ToolError as exc:
+        sys.stderr.write(f"{prog}: {exc}\n")
+        sys.exit(1)
+    try:
+        run(server, args.transport, args.host, args.port)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
 def run(server: MCPServer[Any], transport: str = "stdio", host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve over stdio or streamable HTTP. Logs go to stderr, never to the stdio channel."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

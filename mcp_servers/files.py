@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -13,7 +12,6 @@ from pydantic import Field
 
 from mcp_servers import common
 from tools import files
-from tools.errors import ToolError
 from tools.files import FileText
 from tools.safety import Roots
 
@@ -226,16 +224,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--max-file-bytes must be a positive number of bytes")
     if args.reply_chars < 1000:
         parser.error("--reply-chars must be at least 1000")
-    try:
-        server = build_server(
+    common.serve(
+        PROG,
+        lambda: build_server(
             args.roots, args.max_file_bytes, reply_chars=args.reply_chars, compact=args.compact
-        )
-    except ToolError as exc:
-        parser.exit(1, f"{PROG}: {exc}\n")
-    try:
-        common.run(server, args.transport, args.host, args.port)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        ),
+        args,
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -18,7 +17,7 @@ from pydantic import Field
 
 from mcp_servers import common
 from tools import pdf
-from tools.errors import DamagedDocument, EncryptedDocument, InvalidArgument, ToolError
+from tools.errors import DamagedDocument, EncryptedDocument, InvalidArgument
 from tools.pdf_worker import PdfPool, PdfRead
 from tools.safety import Roots
 
@@ -323,16 +322,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     password = os.environ.get(PASSWORD_ENV) or None  # the only environment read, at the edge
-    try:
-        server = build_server(
+    common.serve(
+        PROG,
+        lambda: build_server(
             args.roots, password, args.deadline, args.memory_mb, args.workers, args.cache_dir
-        )
-    except ToolError as exc:
-        parser.exit(1, f"{PROG}: {exc}\n")
-    try:
-        common.run(server, args.transport, args.host, args.port)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        ),
+        args,
+    )
 
 
 if __name__ == "__main__":
