@@ -20,7 +20,7 @@ from agent.errors import AgentError
 from cli import chat as chat_cli
 from cli import index as index_cli
 from cli import servers as servers_cli
-from cli.render import Progress, format_summary, pack_file_parts
+from cli.render import Progress, format_summary, format_usage, pack_file_parts
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -146,6 +146,8 @@ def ask(
     elif result.answer and not result.answer.extractive and result.answer.citations:
         sys.stdout.write("\nSources:\n" + "".join(c.render() + "\n" for c in result.answer.citations))
     sys.stdout.flush()
+    if result.answer and not result.answer.extractive and not quiet:
+        err.print(f"[dim]{format_usage(result)}[/]")
     raise typer.Exit(EXIT_PARTIAL if result.partial else EXIT_OK)
 
 

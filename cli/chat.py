@@ -21,14 +21,6 @@ from agent.errors import AgentError
 EXIT_OK, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 130
 
 
-def format_usage(result: Any) -> str:
-    u = result.usage
-    cost = f", ~${u.cost_usd:.4f}" if u.cost_usd else ""
-    return (
-        f"tokens: {u.prompt_tokens:,} prompt ({u.cached_tokens:,} cached), {u.output_tokens:,} output{cost}"
-    )
-
-
 async def _saved_sources(checkpointer: Any, thread_id: str) -> list[str] | None:
     saved = await checkpointer.aget_tuple({"configurable": {"thread_id": thread_id}})
     if saved is None:
@@ -66,7 +58,7 @@ def chat(
     from agent.models import make_model
     from agent.session import Session, sqlite_checkpointer
     from agent.settings import load_settings
-    from cli.render import Progress, format_summary
+    from cli.render import Progress, format_summary, format_usage
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     flags = {

@@ -44,6 +44,14 @@ def format_summary(result: RunResult) -> str:
     return "; ".join(parts)
 
 
+def format_usage(result: RunResult) -> str:
+    u = result.usage
+    cost = f", ~${u.cost_usd:.4f}" if u.cost_usd else ""
+    return (
+        f"tokens: {u.prompt_tokens:,} prompt ({u.cached_tokens:,} cached), {u.output_tokens:,} output{cost}"
+    )
+
+
 def pack_file_parts(pack: Pack, fmt: str) -> list[str]:
     """The pieces `forage pack` writes, in order: blocks, question (if any), manifest.
 
