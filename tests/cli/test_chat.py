@@ -153,3 +153,23 @@ def test_killed_chat_resumes_from_its_last_step(tmp_path):
     # resumed run fetches windows 2 (the interrupted call), 3 and 4, and not window 1 again.
     assert site.hits - hits_before == 3
     site.httpd.shutdown()
+
+
+def test_ask_with_gemini_plans_with_function_calls_and_streams_a_cited_answer(tmp_path):
+    with GeminiServer() as fake:
+        fake.reply_call("search_files", {"query": "retry_delay_seconds"})
+        fake.reply_call("read_file", {"path": "acme.toml"})
+        fake.reply_text("DONE")
+        fake.reply_text("It is ", "retry_delay_seconds in acme.toml [1].")
+        env = _env(tmp_path, GEMINI_API_KEY="test-key", FORAGE_GEMINI_BASE_URL=fake.url)
+        res = subprocess.run(
+            [sys.executable, "-m", "cli.app", "ask", "Where is the retry delay configured?", str(EXAMPLE),
+             "--model", "gemini-2.5-flash", "--max-steps", "3"],
+            capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+        )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("It is retry_delay_seconds in acme.toml [1].")
+    assert "Sources:\n[1] acme.toml" in res.stdout
+    assert "tokens:" in res.stderr and "prompt" in res.stderr
+    tools_called = [line for line in res.stderr.splitlines() if "✓" in line]
+    assert any("search_files" in t for t in tools_called) and any("read_file" in t for t in tools_called)
