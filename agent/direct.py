@@ -225,7 +225,7 @@ def pack_direct(
     if documents:
         pack, notice = pack_documents(
             documents, question, settings=settings, counter=counter, route=route, budget=budget, fmt=fmt,
-            with_question=False,
+            with_question=False, on_event=emit,
         )  # fmt: skip
         emit("packed", pack=pack, notice=notice)
     return RunResult(

@@ -213,6 +213,7 @@ class Nodes:
             budget=budget,
             fmt=state.get("pack_format", "markdown"),
             with_question=state.get("want_answer", True),
+            on_event=self.emit,
         )
         self.emit("packed", pack=pack, notice=notice)
         return {"pack": pack}

@@ -6,7 +6,7 @@ retrieval; Self-Route starts from a quarter of the room and widens on "cannot an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from agent.packing import build_pack
 from agent.settings import Settings
@@ -51,6 +51,7 @@ def pack_documents(
     budget: int | None,
     fmt: str = "markdown",
     with_question: bool = True,
+    on_event: Callable[..., None] | None = None,
 ) -> tuple[Pack, str | None]:
     """Select (when routed so), then pack under the budget. Returns the pack and any notice."""
     docs = list(documents)
@@ -58,6 +59,12 @@ def pack_documents(
     notice = None
     left_out: list[Omitted] = []
     if route == "select" and budget is not None:
+        if on_event is not None:
+            on_event(
+                "notice",
+                text=f"selecting {budget:,} of {gathered:,} tokens: chunking, indexing and ranking "
+                "(embedding chunks seen for the first time takes a while on a CPU; `forage index` does it ahead)",
+            )
         selected, notice = select_documents(docs, question, budget, settings=settings, counter=counter)
         left_out = _not_selected(docs, selected)
         docs = selected
