@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from agent.documents import doc_id, to_document  # noqa: F401  (doc_id re-exported)
+from agent.documents import to_document
 from agent.models.base import ChatModel, Message
 from agent.prompts import ANSWER_SYSTEM, PLAN_SYSTEM, summarize_observation
 from agent.routing import choose_route, pack_documents
@@ -270,8 +271,6 @@ class Nodes:
 
 def cited_blocks(text: str, pack: Any) -> list[Citation]:
     """The manifest entries the answer cites as [n], in order of first mention."""
-    import re
-
     by_block = {b.block: b for b in pack.manifest}
     seen: list[int] = []
     for m in re.finditer(r"\[(\d+)\]", text):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sys
 import time
@@ -22,6 +23,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from agent.models.base import ToolSpec
 from agent.settings import Settings
 from agent.sources import TOOL_SERVER, Source, local_roots
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -231,10 +234,15 @@ class Toolbox:
             running.stop.set()
         tasks = [r.task for r in self._running.values() if r.task is not None]
         if tasks:
-            done, pending = await asyncio.wait(tasks, timeout=10)
+            _, pending = await asyncio.wait(tasks, timeout=10)
             for task in pending:
                 task.cancel()
             for task in pending:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
+                try:
                     await task
+                except asyncio.CancelledError:
+                    pass  # we cancelled it: a server that would not stop in 10 s
+                # Shutting down a child that hung: its failure changes nothing now, but say it.
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("MCP server task ended with %s while stopping", exc)
         self._running.clear()
