@@ -85,6 +85,8 @@ def resolve_source(spec: str, settings: Settings) -> Source:
                 ),
             ),
         )
+    if not resolved.is_file():
+        raise SourceError(f"{spec}: not a regular file (a pipe, socket or device); name files or folders")
     if not os.access(resolved, os.R_OK):
         raise SourceError(f"{spec}: file cannot be read (permission denied)")
     if resolved.suffix.lower() == ".pdf":

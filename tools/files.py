@@ -127,7 +127,9 @@ def _open(path: Path, display: str) -> int:
     """Open a resolved path for reading, turning OS errors into messages the model can act on."""
     try:
         # O_NOFOLLOW: the path was resolved just before; a symlink swapped in since is refused.
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever; the caller
+        # refuses anything that is not a regular file right after (fstat).
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except PermissionError as exc:
         raise AccessDenied(
             f"{display!r} cannot be read: permission denied; skip it or fix its permissions"
@@ -144,7 +146,10 @@ def _read_bytes(path: Path, display: str, limit: int) -> bytes:
     with open(_open(path, display), "rb") as fh:
         info = os.fstat(fh.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise InvalidArgument(f"{display!r} is not a regular file; pass a text file")
+            raise InvalidArgument(
+                f"{display!r} is not a regular file (a pipe, socket or device); forage reads regular files only"
+            )
+        os.set_blocking(fh.fileno(), True)
         _check_size(display, info.st_size, limit)
         data = fh.read(limit + 1)
     _check_size(display, len(data), limit)

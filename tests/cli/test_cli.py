@@ -181,3 +181,10 @@ def test_ctrl_c_stops_cleanly_without_a_traceback(tmp_path):
     httpd.shutdown()
     assert proc.returncode == 130
     assert "Interrupted" in err and "Traceback" not in err
+
+
+def test_a_pipe_as_a_source_is_refused_and_others_go_on(tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    res = forage("ask", "retry delay?", str(tmp_path / "pipe"), str(EXAMPLE), tmp_path=tmp_path)
+    assert res.returncode == 3, res.stderr
+    assert "not a regular file" in res.stderr and "retry_delay_seconds" in res.stdout

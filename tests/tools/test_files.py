@@ -433,3 +433,15 @@ def test_symlinks_inside_the_root_still_work(tmp_path: Path) -> None:
     roots = Roots.of([tmp_path])
     assert files.read_file(roots, "alias.txt").file.text == "real"
     assert [f.display for f in files.read_many(roots, ".").files] == ["alias.txt"]  # one file, read once
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe")  # opening it for reading would wait for a writer forever
+    (tmp_path / "a.txt").write_text("hello\n")
+    roots = Roots.of([tmp_path])
+    with pytest.raises(InvalidArgument, match="not a regular file"):
+        files.read_file(roots, "pipe")
+    with pytest.raises(InvalidArgument, match="not a regular file"):
+        files.file_info(roots, "pipe")
+    bundle = files.read_many(roots, str(tmp_path), max_tokens=1000)
+    assert [f.display for f in bundle.files] == ["a.txt"]
