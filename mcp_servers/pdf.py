@@ -81,6 +81,8 @@ def build_server(
         resolved = allowed.resolve(path)
         if resolved.is_dir():
             raise InvalidArgument(f"{path!r} is a folder; pass a PDF file inside it (list_files shows them)")
+        if not resolved.is_file():  # a FIFO would block the read that hashes it, forever
+            raise InvalidArgument(f"{path!r} is not a regular file (a pipe, socket or device)")
         return resolved, allowed.display(resolved)
 
     @tool
