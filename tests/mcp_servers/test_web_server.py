@@ -21,18 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 TOOLS = {"fetch_page", "crawl_site", "extract_links"}
 
 
-@pytest.fixture(scope="module")
-def counter() -> Iterator[HitCounter]:
-    with HitCounter() as hc:
-        yield hc
-
-
-@pytest.fixture(scope="module")
-def site(counter: HitCounter) -> Iterator[SiteServer]:
-    with SiteServer(counter.port) as server:
-        yield server
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def client() -> AsyncIterator[Client]:
     # One session (and one browser) for the module. The session lives in its own task because

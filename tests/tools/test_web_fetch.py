@@ -12,18 +12,6 @@ from tools.netpolicy import NetPolicy
 from tools.web import HttpFetcher, Limits, WebReader
 
 
-@pytest.fixture(scope="module")
-def counter() -> Iterator[HitCounter]:
-    with HitCounter() as hc:
-        yield hc
-
-
-@pytest.fixture(scope="module")
-def site(counter: HitCounter) -> Iterator[SiteServer]:
-    with SiteServer(counter.port) as server:
-        yield server
-
-
 @pytest.fixture
 async def reader() -> AsyncIterator[WebReader]:
     fetcher = HttpFetcher(NetPolicy.of(["127.0.0.1"]), limits=Limits(max_bytes=1_000_000, deadline=5.0))

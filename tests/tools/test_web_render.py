@@ -23,18 +23,6 @@ pytestmark = [
 SCROLL_STEPS = 3
 
 
-@pytest.fixture(scope="module")
-def counter() -> Iterator[HitCounter]:
-    with HitCounter() as hc:
-        yield hc
-
-
-@pytest.fixture(scope="module")
-def site(counter: HitCounter) -> Iterator[SiteServer]:
-    with SiteServer(counter.port) as server:
-        yield server
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def reader() -> AsyncIterator[WebReader]:
     fetcher = HttpFetcher(NetPolicy.of(["127.0.0.1"]))
