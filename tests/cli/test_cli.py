@@ -188,3 +188,36 @@ def test_a_pipe_as_a_source_is_refused_and_others_go_on(tmp_path):
     res = forage("ask", "retry delay?", str(tmp_path / "pipe"), str(EXAMPLE), tmp_path=tmp_path)
     assert res.returncode == 3, res.stderr
     assert "not a regular file" in res.stderr and "retry_delay_seconds" in res.stdout
+
+
+def test_servers_files_over_streamable_http(tmp_path):
+    import socket
+    import time
+
+    import anyio
+    from mcp import Client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.app", "servers", "files", str(EXAMPLE), "--transport", "http", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+
+        async def main() -> str:
+            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+                res = await client.call_tool("read_file", {"path": "acme.toml"})
+                return res.content[0].text
+
+        assert "retry_delay_seconds" in anyio.run(main)
+    finally:
+        proc.terminate()
+        proc.wait(10)
