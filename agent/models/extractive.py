@@ -129,11 +129,15 @@ def rank_passages(found: list[Passage], question: str) -> list[Passage]:
     q = set(terms(question))
     if not q or not found:
         return []
-    docs = [Counter(terms(p.text + " " + p.uri)) for p in found]
-    n = len(docs)
-    avg = sum(sum(d.values()) for d in docs) / n or 1.0
+    # Only passages holding some question term can score: find them with a substring test in C
+    # (a stem less its last letter, so "retries" is found for "retry"), and tokenize only those.
+    keys = {t[: max(3, len(t) - 1)] for t in q}
+    candidates = [p for p in found if any(k in f"{p.text} {p.uri}".lower() for k in keys)]
+    docs = [Counter(terms(p.text + " " + p.uri)) for p in candidates]
+    n = len(found)
+    avg = sum(p.text.count(" ") + 1 for p in found) / n or 1.0
     df = Counter(t for d in docs for t in q if t in d)
-    for p, d in zip(found, docs, strict=True):
+    for p, d in zip(candidates, docs, strict=True):
         length = sum(d.values()) or 1
         score = 0.0
         for t in q:
@@ -144,7 +148,7 @@ def rank_passages(found: list[Passage], question: str) -> list[Passage]:
         # Passages that cover more distinct question terms win ties of raw frequency.
         covered = sum(1 for t in q if t in d)
         p.score = score * (1 + covered / len(q))
-    return sorted((p for p in found if p.score > 0), key=lambda p: -p.score)
+    return sorted((p for p in candidates if p.score > 0), key=lambda p: -p.score)
 
 
 class ExtractiveModel:
