@@ -20,7 +20,7 @@ from agent.errors import AgentError
 from cli import chat as chat_cli
 from cli import index as index_cli
 from cli import servers as servers_cli
-from cli.render import Progress, format_summary, format_usage, pack_file_parts
+from cli.render import Progress, close_model, format_summary, format_usage, pack_file_parts
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -281,10 +281,12 @@ def _execute(
     except AgentError as exc:
         raise _fail(str(exc)) from exc
     finally:
-        close = getattr(model, "close", None)
-        if close:
-            close()
+        _close(model)
     return _finish(result, quiet=quiet)
+
+
+def _close(model: Any) -> None:
+    close_model(model, err)
 
 
 app.command("chat")(chat_cli.chat)

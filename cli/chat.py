@@ -58,7 +58,7 @@ def chat(
     from agent.models import make_model
     from agent.session import Session, sqlite_checkpointer
     from agent.settings import load_settings
-    from cli.render import Progress, format_summary, format_usage
+    from cli.render import Progress, close_model, format_summary, format_usage
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     flags = {
@@ -145,8 +145,6 @@ def chat(
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(EXIT_USER) from None
     finally:
-        close = getattr(llm, "close", None)
-        if close:
-            close()
+        close_model(llm, err)
     err.print(f"session saved: continue with [bold]forage chat --session {thread_id}[/]")
     raise typer.Exit(EXIT_OK)
