@@ -161,7 +161,7 @@ class Nodes:
                 duration_s=round(outcome.duration_s, 3),
                 hints=hints or None,
             )
-            action.summary = summarize_observation(action, outcome.text, structured)
+            action.summary = summarize_observation(action, outcome.text)
             actions.append(action)
             self.emit("call_end", action=action, message=outcome.text if outcome.status != "ok" else "")
         return {

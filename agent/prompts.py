@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from agent.sources import Source
 from agent.state import Action, ToolCall
@@ -49,7 +48,7 @@ def suggested_calls(text: str) -> list[ToolCall]:
     return [ToolCall.model_validate(c) for c in json.loads(raw)]
 
 
-def summarize_observation(action: Action, text: str, structured: dict[str, Any] | None) -> str:
+def summarize_observation(action: Action, text: str) -> str:
     """What the model sees of a past call: a short summary, documents referred to by id."""
     parts = [f"{action.tool} -> {action.status}."]
     if action.documents:
@@ -58,11 +57,11 @@ def summarize_observation(action: Action, text: str, structured: dict[str, Any] 
     head = re.sub(r"\s+", " ", text[:600]).strip()
     if head:
         parts.append(f"Result begins: {head}")
-    if structured:
-        if structured.get("next"):
-            parts.append(f"More is available: call {action.tool} with {json.dumps(structured['next'])}.")
-        skipped = structured.get("skipped") or []
-        pdfs = [s["path"] for s in skipped if isinstance(s, dict) and s.get("reason") == "pdf"]
-        if pdfs:
-            parts.append(f"PDFs to read with read_pdf: {json.dumps(pdfs[:50])}")
+    hints = action.hints or {}
+    if hints.get("next"):
+        parts.append(f"More is available: call {action.tool} with {json.dumps(hints['next'])}.")
+    if hints.get("pdfs"):
+        parts.append(f"PDFs to read with read_pdf: {json.dumps(hints['pdfs'][:50])}")
+    if hints.get("pdf_urls"):
+        parts.append(f"Pages serving PDFs, to read with fetch_page: {json.dumps(hints['pdf_urls'][:50])}")
     return " ".join(parts)

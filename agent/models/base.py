@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -59,9 +59,3 @@ class ChatModel(Protocol):
     ) -> Reply: ...
 
     def count_tokens(self, text: str) -> int: ...
-
-
-def iter_text_chunks(text: str, size: int = 80) -> Iterator[str]:
-    """Split a finished answer into pieces for models that stream only in name."""
-    for i in range(0, len(text), size):
-        yield text[i : i + size]
