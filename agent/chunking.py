@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from agent.documents import content_hash
 from agent.state import Document, Span
 from tools.tokens import estimate_tokens
 
@@ -44,11 +45,6 @@ class Chunk(BaseModel):
     text: str
     hash: str  # sha256 of text
     span: Span
-
-
-def content_hash(text: str) -> str:
-    """Return the sha256 hex digest of text."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def chunk_kind(doc: Document) -> ChunkKind:

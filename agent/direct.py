@@ -10,12 +10,12 @@ keeps a Repomix-sized job fast. URL sources need the web server: they take the a
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from agent.documents import content_hash, doc_id
 from agent.result import RunResult
 from agent.routing import choose_route, pack_documents
 from agent.settings import Settings
@@ -37,15 +37,13 @@ def is_local(sources: list[Source]) -> bool:
 def _document(
     uri: str, text: str, span: Span, *, source: str, tokens: int, now: str, **meta: Any
 ) -> Document:
-    from agent.documents import doc_id
-
     # model_construct: these fields come from our own reader, already typed; validating
     # thousands of documents would cost more than reading them.
     return Document.model_construct(
         id=doc_id(uri, span),
         uri=uri,
         text=text,
-        hash=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+        hash=content_hash(text),
         span=span,
         title=uri,
         source=source,  # type: ignore[arg-type]

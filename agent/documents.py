@@ -8,7 +8,14 @@ from typing import Any
 from agent.state import Document, Span
 from agent.tokens import TokenCounter
 
-TRUSTED_SERVERS = {"files", "pdf"}  # our own local readers; everything else is untrusted
+TRUSTED_SERVERS = {"files", "pdf"}
+
+
+def content_hash(text: str) -> str:
+    """The sha256 a document is deduplicated, cached and listed in the manifest by."""
+    return hashlib.sha256(
+        text.encode("utf-8", "surrogatepass")
+    ).hexdigest()  # our own local readers; everything else is untrusted
 
 
 def doc_id(uri: str, span: Span) -> str:
@@ -25,7 +32,7 @@ def to_document(entry: dict[str, Any], server: str, counter: TokenCounter, now: 
         id=doc_id(str(entry["uri"]), span),
         uri=str(entry["uri"]),
         text=text,
-        hash=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+        hash=content_hash(text),
         span=span,
         title=entry.get("title"),
         source=source,  # type: ignore[arg-type]
