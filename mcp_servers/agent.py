@@ -7,9 +7,7 @@ folder); URLs follow the network policy. The tools run the same agent as `forage
 
 from __future__ import annotations
 
-import inspect
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -44,9 +42,7 @@ def build_server(settings: Settings) -> MCPServer:
     """Build the forage server; settings (roots, network policy, model) are fixed at start."""
     server: MCPServer = MCPServer("forage", instructions=INSTRUCTIONS, log_level="WARNING")
 
-    def tool(fn: Callable[..., Any]) -> Callable[..., Any]:
-        server.add_tool(fn, description=inspect.cleandoc(fn.__doc__ or ""), annotations=READS)
-        return fn
+    tool = common.tool_registrar(server, READS)
 
     @tool
     async def ask(

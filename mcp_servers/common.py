@@ -94,6 +94,19 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def tool_registrar(server: MCPServer[Any], annotations: ToolAnnotations) -> Callable[[F], F]:
+    """A decorator that adds a function as a tool: guarded, with its docstring as description.
+
+    cleandoc: the docstring is the description the model reads, without code indentation.
+    """
+
+    def tool(fn: F) -> F:
+        server.add_tool(guarded(fn), description=inspect.cleandoc(fn.__doc__ or ""), annotations=annotations)
+        return fn
+
+    return tool
+
+
 def transport_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """An argument parser with the transport options every server accepts."""
     parser = argparse.ArgumentParser(prog=prog, description=description)

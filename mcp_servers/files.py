@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -63,11 +61,7 @@ def build_server(
     listings = files.ListingCache()  # a chain of read_many calls walks a big folder once
     server: MCPServer = MCPServer("forage-files", instructions=INSTRUCTIONS, log_level="WARNING")
 
-    def tool(fn: Callable[..., CallToolResult]) -> Callable[..., CallToolResult]:
-        # cleandoc: the docstring is the description the model reads, without code indentation.
-        description = inspect.cleandoc(fn.__doc__ or "")
-        server.add_tool(common.guarded(fn), description=description, annotations=common.READ_ONLY)
-        return fn
+    tool = common.tool_registrar(server, common.READ_ONLY)
 
     @tool
     def list_files(

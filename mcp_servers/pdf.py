@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -70,12 +69,7 @@ def build_server(
         "forage-pdf", instructions=INSTRUCTIONS, log_level="WARNING", lifespan=lifespan
     )
 
-    def tool(fn: Callable[..., Any]) -> Callable[..., Any]:
-        # cleandoc: the docstring is the description the model reads, without code indentation.
-        server.add_tool(
-            common.guarded(fn), description=inspect.cleandoc(fn.__doc__ or ""), annotations=common.READ_ONLY
-        )
-        return fn
+    tool = common.tool_registrar(server, common.READ_ONLY)
 
     def locate(path: str) -> tuple[Path, str]:
         resolved = allowed.resolve(path)

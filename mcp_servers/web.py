@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import multiprocessing
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -139,11 +138,7 @@ def build_server(
         "forage-web", instructions=INSTRUCTIONS, lifespan=lifespan, log_level="WARNING"
     )
 
-    def tool(fn: Callable[..., Any]) -> Callable[..., Any]:
-        # cleandoc: the docstring is the description the model reads, without code indentation.
-        description = inspect.cleandoc(fn.__doc__ or "")
-        server.add_tool(common.guarded(fn), description=description, annotations=common.READ_ONLY_OPEN_WORLD)
-        return fn
+    tool = common.tool_registrar(server, common.READ_ONLY_OPEN_WORLD)
 
     @tool
     async def fetch_page(
