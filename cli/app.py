@@ -162,7 +162,10 @@ def pack(
         Path | None,
         typer.Option("--output", "-o", help="File to write (default: forage-pack.md/.xml/.json)."),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown | xml | json")] = "markdown",
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="markdown | xml | json (default: pack_format, markdown)"),
+    ] = None,
     budget: BudgetOpt = None,
     stdout: Annotated[
         bool, typer.Option("--stdout", help="Write the pack to standard output instead of a file.")
@@ -183,7 +186,7 @@ def pack(
     Blocks are tagged with URI and span; a manifest lists URI, sha256, span and tokens of each.
     Example: forage pack ./myrepo -q "retry logic" --budget 50000 -o context.md
     """
-    if fmt not in ("markdown", "xml", "json"):
+    if fmt is not None and fmt not in ("markdown", "xml", "json"):
         raise _fail(f"--format {fmt!r} is not supported; use markdown, xml or json", EXIT_USAGE)
     flags = _flags(
         budget=budget, allow_hosts=allow_host, crawl=crawl, max_pages=max_pages, max_depth=max_depth,
@@ -192,7 +195,7 @@ def pack(
         # A pack reads every page of every source; the gather-token limit still applies.
         max_steps=10_000,
     )  # fmt: skip
-    result = _execute_pack(query or "", sources, flags, quiet=quiet, fmt=fmt)
+    result, fmt = _execute_pack(query or "", sources, flags, quiet=quiet)
     assert result.pack is not None
     parts = pack_file_parts(result.pack, fmt)
     if stdout:
@@ -211,14 +214,19 @@ def pack(
     raise typer.Exit(EXIT_PARTIAL if result.partial else EXIT_OK)
 
 
-def _execute_pack(question: str, sources: list[str], flags: dict[str, Any], *, quiet: bool, fmt: str) -> Any:
-    """Local sources are packed in-process (fast path); anything else goes through the agent."""
+def _execute_pack(
+    question: str, sources: list[str], flags: dict[str, Any], *, quiet: bool
+) -> tuple[Any, str]:
+    """Local sources are packed in-process (fast path); anything else goes through the agent.
+
+    Returns the result and the format used (--format, else the pack_format setting)."""
     from agent.direct import pack_direct
 
     try:
         settings = _settings(flags)
     except AgentError as exc:
         raise _fail(str(exc)) from exc
+    fmt = settings.pack_format
     progress = Progress(err, quiet=quiet)
     try:
         result = pack_direct(
@@ -230,8 +238,8 @@ def _execute_pack(question: str, sources: list[str], flags: dict[str, Any], *, q
     except AgentError as exc:
         raise _fail(str(exc)) from exc
     if result is None:
-        return _execute(question, sources, flags, want_answer=False, quiet=quiet, stream=False, fmt=fmt)
-    return _finish(result, quiet=quiet)
+        return _execute(question, sources, flags, want_answer=False, quiet=quiet, stream=False, fmt=fmt), fmt
+    return _finish(result, quiet=quiet), fmt
 
 
 def _finish(result: Any, *, quiet: bool) -> Any:

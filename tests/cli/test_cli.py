@@ -221,3 +221,12 @@ def test_servers_files_over_streamable_http(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_pack_format_comes_from_forage_toml_unless_given(tmp_path):
+    (tmp_path / "forage.toml").write_text('pack_format = "xml"\n')
+    res = forage("pack", str(EXAMPLE), "--quiet", tmp_path=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "forage-pack.xml").read_text().startswith("<documents>")
+    res = forage("pack", str(EXAMPLE), "--quiet", "--format", "markdown", tmp_path=tmp_path)
+    assert res.returncode == 0 and (tmp_path / "forage-pack.md").exists()
