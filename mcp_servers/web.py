@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -17,12 +17,13 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from mcp_servers import common
-from mcp_servers import pdf as pdf_server
 from tools.errors import InvalidArgument, ToolError
 from tools.netpolicy import NetPolicy
-from tools.pdf_worker import PdfPool
 from tools.web import Crawl, HttpFetcher, Limits, Page, WebReader
 from tools.web_render import Chromium, Renderer
+
+if TYPE_CHECKING:  # pypdf and the PDF server load only when a URL serves a PDF
+    from tools.pdf_worker import PdfPool
 
 PROG = "python -m mcp_servers.web"
 INSTRUCTIONS = (
@@ -65,6 +66,8 @@ class WebState:
     def pdf_pool(self) -> PdfPool:
         """Start the PDF worker pool on first use (time and memory limits for untrusted bytes)."""
         if self._pdf_pool is None:
+            from tools.pdf_worker import PdfPool
+
             self._pdf_pool = PdfPool(workers=1, deadline=PDF_DEADLINE_S, memory_mb=512)
             self._pdf_pool.start()
         return self._pdf_pool
@@ -254,6 +257,8 @@ async def _read_pdf_url(state: WebState, page: Page, max_chars: int, start_index
     read = await asyncio.to_thread(
         pool.read, name=response.final_url, data=response.body, char_budget=start_index + max_chars
     )
+    from mcp_servers import pdf as pdf_server
+
     return pdf_server.read_result(
         read, response.final_url, response.final_url, None, start_index, max_chars,
         trusted=False, next_base={"url": page.url}, tool="fetch_page",
