@@ -17,7 +17,7 @@ from typing import Any
 
 from agent.documents import content_hash, doc_id
 from agent.result import RunResult
-from agent.routing import choose_route, pack_documents
+from agent.routing import available_tokens, choose_route, pack_documents
 from agent.settings import Settings
 from agent.sources import Source, local_roots, resolve_sources
 from agent.state import Action, Document, Span, Usage
@@ -214,9 +214,7 @@ def pack_direct(
     reader.read_pdfs({s.target: s.spec for s in sources if s.kind == "pdf"})
     documents = list(reader.docs.values())
     gathered = sum(d.tokens for d in documents)
-    available = max(1024, (settings.window or window) - settings.reserve)
-    if settings.budget:
-        available = min(available, settings.budget)
+    available = available_tokens(settings, window)
     route, budget = choose_route(settings.route, gathered, available, unbounded=unbounded)
     emit("route", route=route, gathered=gathered, budget=budget)
     pack = None

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from agent.documents import to_document
 from agent.models.base import ChatModel, Message
-from agent.prompts import ANSWER_SYSTEM, PLAN_SYSTEM, summarize_observation
-from agent.routing import choose_route, pack_documents
+from agent.prompts import PLAN_SYSTEM, summarize_observation
 from agent.settings import Settings
-from agent.state import Action, AgentState, Answer, Citation, Span, ToolCall, Usage
+from agent.state import Action, AgentState, ModelTurn, ToolCall, Usage
 from agent.tokens import TokenCounter
 from agent.toolbox import CallOutcome, Toolbox
 
@@ -51,38 +49,57 @@ class Nodes:
 
     # -- gathering -----------------------------------------------------------------
     def plan_messages(self, state: AgentState) -> list[Message]:
+        """The planning conversation: the request, then each step's model turn and its results.
+
+        A step's model turn is replayed from `turns` exactly as the model wrote it (Gemini 3
+        rejects a function call whose thought signature is missing or changed). Each call of
+        the turn is answered by its Action's summary, in the turn's order; a call that never
+        finished (a killed run) is answered as interrupted, so the model can ask for it again.
+        """
         msgs = [
             Message(role="system", content=PLAN_SYSTEM),
             Message(role="user", content=state["plan_request"]),
         ]
         by_step: dict[int, list[Action]] = {}
         for action in state.get("history", []):
-            if action.status == "cancelled":
-                continue  # interrupted (a killed run, resumed): left out so it is planned again
             by_step.setdefault(action.step, []).append(action)
-        for step in sorted(by_step):
-            actions = by_step[step]
-            calls = [ToolCall(name=a.tool, args=a.args, id=f"s{step}-{i}") for i, a in enumerate(actions)]
-            msgs.append(Message(role="assistant", tool_calls=calls))
-            for call, action in zip(calls, actions, strict=True):
+        turns = {t.step: t for t in state.get("turns", [])}
+        for step in sorted(set(by_step) | set(turns)):
+            actions = by_step.get(step, [])
+            turn = turns.get(step)
+            if turn is None:  # saved before turns were kept: rebuild the calls, in order
+                turn = ModelTurn(step=step, calls=[ToolCall(name=a.tool, args=a.args) for a in actions])
+                paired: list[Action | None] = list(actions)
+            else:
+                by_index = {a.call_index: a for a in actions}
+                paired = [by_index.get(i) for i in range(len(turn.calls))]
+            msgs.append(
+                Message(role="assistant", content=turn.text, tool_calls=turn.calls, provider=turn.provider)
+            )
+            for call, action in zip(turn.calls, paired, strict=True):
+                if action is None or action.status == "cancelled":
+                    content = f"{call.name} -> not run: the run was interrupted. Call it again if it is still needed."
+                    data: dict[str, Any] | None = {"interrupted": True}
+                else:
+                    content, data = action.summary, action.hints
                 msgs.append(
-                    Message(
-                        role="tool",
-                        name=action.tool,
-                        tool_call_id=call.id,
-                        content=action.summary,
-                        data=action.hints,
-                    )
+                    Message(role="tool", name=call.name, tool_call_id=call.id, content=content, data=data)
                 )
         return msgs
 
     async def plan(self, state: AgentState) -> dict[str, Any]:
         tools = self.toolbox.tools()
+        step = state.get("step", 0)
         reply = await asyncio.to_thread(self.model.generate, self.plan_messages(state), tools)
         usage = state.get("usage", Usage()) + reply.usage
         calls = reply.tool_calls
-        self.emit("plan", step=state.get("step", 0), calls=[c.name for c in calls])
-        return {"pending": calls, "done": not calls, "usage": usage}
+        if reply.notice:
+            self.emit("notice", text=reply.notice)
+        self.emit("plan", step=step, calls=[c.name for c in calls])
+        update: dict[str, Any] = {"pending": calls, "done": not calls, "usage": usage}
+        if calls:
+            update["turns"] = [ModelTurn(step=step, text=reply.text, calls=calls, provider=reply.provider)]
+        return update
 
     async def act(self, state: AgentState) -> dict[str, Any]:
         pending = state.get("pending", [])
@@ -102,7 +119,7 @@ class Nodes:
         first_calls = state.get("first_calls", {})
         now = datetime.now(UTC).isoformat(timespec="seconds")
         actions: list[Action] = []
-        for call in state.get("pending", []):
+        for index, call in enumerate(state.get("pending", [])):
             key = call_key(call)
             outcome = self._outcomes.pop(key, None)
             if outcome is None:
@@ -160,6 +177,7 @@ class Nodes:
                 tokens_added=tokens,
                 duration_s=round(outcome.duration_s, 3),
                 hints=hints or None,
+                call_index=index,
             )
             action.summary = summarize_observation(action, outcome.text)
             actions.append(action)
@@ -185,105 +203,3 @@ class Nodes:
 
     def after_plan(self, state: AgentState) -> Literal["act", "route"]:
         return "route" if state.get("done") else "act"
-
-    # -- routing and packing ---------------------------------------------------------
-    def available(self) -> int:
-        window = self.settings.window or self.model.window
-        avail = max(1024, window - self.settings.reserve)
-        return min(avail, self.settings.budget) if self.settings.budget else avail
-
-    async def route(self, state: AgentState) -> dict[str, Any]:
-        gathered = sum(d.tokens for d in state.get("documents", {}).values())
-        route, budget = choose_route(
-            self.settings.route, gathered, self.available(), unbounded=bool(state.get("unbounded"))
-        )
-        self.emit("route", route=route, gathered=gathered, budget=budget)
-        label = f"{route}@{budget}" if budget is not None else f"{route}@unbounded"
-        return {"route": route, "budget_now": budget or 0, "route_trace": [label]}
-
-    async def pack(self, state: AgentState) -> dict[str, Any]:
-        documents = list(state.get("documents", {}).values())
-        budget = None if state.get("unbounded") else (state.get("budget_now") or self.available())
-        pack, notice = await asyncio.to_thread(
-            pack_documents,
-            documents,
-            state["question"],
-            settings=self.settings,
-            counter=self.count,
-            route=state.get("route", "full"),
-            budget=budget,
-            fmt=state.get("pack_format", "markdown"),
-            with_question=state.get("want_answer", True),
-            on_event=self.emit,
-        )
-        self.emit("packed", pack=pack, notice=notice)
-        return {"pack": pack}
-
-    async def answer(self, state: AgentState) -> dict[str, Any]:
-        pack = state["pack"]
-        assert pack is not None
-        messages = [
-            Message(role="system", content=ANSWER_SYSTEM),
-            Message(role="user", content=pack.question_text, cacheable_prefix=pack.prefix),
-        ]
-        self.emit("answer_start", model=self.model.name)
-        reply = await asyncio.to_thread(self.model.generate, messages, None, on_text=self.on_text)
-        citations = cited_blocks(reply.text, pack)
-        answer = Answer(
-            text=reply.text,
-            citations=citations,
-            model=self.model.name,
-            extractive=self.model.extractive,
-            usage=reply.usage,
-        )
-        return {
-            "answer": answer,
-            "usage": state.get("usage", Usage()) + reply.usage,
-            "unanswerable": reply.unanswerable,
-        }
-
-    def after_answer(self, state: AgentState) -> Literal["widen", "end"]:
-        if self.settings.route != "self" or not state.get("unanswerable"):
-            return "end"
-        pack = state.get("pack")
-        if pack is None or not pack.omitted and state.get("route") == "full":
-            return "end"
-        return "widen" if state.get("route") != "full" else "end"
-
-    async def widen(self, state: AgentState) -> dict[str, Any]:
-        """Self-Route: the pack could not answer; double the budget, then go full where it fits."""
-        avail = self.available()
-        gathered = sum(d.tokens for d in state.get("documents", {}).values())
-        budget = state.get("budget_now") or avail
-        pack = state.get("pack")
-        # A selection that left its budget mostly unused found nothing more to add: doubling
-        # the budget would send the same pack again, so go straight to full.
-        exhausted = pack is not None and pack.tokens < 0.8 * budget
-        if budget < avail and not exhausted:
-            route, budget = "select", min(avail, budget * 2)
-        else:
-            route, budget = "full", avail
-        if route == "select" and gathered <= budget:
-            route = "full"
-        self.emit("widen", route=route, budget=budget)
-        return {"route": route, "budget_now": budget, "route_trace": [f"{route}@{budget}"]}
-
-
-def cited_blocks(text: str, pack: Any) -> list[Citation]:
-    """The manifest entries the answer cites as [n], in order of first mention."""
-    by_block = {b.block: b for b in pack.manifest}
-    seen: list[int] = []
-    for m in re.finditer(r"\[(\d+)\]", text):
-        n = int(m.group(1))
-        if n in by_block and n not in seen:
-            seen.append(n)
-    out = []
-    for n in seen:
-        b = by_block[n]
-        span = b.span
-        # Extractive answers cite a narrower line range: "[2] path:40-58".
-        m = re.search(rf"\[{n}\] [^\n]*?:(\d+)-(\d+)", text)
-        if m and span.kind == "lines":
-            span = Span(kind="lines", start=int(m.group(1)), end=int(m.group(2)))
-        out.append(Citation(block=n, uri=b.uri, span=span))
-    return out

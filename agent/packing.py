@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -196,7 +197,8 @@ def build_pack(
     """Pack documents under a hard token budget; say what was left out and why.
 
     count_tokens sizes blocks (fast, called per block); exact_tokens (default: count_tokens)
-    counts the finished pack, so the budget holds against the model's real count.
+    counts the finished pack once, and a refill under the budget is sized with the ratio that
+    count revealed, so the budget holds against the model's real count without a recount.
     """
     query = question if query is None else query
     exact = exact_tokens or count_tokens
@@ -210,26 +212,19 @@ def build_pack(
         ranked = rank(docs, query)
         chosen = _fill(docs, ranked, cost, budget - fixed)
     prefix = render_prefix(chosen, fmt)
-    total = exact(prefix) + exact(qtext)
+    qtokens = count_tokens(qtext)
+    # One real count per pack (a request when the model counts remotely); the model's cache
+    # check reuses it. Refills are sized with the ratio that count revealed, not recounted.
+    total = exact(prefix) + qtokens
     if budget is not None and total > budget:
-        # Block counts are summed estimates; the real count of the whole decides. Shrink the
-        # target in proportion and refill, a few times, then drop the weakest one at a time.
+        estimated = fixed + sum(cost[d.id] for d in chosen) - qtokens
+        ratio = (total - qtokens) / max(1, estimated)
+        scaled = {k: math.ceil(v * ratio) for k, v in cost.items()}
+        frame = math.ceil((fixed - qtokens) * ratio)
         ranked = ranked or rank(docs, query)
-        target = budget - fixed
-        for _ in range(6):
-            if total <= budget:
-                break
-            target = int(target * budget / total * 0.98)
-            chosen = _fill(docs, ranked, cost, target)
-            prefix = render_prefix(chosen, fmt)
-            total = exact(prefix) + exact(qtext)
-        chosen_ids = {d.id for d in chosen}
-        weakest = [d for d in reversed(ranked) if d.id in chosen_ids]
-        while total > budget and weakest:
-            drop = weakest.pop(0)
-            chosen = [d for d in chosen if d.id != drop.id]
-            prefix = render_prefix(chosen, fmt)
-            total = exact(prefix) + exact(qtext)
+        chosen = _fill(docs, ranked, scaled, int((budget - qtokens - frame) * 0.98))
+        prefix = render_prefix(chosen, fmt)
+        total = frame + sum(scaled[d.id] for d in chosen) + qtokens
     kept = {d.id for d in chosen}
     for doc in docs:
         if doc.id not in kept:

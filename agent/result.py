@@ -25,6 +25,7 @@ class RunResult:
     gathered_tokens: int
     documents: int
     route_trace: list[str] = field(default_factory=list)
+    route_why: list[str] = field(default_factory=list)  # why each route was taken (or not widened)
     duration_s: float = 0.0
     gathered: list[Document] = field(default_factory=list)  # every document, in gathering order
 
@@ -35,7 +36,9 @@ class RunResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
-            "answer": self.answer.text if self.answer else None,
+            "answer": self.answer.text if self.answer and not self.answer.unanswerable else None,
+            "answered": bool(self.answer and not self.answer.unanswerable),
+            "missing": self.answer.missing if self.answer else None,
             "extractive": self.answer.extractive if self.answer else None,
             "model": self.answer.model if self.answer else None,
             "citations": [
@@ -50,6 +53,7 @@ class RunResult:
             "manifest": [b.model_dump(exclude_none=True) for b in (self.pack.manifest if self.pack else [])],
             "omitted": [o.model_dump() for o in (self.pack.omitted if self.pack else [])],
             "route": self.route_trace,
+            "route_why": self.route_why,
             "history": [a.model_dump(exclude={"hints"}) for a in self.history],
             "failures": self.failures,
             "usage": {

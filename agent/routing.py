@@ -14,6 +14,13 @@ from agent.state import Document, Omitted, Pack
 from agent.tokens import TokenCounter
 
 
+def available_tokens(settings: Settings, model_window: int) -> int:
+    """Tokens the pack may use: the window less the reserve (it scales with the window), capped by --budget."""
+    window = settings.window or model_window
+    avail = max(min(1024, window // 2), window - settings.reserve_for(window))
+    return min(avail, settings.budget) if settings.budget else avail
+
+
 def choose_route(
     mode: str, gathered: int, available: int, *, unbounded: bool = False
 ) -> tuple[str, int | None]:
@@ -27,6 +34,26 @@ def choose_route(
     if mode == "self":
         return "select", min(available, max(4096, available // 4))
     return ("full", available) if gathered <= available else ("select", available)
+
+
+def route_reason(
+    mode: str, route: str, gathered: int, available: int, budget: int | None, *, unbounded: bool = False
+) -> str:
+    """One line on why choose_route chose what it did (shown in --json and the progress)."""
+    if unbounded:
+        return "no budget: everything gathered is packed"
+    if mode == "full":
+        return f"--route full: everything that fits {available:,} tokens, in document order"
+    if mode == "select":
+        return f"--route select: retrieval picks what fits {available:,} tokens"
+    if mode == "self":
+        return (
+            f"Self-Route: a selection of {budget or 0:,} tokens first; "
+            "widened only if the model says it cannot answer from it"
+        )
+    if route == "full":
+        return f"gathered {gathered:,} tokens fit the {available:,} available"
+    return f"gathered {gathered:,} tokens exceed the {available:,} available: retrieval selects"
 
 
 def select_documents(

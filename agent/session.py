@@ -155,6 +155,8 @@ class Session:
                 "step": 0,
                 "usage": Usage(),
                 "route_trace": [],
+                "route_why": [],
+                "turns": [],
             }
         final = await self._invoke(update)
         return self._result(final, before, started)
@@ -163,6 +165,7 @@ class Session:
         docs = final.get("documents", {})
         history = list(final.get("history", []))
         trace = list(final.get("route_trace", []))
+        why = list(final.get("route_why", []))
         return RunResult(
             question=str(final.get("question", "")),
             pack=final.get("pack"),
@@ -173,6 +176,7 @@ class Session:
             gathered_tokens=sum(d.tokens for d in docs.values()),
             documents=len(docs),
             route_trace=trace[len(before.get("route_trace", [])) :],
+            route_why=why[len(before.get("route_why", [])) :],
             duration_s=time.perf_counter() - started,
             gathered=list(docs.values()),
         )
@@ -185,27 +189,34 @@ def _minus(after: Usage, before: Usage) -> Usage:
         prompt_tokens=after.prompt_tokens - before.prompt_tokens,
         cached_tokens=after.cached_tokens - before.cached_tokens,
         output_tokens=after.output_tokens - before.output_tokens,
+        thinking_tokens=after.thinking_tokens - before.thinking_tokens,
         cost_usd=cost,
+        cost_known=after.cost_known,
     )
+
+
+def checkpoint_serde() -> Any:
+    """A checkpoint serializer that revives only our own state records, nothing else."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from agent import state
+
+    allowed = [
+        state.Document, state.Span, state.Action, state.ToolCall, state.Usage, state.Pack,
+        state.BlockEntry, state.Omitted, state.Answer, state.Citation, state.ModelTurn,
+    ]  # fmt: skip
+    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 
 
 @contextlib.asynccontextmanager
 async def sqlite_checkpointer(path: Path) -> AsyncIterator[Any]:
     """A SQLite checkpointer for chat sessions (one file under data_dir)."""
     import aiosqlite
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    from agent import state
-
-    # Only our own state records may be revived from a checkpoint file, nothing else.
-    allowed = [
-        state.Document, state.Span, state.Action, state.ToolCall, state.Usage, state.Pack,
-        state.BlockEntry, state.Omitted, state.Answer, state.Citation,
-    ]  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     async with aiosqlite.connect(str(path)) as conn:
-        yield AsyncSqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=allowed))
+        yield AsyncSqliteSaver(conn, serde=checkpoint_serde())
 
 
 async def run(

@@ -22,6 +22,27 @@ Embedding = Literal["auto", "local", "gemini", "none"]
 PackFormat = Literal["markdown", "xml", "json"]
 
 
+class Price(BaseModel):
+    """USD per 1M tokens. Output includes thinking tokens, as Gemini bills them."""
+
+    input: float = Field(ge=0)
+    cached: float = Field(ge=0)
+    output: float = Field(ge=0)
+    # Some models charge more for long prompts: the rates above `long_above` prompt tokens.
+    long_above: int | None = None
+    long_input: float | None = None
+    long_cached: float | None = None
+    long_output: float | None = None
+
+    def cost(self, prompt: int, cached: int, output: int) -> float:
+        """The cost of one request: uncached prompt, cached prompt and output tokens."""
+        long = self.long_above is not None and prompt > self.long_above
+        rate_in = self.long_input if long and self.long_input is not None else self.input
+        rate_cached = self.long_cached if long and self.long_cached is not None else self.cached
+        rate_out = self.long_output if long and self.long_output is not None else self.output
+        return ((prompt - cached) * rate_in + cached * rate_cached + output * rate_out) / 1_000_000
+
+
 def _default_data_dir() -> Path:
     return Path("~/.cache/forage").expanduser()
 
@@ -43,7 +64,11 @@ class Settings(BaseModel):
     window: int | None = Field(
         None, gt=0, description="model input window in tokens; default: asked from the model"
     )
-    reserve: int = Field(8192, ge=0, description="tokens kept free for history and the answer")
+    reserve: int | None = Field(
+        None,
+        ge=0,
+        description="tokens kept free for history and the answer; default: 8,192, at most a quarter of the window",
+    )
     budget: int | None = Field(
         None, gt=0, description="hard token budget for the pack; default: window - reserve"
     )
@@ -81,9 +106,20 @@ class Settings(BaseModel):
     data_dir: Path = Field(default_factory=_default_data_dir, description="caches, index and sessions")
     # output
     pack_format: PackFormat = Field("markdown", description="markdown | xml | json")
+    # costs
+    prices: dict[str, Price] = Field(
+        default_factory=dict,
+        description='USD per 1M tokens per model, e.g. [prices."gemini-3.8-flash"] input, cached, output',
+    )
 
     def api_key(self) -> str | None:
         return self.gemini_api_key.get_secret_value() if self.gemini_api_key else None
+
+    def reserve_for(self, window: int) -> int:
+        """Tokens kept free of the pack: the setting, else 8,192 but never more than a quarter."""
+        if self.reserve is not None:
+            return min(self.reserve, window - 1)
+        return min(8192, window // 4)
 
     def password(self) -> str | None:
         return self.pdf_password.get_secret_value() if self.pdf_password else None

@@ -57,6 +57,7 @@ class Action(BaseModel):
     tokens_added: int = 0
     duration_s: float = 0.0
     hints: dict[str, Any] | None = None  # machine-readable follow-ups (continuation args, PDFs found)
+    call_index: int = 0  # position of the call in its step's model turn (ModelTurn.calls)
 
 
 class ToolCall(BaseModel):
@@ -67,11 +68,28 @@ class ToolCall(BaseModel):
     id: str | None = None
 
 
+class ModelTurn(BaseModel):
+    """What the model said when it planned one step: its calls and, verbatim, its own content.
+
+    `provider` holds the provider's content parts exactly as received (Gemini 3's thought
+    signatures ride on them), with the model name that produced them; it is replayed unchanged
+    in later planning requests, after a resume too, since it lives in the checkpointed state.
+    """
+
+    step: int
+    text: str = ""
+    calls: list[ToolCall] = Field(default_factory=list)
+    provider: dict[str, Any] | None = None
+
+
 class Usage(BaseModel):
     prompt_tokens: int = 0
     cached_tokens: int = 0
-    output_tokens: int = 0
+    output_tokens: int = 0  # includes thinking tokens (billed as output)
+    thinking_tokens: int = 0
     cost_usd: float | None = None
+    # False when a reply came from a model with no known price: the cost is then a lower bound.
+    cost_known: bool = True
 
     def __add__(self, other: Usage) -> Usage:
         cost = (
@@ -83,7 +101,9 @@ class Usage(BaseModel):
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
+            thinking_tokens=self.thinking_tokens + other.thinking_tokens,
             cost_usd=cost,
+            cost_known=self.cost_known and other.cost_known,
         )
 
 
@@ -133,11 +153,13 @@ class Citation(BaseModel):
 
 
 class Answer(BaseModel):
-    text: str
+    text: str  # empty when the model said the pack cannot answer (see `missing`)
     citations: list[Citation] = Field(default_factory=list)
     model: str
     extractive: bool = False
     usage: Usage = Field(default_factory=Usage)
+    unanswerable: bool = False
+    missing: str | None = None  # the model's own line on what the sources lack
 
 
 class AgentState(TypedDict, total=False):
@@ -153,9 +175,12 @@ class AgentState(TypedDict, total=False):
     route: str
     budget_now: int
     route_trace: Annotated[list[str], operator.add]
+    route_why: Annotated[list[str], operator.add]  # one line per route_trace entry: why that route
     unanswerable: bool
+    widened: bool  # Self-Route: the last widen built a different pack (else the refusal stands)
     documents: dict[str, Document]
     history: Annotated[list[Action], operator.add]
+    turns: Annotated[list[ModelTurn], operator.add]  # the model's planning turns, verbatim
     pending: list[ToolCall]
     step: int  # counts across the whole session
     turn_start: int  # the step at which the current question started

@@ -19,8 +19,9 @@ from rich.markup import escape
 from agent.errors import AgentError
 from cli import chat as chat_cli
 from cli import index as index_cli
+from cli import models as models_cli
 from cli import servers as servers_cli
-from cli.render import Progress, close_model, format_summary, format_usage, pack_file_parts
+from cli.render import Progress, close_model, format_refusal, format_summary, format_usage, pack_file_parts
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -141,8 +142,11 @@ def ask(
         chroma_url=chroma_url, max_steps=max_steps, call_timeout=timeout,
     )  # fmt: skip
     result = _execute(question, sources, flags, want_answer=True, quiet=quiet, stream=not as_json)
+    refusal = format_refusal(result)
     if as_json:
         sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
+    elif refusal:
+        err.print(f"[yellow]{escape(refusal)}[/]")
     elif result.answer and not result.answer.extractive and result.answer.citations:
         sys.stdout.write("\nSources:\n" + "".join(c.render() + "\n" for c in result.answer.citations))
     sys.stdout.flush()
@@ -299,6 +303,7 @@ def _close(model: Any) -> None:
 
 app.command("chat")(chat_cli.chat)
 app.command("index")(index_cli.index)
+app.command("models")(models_cli.models)
 app.add_typer(servers_cli.app, name="servers")
 
 

@@ -58,7 +58,7 @@ def chat(
     from agent.models import make_model
     from agent.session import Session, sqlite_checkpointer
     from agent.settings import load_settings
-    from cli.render import Progress, close_model, format_summary, format_usage
+    from cli.render import Progress, close_model, format_refusal, format_summary, format_usage
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     flags = {
@@ -70,7 +70,7 @@ def chat(
     }
     try:
         settings = load_settings({k: v for k, v in flags.items() if v})
-        llm, notice = make_model(settings)
+        llm, notice = make_model(settings, caching=True)  # follow-ups reuse the cached prefix
     except AgentError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(EXIT_USER) from None
@@ -83,6 +83,10 @@ def chat(
 
     def show(result: Any) -> None:
         if result.answer is None:
+            return
+        refusal = format_refusal(result)
+        if refusal:
+            err.print(f"[yellow]{escape(refusal)}[/]")
             return
         if not result.answer.text.endswith("\n"):
             sys.stdout.write("\n")

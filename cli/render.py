@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.packing import render_manifest
-from agent.state import Action, Pack
+from agent.state import Action, Pack, Usage
 
 if TYPE_CHECKING:
     from agent.result import RunResult
@@ -44,12 +44,29 @@ def format_summary(result: RunResult) -> str:
     return "; ".join(parts)
 
 
+def format_cost(usage: Usage) -> str:
+    """The cost as forage knows it: a figure, a lower bound, or "cost unknown"."""
+    if not usage.cost_known:
+        return f"cost unknown (≥ ${usage.cost_usd:.4f})" if usage.cost_usd else "cost unknown"
+    return f"~${usage.cost_usd:.4f}" if usage.cost_usd is not None else ""
+
+
 def format_usage(result: RunResult) -> str:
     u = result.usage
-    cost = f", ~${u.cost_usd:.4f}" if u.cost_usd else ""
+    thinking = f" incl. {u.thinking_tokens:,} thinking" if u.thinking_tokens else ""
+    cost = format_cost(u)
     return (
-        f"tokens: {u.prompt_tokens:,} prompt ({u.cached_tokens:,} cached), {u.output_tokens:,} output{cost}"
+        f"tokens: {u.prompt_tokens:,} prompt ({u.cached_tokens:,} cached), {u.output_tokens:,} output{thinking}"
+        + (f", {cost}" if cost else "")
     )
+
+
+def format_refusal(result: RunResult) -> str | None:
+    """What to tell the user when the model said the sources cannot answer (never the sentinel)."""
+    answer = result.answer
+    if answer is None or not answer.unanswerable:
+        return None
+    return f"The gathered sources do not answer this question: {answer.missing}"
 
 
 def pack_file_parts(pack: Pack, fmt: str) -> list[str]:
@@ -111,13 +128,17 @@ class Progress:
             )
         elif kind == "route":
             budget = f"{data['budget']:,}" if data.get("budget") else "no limit"
+            why = f": {escape(data['why'])}" if data.get("why") else ""
             self.console.print(
-                f"[dim]route: {data['route']} ({data['gathered']:,} tokens gathered, budget {budget})[/]"
+                f"[dim]route: {data['route']} ({data['gathered']:,} tokens gathered, budget {budget}){why}[/]"
             )
         elif kind == "widen":
-            self.console.print(
-                f"[yellow]the pack could not answer; widening to {data['route']} @ {data['budget']:,}[/]"
-            )
+            if data.get("route") is None:
+                self.console.print(f"[yellow]the pack could not answer; {escape(data.get('why', ''))}[/]")
+            else:
+                self.console.print(
+                    f"[yellow]the pack could not answer; widening to {data['route']} @ {data['budget']:,}[/]"
+                )
         elif kind == "packed":
             pack: Pack = data["pack"]
             if data.get("notice"):

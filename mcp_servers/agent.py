@@ -70,6 +70,8 @@ def build_server(settings: Settings) -> MCPServer:
         if result.documents == 0:
             return common.error_result(AgentError("nothing could be gathered: " + "; ".join(result.failures)))
         answer = result.answer.text if result.answer else ""
+        if result.answer and result.answer.unanswerable:
+            answer = f"The sources do not answer this question: {result.answer.missing}"
         cites = "\n".join(c.render() for c in (result.answer.citations if result.answer else []))
         notes = "\n".join(f"- {f}" for f in result.failures)
         text = (

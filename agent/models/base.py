@@ -23,6 +23,8 @@ class Message(BaseModel):
     # For "user" messages that carry a Pack: the byte-stable prefix, kept apart so a model can
     # cache it (Gemini explicit cache) and answer from the rest.
     cacheable_prefix: str | None = None
+    # assistant only: the provider's own content for this turn, replayed verbatim (see ModelTurn)
+    provider: dict[str, Any] | None = None
 
 
 class ToolSpec(BaseModel):
@@ -40,6 +42,10 @@ class Reply(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     # The model's own judgement that the given context cannot answer (drives Self-Route).
     unanswerable: bool = False
+    # The provider's content parts, verbatim, with the model that wrote them (see ModelTurn).
+    provider: dict[str, Any] | None = None
+    # Something the user should hear about this reply (e.g. another model answered).
+    notice: str | None = None
 
 
 @runtime_checkable

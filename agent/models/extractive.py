@@ -177,14 +177,21 @@ class ExtractiveModel:
 
     def _plan(self, messages: list[Message], tools: list[ToolSpec]) -> Reply:
         available = {t.name for t in tools}
-        made = {
-            (c.name, json.dumps(c.args, sort_keys=True))
-            for m in messages
-            if m.role == "assistant"
-            for c in m.tool_calls
-        }
+        # Every call asked for counts as made, except one a killed run never finished.
+        made = Counter((c.name, json.dumps(c.args, sort_keys=True)) for m in messages for c in m.tool_calls)
         wanted: list[ToolCall] = []
+        turn: list[ToolCall] = []
+        answered = 0
         for m in messages:
+            if m.role == "assistant":
+                turn, answered = list(m.tool_calls), 0
+                continue
+            if m.role == "tool" and answered < len(turn):
+                call = turn[answered]
+                answered += 1
+                if m.data and m.data.get("interrupted"):
+                    made[(call.name, json.dumps(call.args, sort_keys=True))] -= 1
+                    wanted.append(call)  # ask again
             if m.role == "user" and not wanted:
                 wanted.extend(suggested_calls(m.content))
             if m.role == "tool" and m.data:
@@ -197,8 +204,8 @@ class ExtractiveModel:
         calls = []
         for call in wanted:
             key = (call.name, json.dumps(call.args, sort_keys=True))
-            if call.name in available and key not in made:
-                made.add(key)
+            if call.name in available and made[key] <= 0:
+                made[key] += 1
                 calls.append(call)
         if not calls:
             return Reply(text="DONE")
@@ -234,7 +241,7 @@ class ExtractiveModel:
             for p in chosen:
                 parts += [p.cite(), "", *("    " + ln for ln in p.text.strip("\n").split("\n")), ""]
             reply = Reply(text="\n".join(parts).rstrip() + "\n")
-        if on_text:
+        if on_text and not reply.unanswerable:
             on_text(reply.text)
         reply.usage = Usage(prompt_tokens=estimate_tokens(prefix + question), output_tokens=0)
         return reply

@@ -1,13 +1,23 @@
-"""Gemini through google-genai: function calling, streaming, explicit context caching, clear errors."""
+"""Gemini through google-genai: function calling with thought signatures, streaming, caching, clear errors.
+
+- The model is chosen from what the key can use today (agent/models/catalog.py), never a
+  hard-coded name that can retire; a retired or unknown --model is one clear error.
+- Gemini 3 signs its function calls (`thoughtSignature`) and rejects a history that drops or
+  changes a signature: each reply's content parts are kept verbatim (`Reply.provider`) and
+  replayed unchanged from the checkpointed state.
+- Explicit context caches are created only when asked (`caching=True`: chat and MCP sessions,
+  where a follow-up can reuse them), and a prefix is counted once.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import random
 import time
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 import httpx
 from google import genai
@@ -15,36 +25,30 @@ from google.genai import errors, types
 
 from agent.errors import ModelError
 from agent.models.base import Message, Reply, ToolSpec
-from agent.settings import Settings
+from agent.models.catalog import Catalog, list_models, load_catalog, unavailable_message
+from agent.models.gemini_errors import (
+    RETRY_CODES,
+    ModelUnavailable,
+    describe_api_error,
+    is_gone,
+    listed,
+    retrying,
+)
+from agent.models.gemini_wire import emit_text, function_declarations, to_contents
+from agent.models.prices import price_for
+from agent.refusal import NOT_IN_CONTEXT, is_refusal
+from agent.settings import Price, Settings
 from agent.state import ToolCall, Usage
 from tools.tokens import estimate_tokens
 
-DEFAULT_MODEL = "gemini-2.5-flash"
-NOT_IN_CONTEXT = "NOT_IN_CONTEXT"
 ANSWER_INSTRUCTION = (
     "Answer from the documents given in the conversation and cite the blocks you use. "
     f"If those documents do not contain what is needed to answer, reply with {NOT_IN_CONTEXT} "
     "on the first line, then one line saying what is missing. Do not answer from memory."
 )
-_RETRY_CODES = frozenset({429, 500, 502, 503, 504})
-# USD per 1M tokens: (input, cached input, output). Longest matching prefix wins.
-_PRICES: dict[str, tuple[float, float, float]] = {
-    "gemini-2.5-pro": (1.25, 0.125, 10.0),
-    "gemini-2.5-flash": (0.30, 0.03, 2.50),
-    "gemini-2.5-flash-lite": (0.10, 0.01, 0.40),
-    "gemini-2.0-flash": (0.10, 0.025, 0.40),
-    "gemini-3-pro": (2.00, 0.20, 12.0),
-    "gemini-3-flash": (0.50, 0.05, 3.00),
-}
+_COUNT_MEMO = 64
 
 T = TypeVar("T")
-
-
-def price_for(model: str) -> tuple[float, float, float] | None:
-    """Return (input, cached, output) USD per 1M tokens for a model, or None when unknown."""
-    name = model.removeprefix("models/")
-    best = max((p for p in _PRICES if name.startswith(p)), key=len, default=None)
-    return _PRICES[best] if best else None
 
 
 def min_cache_tokens(model: str) -> int:
@@ -52,19 +56,12 @@ def min_cache_tokens(model: str) -> int:
     return 1024 if "flash" in model else 4096
 
 
-def function_declarations(tools: list[ToolSpec]) -> list[types.Tool]:
-    """Turn MCP tool specs into one Gemini Tool of function declarations (JSON schema kept as is)."""
-    if not tools:
-        return []
-    decls = [
-        types.FunctionDeclaration(
-            name=t.name,
-            description=t.description,
-            parameters_json_schema=t.input_schema or {"type": "object"},
-        )
-        for t in tools
-    ]
-    return [types.Tool(function_declarations=decls)]
+def make_client(settings: Settings) -> genai.Client:
+    key = settings.api_key()
+    if not key:
+        raise ModelError("No Gemini API key: set GEMINI_API_KEY, or use --model extractive to work offline.")
+    options = types.HttpOptions(base_url=settings.gemini_base_url) if settings.gemini_base_url else None
+    return genai.Client(api_key=key, http_options=options)
 
 
 class GeminiModel:
@@ -75,79 +72,102 @@ class GeminiModel:
     def __init__(
         self,
         client: genai.Client,
-        name: str = DEFAULT_MODEL,
+        name: str,
         *,
         window: int | None = None,
+        caching: bool = False,
         cache_ttl_s: int = 3600,
         cache_min_tokens: int | None = None,
+        prices: Mapping[str, Price] | None = None,
+        catalog: Catalog | None = None,
+        list_catalog: Callable[[], Catalog] | None = None,
         max_retries: int = 4,
         backoff_s: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
-        self.name = name
+        self.name = name.removeprefix("models/")
+        self.caching = caching
         self.cache_ttl_s = cache_ttl_s
         self.cache_min_tokens = min_cache_tokens(name) if cache_min_tokens is None else cache_min_tokens
+        self.prices = dict(prices or {})
+        self.catalog = catalog
+        self._list_catalog = list_catalog or (lambda: Catalog(list_models(client), time.time()))
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self._sleep = sleep
         self._caches: dict[str, str] = {}  # prefix key -> cachedContents name
         self._small: set[str] = set()  # prefix keys known to be under the cacheable size
+        self._counts: OrderedDict[str, int] = OrderedDict()  # text hash -> countTokens answer
+        self._rerouted: set[str] = set()
         self.window = window or self._window_from_api()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> GeminiModel:
-        """Build the model Settings name; asks the API for the window unless Settings give one."""
-        key = settings.api_key()
-        if not key:
-            raise ModelError(
-                "No Gemini API key: set GEMINI_API_KEY, or use --model extractive to work offline."
-            )
-        options = types.HttpOptions(base_url=settings.gemini_base_url) if settings.gemini_base_url else None
-        client = genai.Client(api_key=key, http_options=options)
-        name = DEFAULT_MODEL if settings.model in ("auto", "gemini") else settings.model
-        return cls(client, name, window=settings.window)
+    def from_settings(cls, settings: Settings, *, caching: bool = False) -> GeminiModel:
+        """The model Settings name, or the newest stable Flash the key can use; checked before any call."""
+        client = make_client(settings)
+        key = settings.api_key() or ""
+
+        def listing(refresh: bool) -> Catalog:
+            return load_catalog(
+                client, data_dir=settings.data_dir, base_url=settings.gemini_base_url, api_key=key,
+                refresh=refresh,
+            )  # fmt: skip
+
+        catalog = listed(lambda: listing(False))
+        if settings.model in ("auto", "gemini"):
+            info = catalog.default()
+            if info is None:
+                raise ModelError(
+                    "Your Gemini key can use no model that generates text (models.list). "
+                    "Check the key's project, or use --model extractive to work offline."
+                )
+        else:
+            info = catalog.get(settings.model)
+            if info is None:  # maybe released since the memo was written: ask once more
+                catalog = listed(lambda: listing(True))
+                info = catalog.get(settings.model)
+            if info is None or not info.generates:
+                raise ModelUnavailable(unavailable_message(settings.model, catalog))
+        return cls(
+            client,
+            info.name,
+            window=settings.window or info.input_token_limit or None,
+            caching=caching and info.caches,
+            prices=settings.prices,
+            catalog=catalog,
+            list_catalog=lambda: listing(True),
+        )
 
     # ------------------------------------------------------------ errors and retries
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
-        """Run one API call, retrying 429 and 5xx with exponential backoff; map failures to ModelError."""
-        for attempt in range(self.max_retries + 1):
-            try:
-                return fn()
-            except errors.APIError as exc:
-                if exc.code in _RETRY_CODES and attempt < self.max_retries:
-                    self._sleep(self.backoff_s * 2**attempt * (1 + random.random() / 4))
-                    continue
-                raise self._model_error(what, exc) from exc
-            except httpx.TransportError as exc:
-                if attempt < self.max_retries:
-                    self._sleep(self.backoff_s * 2**attempt)
-                    continue
-                raise ModelError(
-                    f"Cannot reach the Gemini API for {what}: {exc}. Check the network or --gemini-base-url."
-                ) from exc
-        raise AssertionError("unreachable")
+        """Run one API call with retries; map failures to ModelError (ModelUnavailable when retired)."""
+        try:
+            return retrying(fn, retries=self.max_retries, backoff_s=self.backoff_s, sleep=self._sleep)
+        except errors.APIError as exc:
+            if is_gone(exc) or (exc.code in RETRY_CODES and self._retired()):
+                raise ModelUnavailable(self._unavailable(f"{exc.code} on {what}")) from exc
+            raise describe_api_error(what, exc, model=self.name, window=getattr(self, "window", None),
+                                     tries=self.max_retries + 1) from exc  # fmt: skip
+        except httpx.TransportError as exc:
+            raise ModelError(
+                f"Cannot reach the Gemini API for {what}: {exc}. Check the network or --gemini-base-url."
+            ) from exc
 
-    def _model_error(self, what: str, exc: errors.APIError) -> ModelError:
-        msg = (exc.message or "").strip()
-        low = msg.lower()
-        if exc.code in (401, 403) or "api key" in low:
-            return ModelError(f"Gemini rejected the API key ({exc.code}): {msg}. Check GEMINI_API_KEY.")
-        if exc.code == 404:
-            return ModelError(
-                f"Gemini model {self.name!r} was not found ({what}): {msg}. Pick another with --model."
-            )
-        if exc.code == 400 and ("token" in low and ("exceed" in low or "limit" in low or "too long" in low)):
-            return ModelError(
-                f"The request is larger than {self.name}'s window of {getattr(self, 'window', '?')} tokens: {msg}. "
-                "Lower --budget or use --route select."
-            )
-        if exc.code in _RETRY_CODES:
-            return ModelError(
-                f"Gemini is unavailable or rate-limited ({exc.code}) after {self.max_retries + 1} tries: {msg}"
-            )
-        return ModelError(f"Gemini {what} failed ({exc.code} {exc.status or ''}): {msg}")
+    def _retired(self) -> bool:
+        """After retries ran out: is the model still listed? (Retired models may answer 503.)"""
+        try:
+            self.catalog = self._list_catalog()
+        except (errors.APIError, httpx.TransportError):
+            return False  # cannot tell: report the failure itself
+        return self.catalog.get(self.name) is None
+
+    def _unavailable(self, why: str) -> str:
+        if self.catalog is None or time.time() - self.catalog.listed_at > 60:
+            with contextlib.suppress(errors.APIError, httpx.TransportError):  # then say what we know
+                self.catalog = self._list_catalog()
+        return unavailable_message(self.name, self.catalog, why)
 
     def _window_from_api(self) -> int:
         info = self._call("models.get", lambda: self.client.models.get(model=self.name))
@@ -158,12 +178,20 @@ class GeminiModel:
     # ------------------------------------------------------------ tokens and caches
 
     def count_tokens(self, text: str) -> int:
+        """The API's count, asked once per distinct text (packing and caching share it)."""
         if not text:
             return 0
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        if key in self._counts:
+            self._counts.move_to_end(key)
+            return self._counts[key]
         resp = self._call(
             "countTokens", lambda: self.client.models.count_tokens(model=self.name, contents=text)
         )
-        return int(resp.total_tokens or 0)
+        n = self._counts[key] = int(resp.total_tokens or 0)
+        if len(self._counts) > _COUNT_MEMO:
+            self._counts.popitem(last=False)
+        return n
 
     def _cached_prefix(self, prefix: str, system: str | None, tools: list[types.Tool]) -> str | None:
         """Return a cache name holding this exact prefix (creating it once), or None if too small."""
@@ -187,7 +215,15 @@ class GeminiModel:
             ttl=f"{self.cache_ttl_s}s",
             display_name=f"forage-{key[:12]}",
         )
-        cache = self._call("caches.create", lambda: self.client.caches.create(model=self.name, config=config))
+        try:
+            cache = self._call(
+                "caches.create", lambda: self.client.caches.create(model=self.name, config=config)
+            )
+        except ModelError as exc:
+            if "too small" in str(exc).lower():
+                self._small.add(key)  # the API counts the system text differently: go uncached
+                return None
+            raise
         self._caches[key] = cache.name or ""
         return cache.name
 
@@ -220,15 +256,15 @@ class GeminiModel:
         system = "\n\n".join(system_parts) or None
         decls = function_declarations(tools or [])
         chat = [m for m in messages if m.role != "system"]
-        contents = _contents(chat)
+        contents = to_contents(chat, self.name)
         self._check_window(contents, system)
 
         cache_name = None
         first = chat[0] if chat else None
-        if first is not None and first.role == "user" and first.cacheable_prefix:
+        if self.caching and first is not None and first.role == "user" and first.cacheable_prefix:
             cache_name = self._cached_prefix(first.cacheable_prefix, system, decls)
             if cache_name:
-                contents = _contents(chat, drop_prefix=True)
+                contents = to_contents(chat, self.name, drop_prefix=True)
         if cache_name:
             config = types.GenerateContentConfig(cached_content=cache_name)
         else:
@@ -259,13 +295,15 @@ class GeminiModel:
         it, head = self._call("streamGenerateContent", start)
         chunks = [] if head is None else [head]
         if head is not None:
-            _emit(head, on_text)
+            emit_text(head, on_text)
         try:
             for chunk in it:
                 chunks.append(chunk)
-                _emit(chunk, on_text)
+                emit_text(chunk, on_text)
         except errors.APIError as exc:
-            raise self._model_error("streamGenerateContent", exc) from exc
+            raise describe_api_error(
+                "streamGenerateContent", exc, model=self.name, window=self.window, tries=1
+            ) from exc
         except httpx.TransportError as exc:
             raise ModelError(f"The Gemini stream broke off: {exc}. Ask again.") from exc
         return self._reply(chunks)
@@ -282,11 +320,15 @@ class GeminiModel:
     def _reply(self, chunks: list[types.GenerateContentResponse]) -> Reply:
         text_parts: list[str] = []
         calls: list[ToolCall] = []
+        raw: list[dict[str, Any]] = []
         meta = None
+        served = None
         for chunk in chunks:
             meta = chunk.usage_metadata or meta
+            served = chunk.model_version or served
             for cand in (chunk.candidates or [])[:1]:
                 for part in (cand.content.parts if cand.content else None) or []:
+                    raw.append(part.model_dump(mode="json", exclude_none=True))
                     if part.thought:
                         continue
                     if part.text:
@@ -295,63 +337,39 @@ class GeminiModel:
                         fc = part.function_call
                         calls.append(ToolCall(name=fc.name or "", args=dict(fc.args or {}), id=fc.id))
         text = "".join(text_parts)
+        notice = None
+        priced_as = self.name
+        if served and not served.removeprefix("models/").startswith(self.name):
+            priced_as = served.removeprefix("models/")
+            if priced_as not in self._rerouted:
+                self._rerouted.add(priced_as)
+                notice = (
+                    f"Gemini answered with {priced_as}, not {self.name} (the API re-routed the request); "
+                    f"costs are {priced_as}'s. Set --model to choose one yourself (`forage models`)."
+                )
         return Reply(
             text=text,
             tool_calls=calls,
-            usage=self._usage(meta),
-            unanswerable=not calls and text.lstrip().startswith(NOT_IN_CONTEXT),
+            usage=self._usage(meta, priced_as),
+            unanswerable=not calls and is_refusal(text),
+            # Kept only for planning turns: their parts carry the signatures to replay.
+            provider={"model": self.name, "parts": raw} if calls else None,
+            notice=notice,
         )
 
-    def _usage(self, meta: types.GenerateContentResponseUsageMetadata | None) -> Usage:
+    def _usage(self, meta: types.GenerateContentResponseUsageMetadata | None, model: str) -> Usage:
         if meta is None:
             return Usage()
         prompt = meta.prompt_token_count or 0
         cached = meta.cached_content_token_count or 0
-        output = (meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0)
-        price = price_for(self.name)
-        cost = None
-        if price:
-            cost = ((prompt - cached) * price[0] + cached * price[1] + output * price[2]) / 1_000_000
-        return Usage(prompt_tokens=prompt, cached_tokens=cached, output_tokens=output, cost_usd=cost)
-
-
-def _emit(chunk: types.GenerateContentResponse, on_text: Callable[[str], None]) -> None:
-    for cand in (chunk.candidates or [])[:1]:
-        for part in (cand.content.parts if cand.content else None) or []:
-            if part.text and not part.thought:
-                on_text(part.text)
-
-
-def _contents(chat: list[Message], *, drop_prefix: bool = False) -> list[types.Content]:
-    """Convert chat messages to Gemini contents; the first user message may lose its cached prefix."""
-    out: list[types.Content] = []
-    for i, m in enumerate(chat):
-        if m.role == "user":
-            body = m.content
-            prefix = m.cacheable_prefix
-            if prefix and body.startswith(prefix):
-                body = body[len(prefix) :]
-            parts = []
-            if prefix and not (drop_prefix and i == 0):
-                parts.append(types.Part(text=prefix))
-            if body or not parts:
-                parts.append(types.Part(text=body))
-            out.append(types.Content(role="user", parts=parts))
-        elif m.role == "assistant":
-            parts = [types.Part(text=m.content)] if m.content else []
-            parts += [
-                types.Part(function_call=types.FunctionCall(name=c.name, args=c.args, id=c.id))
-                for c in m.tool_calls
-            ]
-            out.append(types.Content(role="model", parts=parts or [types.Part(text="")]))
-        elif m.role == "tool":
-            resp = types.FunctionResponse(
-                name=m.name or "", response={"result": m.content}, id=m.tool_call_id
-            )
-            part = types.Part(function_response=resp)
-            # Consecutive tool results answer one model turn: Gemini wants them in one content.
-            if out and out[-1].role == "user" and out[-1].parts and out[-1].parts[-1].function_response:
-                out[-1].parts.append(part)
-            else:
-                out.append(types.Content(role="user", parts=[part]))
-    return out
+        thinking = meta.thoughts_token_count or 0
+        output = (meta.candidates_token_count or 0) + thinking
+        price = price_for(model, self.prices)
+        return Usage(
+            prompt_tokens=prompt,
+            cached_tokens=cached,
+            output_tokens=output,
+            thinking_tokens=thinking,
+            cost_usd=price.cost(prompt, cached, output) if price else None,
+            cost_known=price is not None,
+        )

@@ -88,10 +88,28 @@ async def test_self_route_goes_full_when_the_selection_had_nothing_more(corpus, 
     assert result.answer.text == "found it [1]"
 
 
-async def test_self_route_stops_when_full_cannot_answer(corpus, tmp_path):
-    model = _model(1_000_000, [("NOT_IN_CONTEXT", True), ("NOT_IN_CONTEXT", True)])
+async def test_self_route_does_not_resend_a_pack_that_held_everything(corpus, tmp_path):
+    # Everything gathered fits the first selection: a wider pack would be the same, so the
+    # refusal stands and no second answer request is made.
+    model = _model(1_000_000, [("NOT_IN_CONTEXT\nNothing about swallows.", True)])
     result = await run(
         "What is the airspeed of a swallow?", [str(corpus)], _settings(tmp_path, route="self"), model
     )
+    assert len([s for s in model.sent if s.tools is None]) == 1
+    assert result.route_trace == [f"select@{(1_000_000 - 500) // 4}"]
+    assert result.route_why[-1].startswith("not widened")
+    assert result.answer.unanswerable and result.answer.text == ""
+    assert result.answer.missing == "Nothing about swallows."
+    assert result.to_json()["answered"] is False
+
+
+async def test_self_route_stops_when_full_cannot_answer(corpus, tmp_path):
+    model = _model(20_000, [("NOT_IN_CONTEXT", True), ("NOT_IN_CONTEXT", True), ("NOT_IN_CONTEXT", True)])
+    result = await run(
+        "Which gardening chapter mentions the airspeed of a swallow?", [str(corpus)],
+        _settings(tmp_path, route="self"), model,
+    )  # fmt: skip
     assert result.route_trace[-1].startswith("full@")
-    assert result.answer.text == "NOT_IN_CONTEXT"
+    assert result.answer.unanswerable and result.answer.text == ""
+    packs = [s.messages[-1].cacheable_prefix for s in model.sent if s.tools is None]
+    assert len(set(packs)) == len(packs)  # every pack sent was different from the ones before

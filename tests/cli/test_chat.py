@@ -55,7 +55,7 @@ def test_gemini_follow_up_reuses_the_context_cache(tmp_path):
         fake.reply_text("The base URL is in acme.toml too [2].")
         env = _env(tmp_path, GEMINI_API_KEY="test-key", FORAGE_GEMINI_BASE_URL=fake.url)
         res = subprocess.run(
-            [sys.executable, "-m", "cli.app", "chat", str(repo), "--model", "gemini-2.5-flash"],
+            [sys.executable, "-m", "cli.app", "chat", str(repo), "--model", "gemini-3.5-flash"],
             input="Where is the retry delay configured?\nAnd the base URL?\n",
             capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
         )  # fmt: skip
@@ -164,7 +164,7 @@ def test_ask_with_gemini_plans_with_function_calls_and_streams_a_cited_answer(tm
         env = _env(tmp_path, GEMINI_API_KEY="test-key", FORAGE_GEMINI_BASE_URL=fake.url)
         res = subprocess.run(
             [sys.executable, "-m", "cli.app", "ask", "Where is the retry delay configured?", str(EXAMPLE),
-             "--model", "gemini-2.5-flash", "--max-steps", "3"],
+             "--model", "gemini-3.5-flash", "--max-steps", "3"],
             capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
         )  # fmt: skip
     assert res.returncode == 0, res.stderr

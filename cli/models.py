@@ -1,0 +1,99 @@
+"""`forage models`: the Gemini models your key can use, with window, caching and the price forage assumes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from agent.errors import AgentError
+
+if TYPE_CHECKING:
+    from agent.models.catalog import Catalog
+    from agent.settings import Price
+
+EXIT_OK, EXIT_USER = 0, 1
+
+
+def format_price(price: Price | None) -> str:
+    if price is None:
+        return "unknown"
+    text = f"${price.input:g} / ${price.cached:g} / ${price.output:g}"
+    return text + (f" (more above {price.long_above:,})" if price.long_above else "")
+
+
+def rows(catalog: Catalog, prices: dict[str, Price]) -> list[dict[str, Any]]:
+    """One row per model that generates text, newest first; the default marked."""
+    from agent.models.prices import price_for
+
+    default = catalog.default()
+    out = []
+    for m in catalog.generative():
+        price = price_for(m.name, prices)
+        out.append(
+            {
+                "name": m.name,
+                "window": m.input_token_limit,
+                "output": m.output_token_limit,
+                "caching": m.caches,
+                "thinking": m.thinking,
+                "price": price.model_dump(exclude_none=True) if price else None,
+                "price_text": format_price(price),
+                "default": default is not None and m.name == default.name,
+            }
+        )
+    return out
+
+
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """List the Gemini models your key can use: window, explicit caching, and the price forage uses.
+
+    Asks the API (models.list) and refreshes the one-day memo forage keeps of the list. The
+    model marked "default" is the one forage uses when no --model is given. Prices are USD per
+    1M tokens (input / cached input / output); set your own with [prices."NAME"] in forage.toml.
+    """
+    from agent.models.catalog import load_catalog
+    from agent.models.gemini import make_client
+    from agent.models.gemini_errors import listed
+    from agent.models.prices import PRICES_CHECKED, PRICES_SOURCE
+    from agent.settings import load_settings
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        settings = load_settings({})
+        client = make_client(settings)
+        catalog = listed(
+            lambda: load_catalog(
+                client, data_dir=settings.data_dir, base_url=settings.gemini_base_url,
+                api_key=settings.api_key() or "", refresh=True,
+            )
+        )  # fmt: skip
+    except AgentError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USER) from None
+    table = rows(catalog, settings.prices)
+    if as_json:
+        sys.stdout.write(json.dumps({"models": table, "prices_checked": PRICES_CHECKED}, indent=2) + "\n")
+        raise typer.Exit(EXIT_OK)
+    out = Console(highlight=False, soft_wrap=True)
+    grid = Table(box=None, pad_edge=False)
+    for col in ("model", "window", "output", "caching", "USD per 1M: in / cached / out", ""):
+        grid.add_column(col)
+    for r in table:
+        grid.add_row(
+            r["name"], f"{r['window']:,}", f"{r['output']:,}", "yes" if r["caching"] else "no",
+            r["price_text"], "default" if r["default"] else "",
+        )  # fmt: skip
+    out.print(grid)
+    err.print(
+        f"[dim]prices checked {PRICES_CHECKED} ({PRICES_SOURCE}); "
+        'set your own with [prices."NAME"] input/cached/output in forage.toml[/]'
+    )
+    raise typer.Exit(EXIT_OK)
