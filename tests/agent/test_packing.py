@@ -84,3 +84,20 @@ def test_xml_and_json_formats():
     import json
 
     assert [d["uri"] for d in json.loads(js.prefix)["documents"]] == ["README.md", "src/a.py", "src/b.py"]
+
+
+def test_the_pack_is_counted_once_even_when_the_real_count_is_over_the_budget():
+    # The model counts 30% more than the estimate: the first fill is over the budget. The refill
+    # is sized from that one real count, not by counting again, and lands under the budget.
+    docs = [_doc(f"src/m{i:02d}.py", f"def f{i}():\n    return '{'x ' * 200}'\n") for i in range(40)]
+    counted: list[int] = []
+
+    def model_count(text: str) -> int:
+        counted.append(len(text))
+        return int(estimate_tokens(text) * 1.3)
+
+    budget = 3000
+    pack = build_pack(docs, "f7?", count_tokens=estimate_tokens, exact_tokens=model_count, budget=budget)
+    assert len(counted) == 1
+    assert pack.tokens <= budget and pack.omitted
+    assert model_count(pack.prefix) + estimate_tokens(pack.question_text) <= budget  # the real count holds
