@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import lxml.html
 import trafilatura
 from lxml import etree
 
+from tools.hidden import HiddenText, drop_hidden, strip_invisible
+from tools.page_title import page_title
+
+# Measured on real pages (evals/extraction.py): see EXTRACTION.md in evals for the figures.
+EXTRACT_SETTINGS: dict[str, Any] = {"favor_recall": False, "favor_precision": False}
 # Below this many characters of main text a static page is "thin": render="auto" renders it.
 THIN_TEXT_CHARS = 300
 _SHELL_IDS = re.compile(
@@ -53,36 +59,41 @@ class Extracted:
     main_chars: int = 0
     app_shell: bool = False
     has_scripts: bool = False
+    hidden: dict[str, Any] | None = None  # what was dropped as invisible (tools.hidden.HiddenText)
 
 
-def extract_html(html: str, url: str) -> Extracted:
-    """Turn an HTML page into markdown of its main content, plus its title and links."""
+def extract_html(html: str, url: str, *, rendered: bool = False) -> Extracted:
+    """Turn an HTML page into markdown of what a reader sees of its main content, plus title and links.
+
+    Hidden text (see tools.hidden) is dropped before extraction and reported in ``hidden``.
+    Links are not written inline: they stay in ``links`` (for crawling and extract_links),
+    and the markdown keeps only their anchor text, so every sentence is not doubled by URLs.
+    rendered=True: the HTML comes from Chromium, which marked hidden elements from computed styles.
+    """
     tree = _parse(html)
-    title = page_title(tree)
-    links = page_links(tree, url)
-    app_shell = looks_like_app_shell(html, tree)  # before full_text(), which drops scripts
+    hidden = HiddenText()
+    app_shell = looks_like_app_shell(html, tree)  # before anything is dropped
     has_scripts = bool(tree.xpath("//script"))
+    links = page_links(tree, url)
+    drop_hidden(tree, hidden, rendered=rendered)
+    title = strip_invisible(page_title(tree, url), hidden)
     markdown = trafilatura.extract(
-        html,
+        tree,
         url=url,
         output_format="markdown",
         include_tables=True,
-        include_links=True,
+        include_links=False,
         include_formatting=True,
         include_images=False,
         include_comments=False,
         deduplicate=False,
-        # Measured (evals/extraction.py): recall mode keeps headings inside div-soup templates
-        # that precision mode drops (mean word F1 0.984 -> 0.993), without letting boilerplate in.
-        favor_recall=True,
+        **EXTRACT_SETTINGS,
     )
     method = "trafilatura"
     if not markdown or not markdown.strip():
         markdown = full_text(tree)
         method = "fulltext"
-    # trafilatura escapes underscores in text ("retry.delay\\_seconds"); the model and the
-    # search index want the name as written.
-    markdown = markdown.strip().replace("\\_", "_")
+    markdown = strip_invisible(_tidy_markdown(markdown), hidden)
     return Extracted(
         title=title,
         markdown=markdown,
@@ -91,7 +102,23 @@ def extract_html(html: str, url: str) -> Extracted:
         main_chars=len(markdown) if method == "trafilatura" else 0,
         app_shell=app_shell,
         has_scripts=has_scripts,
+        hidden=hidden.as_meta(),
     )
+
+
+def _tidy_markdown(markdown: str) -> str:
+    # trafilatura escapes underscores in text ("retry.delay\\_seconds"); the model and the
+    # search index want the name as written. A closing code fence gets its blank line back.
+    lines = markdown.strip().replace("\\_", "_").split("\n")
+    out: list[str] = []
+    in_fence = False
+    for i, line in enumerate(lines):
+        out.append(line)
+        if _FENCE.match(line.lstrip()):
+            in_fence = not in_fence
+            if not in_fence and i + 1 < len(lines) and lines[i + 1].strip():
+                out.append("")
+    return "\n".join(out)
 
 
 def needs_rendering(extracted: Extracted) -> bool:
@@ -110,15 +137,6 @@ def looks_like_app_shell(html: str, tree: etree._Element | None = None) -> bool:
         return False
     body_text = len(" ".join(t.strip() for t in tree.xpath("//body//text()[not(ancestor::script)]")).strip())
     return bool(_SHELL_IDS.search(html) or _NOSCRIPT_JS.search(html)) or body_text < 200
-
-
-def page_title(tree: etree._Element) -> str:
-    """Return the page title (<title>, og:title, or the first h1)."""
-    for xpath in ("//title/text()", "//meta[@property='og:title']/@content", "//h1//text()"):
-        found = " ".join(" ".join(tree.xpath(xpath)).split())
-        if found:
-            return found[:300]
-    return ""
 
 
 def page_links(tree: etree._Element, base_url: str) -> list[Link]:

@@ -7,8 +7,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tools.fetch import HttpFetcher
 from tools.netpolicy import NetPolicy
-from tools.web import HttpFetcher, WebReader
+from tools.web import WebReader
 
 BODY = (
     b"<html><head><title>Cached</title></head><body><main><h1>Cached page</h1>"

@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from tests.webfixtures import CRAWL_PAGES, HitCounter, SiteServer
+from tools.crawl import crawl as crawl_site
 from tools.errors import BinaryContent, FetchFailed, PolicyRefused, Timeout, TooLarge
+from tools.fetch import HttpFetcher, Limits
 from tools.netpolicy import NetPolicy
-from tools.web import HttpFetcher, Limits, WebReader
+from tools.web import WebReader
 
 
 @pytest.fixture
@@ -160,7 +162,7 @@ async def test_binary_and_plain_text(reader: WebReader, site: SiteServer) -> Non
 
 async def test_crawl_is_breadth_first_same_site_and_bounded(reader: WebReader, site: SiteServer) -> None:
     images_before = len(site.paths("/image"))
-    crawl = await reader.crawl(f"{site.base}/site/p0.html", max_pages=5, max_depth=5)
+    crawl = await crawl_site(reader, f"{site.base}/site/p0.html", max_pages=5, max_depth=5)
     urls = [p.final_url for p in crawl.pages]
     assert urls[:3] == [f"{site.base}/site/p{i}.html" for i in range(3)]  # level by level
     assert len(crawl.pages) + len(crawl.failures) <= 5
@@ -171,13 +173,18 @@ async def test_crawl_is_breadth_first_same_site_and_bounded(reader: WebReader, s
 
 
 async def test_crawl_depth_and_patterns(reader: WebReader, site: SiteServer) -> None:
-    shallow = await reader.crawl(
-        f"{site.base}/site/p0.html", max_pages=50, max_depth=1, exclude=["/private/*"]
+    shallow = await crawl_site(
+        reader, f"{site.base}/site/p0.html", max_pages=50, max_depth=1, exclude=["/private/*"]
     )
     assert sorted(p.final_url.rsplit("/", 1)[1] for p in shallow.pages) == ["p0.html", "p1.html", "p2.html"]
     assert shallow.stopped_by == "max_depth"
-    pruned = await reader.crawl(
-        f"{site.base}/site/p0.html", max_pages=50, max_depth=5, include=["/site/*"], exclude=["*/p2.html"]
+    pruned = await crawl_site(
+        reader,
+        f"{site.base}/site/p0.html",
+        max_pages=50,
+        max_depth=5,
+        include=["/site/*"],
+        exclude=["*/p2.html"],
     )
     names = {p.final_url.rsplit("/", 1)[1] for p in pruned.pages}
     assert "p2.html" not in names and "p5.html" not in names  # p5 is reachable only through p2
@@ -189,8 +196,10 @@ async def test_crawl_never_exceeds_its_concurrency(counter: HitCounter) -> None:
     with SiteServer(counter.port, delay=0.05) as slow_site:
         fetcher = HttpFetcher(NetPolicy.of(["127.0.0.1"]))
         try:
-            crawl = await WebReader(fetcher, ignore_robots=True).crawl(
+            crawl = await crawl_site(
+                WebReader(fetcher, ignore_robots=True),
                 f"{slow_site.base}/site/p0.html",
+                use_index=False,
                 max_pages=9,
                 max_depth=5,
                 concurrency=2,

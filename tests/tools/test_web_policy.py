@@ -6,9 +6,9 @@ import ipaddress
 
 import pytest
 
+from tools.crawl import normalize_url, url_matches
 from tools.errors import InvalidArgument, PolicyRefused
 from tools.netpolicy import NetPolicy, is_public, parse_ip_host
-from tools.web import normalize_url, url_matches
 
 STRICT = NetPolicy.of()
 LOCAL = NetPolicy.of(["127.0.0.1"])

@@ -9,8 +9,9 @@ import pytest_asyncio
 
 from tests.webfixtures import HitCounter, SiteServer
 from tools.errors import FetchFailed
+from tools.fetch import HttpFetcher
 from tools.netpolicy import NetPolicy
-from tools.web import HttpFetcher, WebReader
+from tools.web import WebReader
 from tools.web_render import Chromium, Renderer, find_chromium
 
 pytestmark = [
