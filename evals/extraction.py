@@ -1,186 +1,278 @@
-"""Main-content extraction quality: forage's extractor against the reference MCP fetch pipeline.
+"""Main-content extraction on real pages: forage against trafilatura's defaults and readability.
 
-Usage: python -m evals.extraction [--pages 60] [--seed 7]
+Usage:
+    python -m evals.extraction [--corpus KIND=PATH]... [--workers 2] [--limit N] [--out FILE]
 
-Pages are generated locally (no network here): an article (headings, paragraphs, a list, a
-table, a code block) wrapped in the boilerplate of real news and blog templates: navigation,
-cookie banners, share bars, newsletter boxes, related-post rails, comment threads and footers,
-under varied markup (semantic <article>, div soup with class names, no hints at all). Scoring
-is word-level F1 between the extracted text and the article's own words (boilerplate words
-are the false positives, missed article words the false negatives), the measure behind the
-published trafilatura figures (F1 about 0.96 for trafilatura against about 0.86 for the
-readability + markdownify pipeline of the MCP reference fetch server, on real pages).
+Every method runs on the same pages in the same run. Corpora are public checkouts (fetch the
+repository, then ``git clone`` it locally); nothing of them is committed here:
 
-Compared, in the same run:
-- forage: tools.html_extract.extract_html (trafilatura with our settings and fallbacks);
-- readability+markdownify: what modelcontextprotocol/servers' fetch server does;
-- full page text: every visible word, the floor.
+- ``wceb2025=PATH``: tiptopjaw/web-content-extraction-benchmark (2025 pages with the full
+  main text as ground truth; we score its article, blog and documentation pages);
+- ``readability=PATH``: mozilla/readability's test pages (source.html and expected.html);
+- ``trafilatura=PATH``: adbar/trafilatura's evaluation set (tests/evaldata.json: snippets each
+  page must and must not contain).
+
+Without --corpus it runs on the few real pages bundled for the smoke test (tests/fixtures/pages).
+
+Scores. On full-text corpora: bag-of-words precision, recall and F1 per page (averaged), over
+the text each extractor returns, as it would be packed (forage's markdown, trafilatura's
+text), and the same over word 4-grams (order matters there). On snippet corpora: a snippet
+counts as found when it occurs (whitespace and markdown emphasis ignored) in the output.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
-import random
 import re
+import statistics
 import sys
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-TOPICS = [
-    "retry policies",
-    "cache invalidation",
-    "tide tables",
-    "sourdough",
-    "bird migration",
-    "solar panels",
-]
-WORDS = (
-    "system design latency budget queue worker backoff jitter timeout window request server client "
-    "harbour tide moon current sailor chart river delta flour starter crumb oven crust hydration "
-    "season route wing flock northern coast panel inverter roof angle battery grid evening morning "
-    "measure careful result engineer reader question answer method example default value change"
-).split()
-BOILER = (
-    "Subscribe to our newsletter for weekly updates. We use cookies to improve your experience. "
-    "Accept all cookies. Share on Twitter Facebook LinkedIn. Related posts you might like. "
-    "Trending now. Advertisement. Sign in Register My account. Privacy policy Terms of service "
-    "Contact us About us Careers Press. Copyright all rights reserved. Leave a comment. "
-    "Reply Report Like. Most popular this week. Read more. Skip to content. Menu Search Home News "
-    "Sport Business Culture Opinion Video Podcasts Newsletters."
-).split(". ")
+SMOKE_PAGES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "pages"
+DEFAULT_OUT = Path("evals/perf/results/extraction.json")
+_TOKEN = re.compile(r"\w+")
+_MARKUP = re.compile(r"[*`|#]+|(?<!\w)_|_(?!\w)")
+WCEB_TYPES = ("article", "blog", "documentation")
 
 
-def _sentence(rng: random.Random, n: int = 14) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+@dataclass
+class Page:
+    """One real page: its HTML and either its main text or snippets it must (not) contain."""
+
+    name: str
+    html: str
+    url: str = ""
+    truth: str | None = None
+    must: list[str] = field(default_factory=list)
+    must_not: list[str] = field(default_factory=list)
 
 
-def _article(rng: random.Random, topic: str) -> tuple[str, str]:
-    """The article as HTML and as the plain words a perfect extractor would keep."""
-    parts_html, parts_text = [], []
-    title = f"A field guide to {topic}"
-    parts_html.append(f"<h1>{title}</h1>")
-    parts_text.append(title)
-    for s in range(rng.randint(3, 5)):
-        head = f"Part {s + 1}: {rng.choice(WORDS)} and {rng.choice(WORDS)}"
-        parts_html.append(f"<h2>{head}</h2>")
-        parts_text.append(head)
-        for _ in range(rng.randint(2, 4)):
-            p = " ".join(_sentence(rng) for _ in range(rng.randint(2, 4)))
-            parts_html.append(f"<p>{p}</p>")
-            parts_text.append(p)
-        if s == 1:
-            items = [_sentence(rng, 6) for _ in range(4)]
-            parts_html.append("<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
-            parts_text += items
-        if s == 2:
-            rows = [[rng.choice(WORDS), str(rng.randint(1, 99)), rng.choice(WORDS)] for _ in range(4)]
-            parts_html.append(
-                "<table><tr><th>name</th><th>value</th><th>note</th></tr>"
-                + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-                + "</table>"
-            )
-            parts_text += ["name value note"] + [" ".join(r) for r in rows]
-        if s == 0:
-            code = f"retry_delay = {rng.randint(1, 9)}\nmax_attempts = {rng.randint(2, 7)}"
-            parts_html.append(f"<pre><code>{code}</code></pre>")
-            parts_text.append(code)
-    return "\n".join(parts_html), "\n".join(parts_text)
+# ---------------------------------------------------------------------------- corpora
 
 
-def _boiler(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(BOILER).strip() + "." for _ in range(n))
+def load_wceb2025(root: Path) -> Iterator[Page]:
+    for gt_file in sorted((root / "benchmark" / "ground-truth").glob("*.json")):
+        item = json.loads(gt_file.read_text(encoding="utf-8"))
+        kind = item.get("_internal", {}).get("page_type", {}).get("primary")
+        html_file = root / "release" / "html" / f"{item['file_id']}.html.gz"
+        if kind not in WCEB_TYPES or not html_file.exists():
+            continue
+        truth = (item.get("ground_truth") or {}).get("main_content") or ""
+        html = gzip.decompress(html_file.read_bytes()).decode("utf-8", "replace")
+        yield Page(f"wceb2025/{kind}/{item['file_id']}", html, item.get("url", ""), truth)
 
 
-def make_page(seed: int) -> tuple[str, str]:
-    """One page (HTML) and its ground-truth article text."""
-    rng = random.Random(seed)
-    body, truth = _article(rng, rng.choice(TOPICS))
-    nav = "".join(f'<li><a href="/s/{w}">{w.capitalize()}</a></li>' for w in rng.sample(WORDS, 8))
-    related = "".join(f'<li><a href="/p/{i}">{_sentence(rng, 7)}</a></li>' for i in range(6))
-    comments = "".join(
-        f'<div class="comment"><b>user{i}</b><p>{_sentence(rng, 12)}</p><a href="#">Reply</a></div>'
-        for i in range(4)
-    )
-    template = seed % 3
-    if template == 0:  # semantic markup
-        main = f"<main><article>{body}</article></main>"
-    elif template == 1:  # div soup with telling class names
-        main = f'<div id="content"><div class="post-body entry-content">{body}</div></div>'
-    else:  # no hints at all
-        main = f"<div><div>{body}</div></div>"
-    html = (
-        f"<!doctype html><html><head><title>{truth.splitlines()[0]} | The Daily Example</title></head><body>"
-        f'<div class="cookie-banner">{_boiler(rng, 3)}<button>Accept</button></div>'
-        f'<header><nav><ul>{nav}</ul></nav><div class="search">Search</div></header>'
-        f'<div class="share">{_boiler(rng, 2)}</div>{main}'
-        f'<aside class="sidebar"><h3>Related posts</h3><ul>{related}</ul><div class="newsletter">{_boiler(rng, 3)}</div></aside>'
-        f'<section class="comments"><h3>Comments</h3>{comments}</section>'
-        f"<footer>{_boiler(rng, 5)}</footer></body></html>"
-    )
-    return html, truth
-
-
-def words(text: str) -> Counter[str]:
-    return Counter(w.lower() for w in re.findall(r"[A-Za-z0-9_]+", text))
-
-
-def f1(extracted: str, truth: str) -> float:
-    got, want = words(extracted), words(truth)
-    hit = sum((got & want).values())
-    if not hit:
-        return 0.0
-    precision, recall = hit / sum(got.values()), hit / sum(want.values())
-    return 2 * precision * recall / (precision + recall)
-
-
-def forage_extract(html: str) -> str:
-    from tools.html_extract import extract_html
-
-    return extract_html(html, "https://news.example/article").markdown
-
-
-def readability_markdownify(html: str) -> str:
-    """The reference MCP fetch server's pipeline: readability summary, then markdownify."""
-    import markdownify
-    from readability import Document
-
-    return markdownify.markdownify(Document(html).summary(), heading_style=markdownify.ATX)
-
-
-def full_text(html: str) -> str:
+def load_readability(root: Path) -> Iterator[Page]:
     from lxml import html as lhtml
 
-    return lhtml.fromstring(html).text_content()
+    for folder in sorted((root / "test" / "test-pages").iterdir()):
+        source, expected = folder / "source.html", folder / "expected.html"
+        if not (source.exists() and expected.exists()):
+            continue
+        want = expected.read_text(encoding="utf-8", errors="replace")
+        truth = lhtml.fromstring(want).text_content() if want.strip() else ""
+        yield Page(
+            f"readability/{folder.name}", source.read_text(encoding="utf-8", errors="replace"), "", truth
+        )
+
+
+def load_trafilatura(root: Path) -> Iterator[Page]:
+    data = json.loads((root / "tests" / "evaldata.json").read_text(encoding="utf-8"))
+    for url, item in sorted(data.items()):
+        for sub in ("cache", "eval"):
+            path = root / "tests" / sub / item["file"]
+            if path.is_file():
+                raw = path.read_bytes()
+                yield Page(
+                    f"trafilatura/{item['file']}",
+                    _decode(raw),
+                    url,
+                    None,
+                    list(item["with"]),
+                    list(item["without"]),
+                )
+                break
+
+
+def load_smoke(root: Path = SMOKE_PAGES) -> Iterator[Page]:
+    """The real pages bundled for the pytest smoke run (see their README for sources)."""
+    for meta_file in sorted(root.glob("*.json")):
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        html = gzip.decompress((root / meta["html"]).read_bytes()).decode("utf-8", "replace")
+        yield Page(f"smoke/{meta_file.stem}", html, meta.get("url", ""), meta["truth"])
+
+
+LOADERS: dict[str, Callable[[Path], Iterator[Page]]] = {
+    "wceb2025": load_wceb2025,
+    "readability": load_readability,
+    "trafilatura": load_trafilatura,
+    "smoke": load_smoke,
+}
+
+
+def _decode(raw: bytes) -> str:
+    m = re.search(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", raw[:4096], re.I)
+    for codec in ((m.group(1).decode("ascii"),) if m else ()) + ("utf-8",):
+        try:
+            return raw.decode(codec)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return raw.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------- methods
+
+
+def forage(html: str, url: str) -> str:
+    from tools.html_extract import extract_html
+
+    return extract_html(html, url or "https://example.org/page").markdown
+
+
+def trafilatura_defaults(html: str, url: str) -> str:
+    import trafilatura
+
+    return trafilatura.extract(html, url=url or None) or ""
+
+
+def readability(html: str, url: str) -> str:
+    from lxml import html as lhtml
+    from readability import Document
+
+    summary = Document(html).summary()
+    return lhtml.fromstring(summary).text_content() if summary.strip() else ""
+
+
+METHODS: dict[str, Callable[[str, str], str]] = {
+    "forage": forage,
+    "trafilatura_defaults": trafilatura_defaults,
+    "readability": readability,
+}
+
+
+# ---------------------------------------------------------------------------- scoring
+
+
+def tokens(text: str) -> list[str]:
+    return [w.lower() for w in _TOKEN.findall(text or "")]
+
+
+def overlap(predicted: str, truth: str, n: int = 1) -> tuple[float, float, float]:
+    """Precision, recall and F1 of predicted against truth over word n-grams (bags, with counts)."""
+    got, want = tokens(predicted), tokens(truth)
+    if n > 1:
+        got = [" ".join(got[i : i + n]) for i in range(max(0, len(got) - n + 1))]
+        want = [" ".join(want[i : i + n]) for i in range(max(0, len(want) - n + 1))]
+    hit = sum((Counter(got) & Counter(want)).values())
+    precision = hit / len(got) if got else float(not want)
+    recall = hit / len(want) if want else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def snippets(predicted: str, page: Page) -> tuple[int, int, int, int]:
+    """(found, missed, leaked, kept out) for a snippet-annotated page."""
+
+    def norm(text: str) -> str:
+        return " ".join(text.split())
+
+    text = norm(_MARKUP.sub("", predicted))
+    found = sum(norm(s) in text for s in page.must)
+    leaked = sum(norm(s) in text for s in page.must_not)
+    return found, len(page.must) - found, leaked, len(page.must_not) - leaked
+
+
+def score_page(job: tuple[Page, tuple[str, ...]]) -> tuple[str, dict[str, Any]]:
+    page, names = job
+    out: dict[str, Any] = {}
+    for name in names:
+        started = time.perf_counter()
+        try:
+            text = METHODS[name](page.html, page.url)
+        # A method that crashes on a real page scores zero there, as it would fail a user.
+        except Exception as exc:  # noqa: BLE001
+            text = ""
+            out[f"{name}_error"] = f"{type(exc).__name__}: {exc}"[:200]
+        seconds = time.perf_counter() - started
+        if page.truth is not None:
+            out[name] = {
+                "words": overlap(text, page.truth),
+                "4grams": overlap(text, page.truth, 4),
+                "s": seconds,
+            }
+        else:
+            out[name] = {"snippets": snippets(text, page), "s": seconds}
+    return page.name, out
+
+
+def summarize(results: list[tuple[str, dict[str, Any]]], names: tuple[str, ...]) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    for name in names:
+        rows = [r[name] for _, r in results if name in r]
+        if not rows:
+            continue
+        entry: dict[str, Any] = {"pages": len(rows), "seconds": round(sum(r["s"] for r in rows), 2)}
+        full = [r for r in rows if "words" in r]
+        if full:
+            for key in ("words", "4grams"):
+                p, r_, f = (statistics.mean(x[key][i] for x in full) for i in range(3))
+                entry[key] = {"precision": round(p, 4), "recall": round(r_, 4), "f1": round(f, 4)}
+            entry["pages_f1_below_0.8"] = sum(1 for x in full if x["words"][2] < 0.8)
+        snip = [r["snippets"] for r in rows if "snippets" in r]
+        if snip:
+            tp, fn, fp, _ = (sum(x[i] for x in snip) for i in range(4))
+            p, r_ = tp / max(1, tp + fp), tp / max(1, tp + fn)
+            entry["snippets"] = {
+                "precision": round(p, 4),
+                "recall": round(r_, 4),
+                "f1": round(2 * p * r_ / (p + r_), 4),
+            }
+        report[name] = entry
+    return report
+
+
+def run(pages: list[Page], names: tuple[str, ...] = tuple(METHODS), workers: int = 2) -> dict[str, Any]:
+    """Score every method on the pages; a summary per method."""
+    jobs = [(page, names) for page in pages]
+    if workers > 1 and len(pages) > 4:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(pool.map(score_page, jobs, chunksize=4))
+    else:
+        results = [score_page(job) for job in jobs]
+    return summarize(results, names)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=Path("evals/perf/results/extraction.json"))
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--corpus", action="append", default=[], metavar="KIND=PATH", help=f"one of {', '.join(LOADERS)}"
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=0, help="pages per corpus (0: all)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    methods: dict[str, Callable[[str], str]] = {"forage": forage_extract, "full_page_text": full_text}
-    try:
-        import markdownify  # noqa: F401
-        import readability  # noqa: F401
-
-        methods["readability+markdownify"] = readability_markdownify
-    except ImportError:
-        print("readability-lxml/markdownify not installed: that baseline is skipped", file=sys.stderr)
-    scores: dict[str, list[float]] = {name: [] for name in methods}
-    for i in range(args.pages):
-        html, truth = make_page(args.seed * 1000 + i)
-        for name, fn in methods.items():
-            scores[name].append(f1(fn(html), truth))
-    report = {
-        name: {"mean_f1": round(sum(v) / len(v), 3), "min_f1": round(min(v), 3)} for name, v in scores.items()
-    }
-    report["pages"] = args.pages  # type: ignore[assignment]
-    print(json.dumps(report, indent=2))
+    corpora = [c.split("=", 1) for c in args.corpus] or [["smoke", str(SMOKE_PAGES)]]
+    report: dict[str, Any] = {}
+    for kind, path in corpora:
+        if kind not in LOADERS:
+            parser.error(f"unknown corpus {kind!r}; use one of {', '.join(LOADERS)}")
+        pages = list(LOADERS[kind](Path(path).expanduser()))
+        if args.limit:
+            pages = pages[: args.limit]
+        if not pages:
+            parser.error(f"no pages found for {kind} under {path}; is it a checkout of that repository?")
+        report[kind] = run(pages, workers=args.workers)
+        print(kind, json.dumps(report[kind], indent=2), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

@@ -1,13 +1,23 @@
-"""A guard on extraction quality: the eval's word F1 stays at the top of the published range."""
+"""Extraction on real pages (a smoke subset of evals/extraction.py), with the baselines in the same run."""
 
-from evals.extraction import f1, forage_extract, make_page
+from evals.extraction import load_smoke, run
 
 
-def test_forage_extraction_keeps_the_article_and_drops_boilerplate():
-    scores = []
-    for i in range(9):  # three of each template
-        html, truth = make_page(100 + i)
-        text = forage_extract(html)
-        assert "Accept all cookies" not in text and "Related posts" not in text
-        scores.append(f1(text, truth))
-    assert sum(scores) / len(scores) >= 0.96 and min(scores) >= 0.9
+def test_forage_extraction_on_real_pages_keeps_up_with_trafilatura_defaults():
+    pages = list(load_smoke())
+    assert len(pages) >= 8
+    report = run(pages, ("forage", "trafilatura_defaults"), workers=1)
+    ours, theirs = report["forage"]["words"], report["trafilatura_defaults"]["words"]
+    assert ours["f1"] >= 0.95 and ours["precision"] >= 0.93, ours
+    assert ours["f1"] >= theirs["f1"] - 0.01, (ours, theirs)
+    assert report["forage"]["pages_f1_below_0.8"] == 0
+
+
+def test_real_pages_are_packed_without_inline_link_urls():
+    from tools.html_extract import extract_html
+
+    for page in load_smoke():
+        extracted = extract_html(page.html, page.url or "https://example.org/")
+        assert "](http" not in extracted.markdown, page.name
+        assert extracted.links, page.name  # the links stay, structured, for crawling
+        assert extracted.title and len(extracted.title) < 160 and "\n" not in extracted.title, page.name
