@@ -224,7 +224,9 @@ class Robots:
     async def sitemaps(self, url: str) -> list[str]:
         """The sitemaps robots.txt of url's site names (``Sitemap:`` lines)."""
         rules = await self._rules_for(url)
-        return [] if isinstance(rules, str) else list(rules.site_maps() or [])
+        if isinstance(rules, str):
+            return []
+        return [urljoin(url, found.strip()) for found in rules.site_maps() or []]
 
     async def check(self, url: str) -> None:
         """Raise PolicyRefused when robots.txt disallows the URL for forage."""

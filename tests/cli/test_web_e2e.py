@@ -86,3 +86,20 @@ def test_every_window_of_a_long_page_is_packed(tmp_path):
     assert fetched == data["usage"]["gathered_tokens"]  # no window overwrote another
     assert len(data["manifest"]) >= 4
     assert "zebra-quartz" in data["answer"]
+
+
+def test_ask_crawl_follows_the_sites_llms_txt_and_cites_the_page(tmp_path):
+    import json
+
+    from tests.docsite import LLMS_SITE, serve
+
+    with serve(tmp_path / "site", LLMS_SITE) as site:
+        res = forage(
+            "ask", "What is the retry delay?", f"{site.base}/docs/", "--crawl", "--allow-host", "127.0.0.1",
+            "--json", tmp_path=tmp_path,
+        )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert "chosen from the site's llms.txt" in data["history"][0]["summary"]  # it says which it used
+    assert data["citations"][0]["uri"].startswith(f"{site.base}/docs/retry.md")
+    assert "7 seconds" in data["answer"]
