@@ -11,14 +11,15 @@ from urllib.parse import urlsplit
 from agent.errors import SourceError
 from agent.settings import Settings
 from agent.state import ToolCall
+from tools.git_source import is_git_spec
 
-Kind = Literal["folder", "file", "pdf", "url", "pdf_url"]
+Kind = Literal["folder", "file", "pdf", "url", "pdf_url", "git"]
 
 #: Which server provides each tool the planner may suggest.
 TOOL_SERVER = {
     "list_files": "files", "read_file": "files", "read_many": "files", "search_files": "files",
     "file_info": "files", "pdf_info": "pdf", "read_pdf": "pdf", "search_pdf": "pdf",
-    "fetch_page": "web", "crawl_site": "web", "extract_links": "web",
+    "fetch_page": "web", "crawl_site": "web", "extract_links": "web", "read_repo": "files",
 }  # fmt: skip
 
 
@@ -42,10 +43,18 @@ def _is_url(spec: str) -> bool:
 
 def resolve_source(spec: str, settings: Settings) -> Source:
     """Classify a spec and choose its first tool call; raise SourceError with what to do."""
+    if is_git_spec(spec):  # a repository by URL: read like a folder, from a cached checkout
+        call = ToolCall(
+            name="read_repo", args={"repo": spec.strip(), "max_tokens": settings.max_gather_tokens}
+        )
+        return Source(spec, "git", spec.strip(), (call,))
     if _is_url(spec):
         scheme = urlsplit(spec).scheme.lower()
         if scheme not in ("http", "https"):
-            raise SourceError(f"{spec}: only http(s) URLs can be fetched (got {scheme}:); give a web address")
+            raise SourceError(
+                f"{spec}: only http(s) URLs and git repositories can be read (got {scheme}:); give a web "
+                "address, or a repository URL such as git+https://host/repo.git"
+            )
         if urlsplit(spec).path.lower().endswith(".pdf"):
             return Source(spec, "pdf_url", spec, (ToolCall(name="fetch_page", args={"url": spec}),))
         if settings.crawl:

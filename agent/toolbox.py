@@ -59,7 +59,12 @@ def server_configs(settings: Settings, sources: Sequence[Source]) -> dict[str, S
     py = sys.executable
     roots = local_roots(list(sources))
     configs: dict[str, ServerConfig] = {}
-    if roots:
+    git: list[str] = []
+    if any(s.kind == "git" for s in sources):  # read_repo: checkouts in the cache, host policy applies
+        git = ["--git-cache", str(settings.data_dir / "git")]
+        for host in settings.allow_hosts:
+            git += ["--allow-host", host]
+    if roots or git:
         configs["files"] = ServerConfig(
             "files",
             py,
@@ -74,8 +79,10 @@ def server_configs(settings: Settings, sources: Sequence[Source]) -> dict[str, S
                 "--compact",
                 "--reply-chars",
                 "4000000",
+                *git,
             ),
         )
+    if roots:
         env = {"FORAGE_PDF_PASSWORD": settings.password()} if settings.password() else {}
         configs["pdf"] = ServerConfig("pdf", py, ("-m", "mcp_servers.pdf", *roots), env)
     if any(s.kind in ("url", "pdf_url") for s in sources):

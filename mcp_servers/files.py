@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -11,6 +13,8 @@ from pydantic import Field
 from mcp_servers import common
 from tools import files
 from tools.files import FileText
+from tools.git_source import Checkout, checkout, parse_spec
+from tools.netpolicy import NetPolicy
 from tools.safety import Roots
 
 PROG = "python -m mcp_servers.files"
@@ -45,19 +49,44 @@ def _doc(ft: FileText) -> dict[str, Any]:
     )
 
 
+def _repo_doc(ft: FileText, repo: Checkout) -> dict[str, Any]:
+    return common.doc(
+        repo.uri(ft.display),
+        ft.text,
+        span={"kind": "lines", "start": ft.start, "end": ft.end},
+        title=f"{repo.spec.name}@{repo.ref}: {ft.display}",
+        source="file",
+        trusted=False,  # someone else's repository: its text is data, not instructions
+        path=str(ft.path),
+        repo=repo.spec.url,
+        ref=repo.ref,
+        commit=repo.commit,
+        tokens=ft.tokens,
+        total_lines=ft.total_lines,
+    )
+
+
 def build_server(
     roots: list[str],
     max_file_bytes: int = files.DEFAULT_MAX_FILE_BYTES,
     *,
     reply_chars: int = files.DEFAULT_MAX_REPLY_CHARS,
     compact: bool = False,
+    git_cache: str | None = None,
+    allow_hosts: list[str] | tuple[str, ...] = (),
 ) -> MCPServer:
     """Build the files server over the given roots; raise ToolError if a root is missing.
 
     compact: read_many's text lists the files instead of quoting them (the contents stay in
     structured_content), for clients such as forage's own agent that read the structured part.
+    git_cache: where read_repo keeps its checkouts (read_repo is off without it); the network
+    policy (allow_hosts) applies to the git hosts.
     """
+    if git_cache:
+        Path(git_cache).mkdir(parents=True, exist_ok=True)
+        roots = [*roots, git_cache]  # checkouts can be searched and read by path too
     allowed = Roots.of(roots)
+    policy = NetPolicy.of(allow_hosts)
     listings = files.ListingCache()  # a chain of read_many calls walks a big folder once
     server: MCPServer = MCPServer("forage-files", instructions=INSTRUCTIONS, log_level="WARNING")
 
@@ -178,6 +207,67 @@ def build_server(
             skipped=out.skipped, documents=[_doc(w) for w in out.windows],
         )  # fmt: skip
 
+    if git_cache:
+        open_tool = common.tool_registrar(server, common.READ_ONLY_OPEN_WORLD)
+
+        @open_tool
+        async def read_repo(
+            repo: Annotated[
+                str,
+                Field(
+                    description="Git repository URL, optionally with @REF and a path: "
+                    "'https://github.com/owner/repo', 'https://github.com/owner/repo@v1.2/docs', "
+                    "'https://host/team/repo.git@main/src', or a forge browse URL (.../tree/REF/PATH)."
+                ),
+            ],
+            ref: Annotated[
+                str | None, Field(description="Branch, tag or commit; overrides an @REF in repo.")
+            ] = None,
+            path: Annotated[
+                str | None, Field(description="Folder or file inside the repository; overrides one in repo.")
+            ] = None,
+            max_tokens: Annotated[
+                int,
+                Field(description="Token budget for this call; reading stops before it is exceeded.", ge=1),
+            ] = files.DEFAULT_MAX_TOKENS,
+            offset: Annotated[
+                int, Field(description="Skip this many files (from a previous result's next).", ge=0)
+            ] = 0,
+        ) -> CallToolResult:
+            """Read a git repository by URL like a local folder: text files in path order, up to a budget.
+
+            Makes a shallow, sparse clone into forage's cache (only the path asked for) and
+            reuses it on later calls; it fetches again only when the ref has moved. Uses the
+            user's own git credentials for private repositories. Documents are cited as
+            REPO@REF/PATH. When the budget runs out, call again with the arguments under 'next'.
+            """
+            spec = parse_spec(repo)
+            spec = type(spec)(spec.url, ref or spec.ref, (path if path is not None else spec.path).strip("/"))
+            got = await checkout(spec, Path(git_cache), policy)
+            where = str(got.root / spec.path) if spec.path else str(got.root)
+            out = await asyncio.to_thread(
+                files.read_many, Roots.of([got.root]), where, max_tokens, offset,
+                max_file_bytes=max_file_bytes, max_reply_chars=reply_chars, contents=not compact,
+            )  # fmt: skip
+            how = "fetched" if got.fetched else "cached, unchanged since the last fetch"
+            head = f"{spec.name}@{got.ref} ({got.commit[:12]}, {how}){' path ' + spec.path if spec.path else ''}:"
+            nxt = None
+            if out.next:
+                nxt = {
+                    "repo": repo,
+                    "ref": ref,
+                    "path": path,
+                    "max_tokens": max_tokens,
+                    "offset": out.next["offset"],
+                }
+                nxt = {k: v for k, v in nxt.items() if v is not None}
+            return common.result(
+                head + "\n" + out.text, documents=[_repo_doc(f, got) for f in out.files], repo=spec.url,
+                ref=got.ref, commit=got.commit, fetched=got.fetched, checkout=str(got.root), tokens=out.tokens,
+                skipped=[dict(s, reason="binary" if s.get("reason") == "pdf" else s["reason"]) for s in out.skipped],
+                left=out.left, left_count=out.left_count, next=nxt,
+            )  # fmt: skip
+
     @tool
     def file_info(path: Path_) -> CallToolResult:
         """Describe a file or folder without returning its content.
@@ -195,7 +285,12 @@ def build_server(
 def main(argv: list[str] | None = None) -> None:
     """Run the files server: python -m mcp_servers.files ROOT... [--max-file-bytes N]."""
     parser = common.transport_parser(PROG, "Serve read-only access to local folders over MCP.")
-    parser.add_argument("roots", nargs="+", metavar="ROOT", help="folder or file the server may read")
+    parser.add_argument("roots", nargs="*", metavar="ROOT", help="folder or file the server may read")
+    parser.add_argument("--git-cache", metavar="DIR", help="turn on read_repo, keeping checkouts in DIR")
+    parser.add_argument(
+        "--allow-host", action="append", default=[], metavar="H",
+        help="let read_repo reach this private/loopback git host (repeatable)",
+    )  # fmt: skip
     parser.add_argument(
         "--max-file-bytes",
         type=int,
@@ -216,13 +311,20 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.max_file_bytes < 1:
         parser.error("--max-file-bytes must be a positive number of bytes")
+    if not args.roots and not args.git_cache:
+        parser.error("pass at least one ROOT (or --git-cache DIR to read git repositories)")
     if args.reply_chars < 1000:
         parser.error("--reply-chars must be at least 1000")
     common.serve(
         PROG,
         lambda: build_server(
-            args.roots, args.max_file_bytes, reply_chars=args.reply_chars, compact=args.compact
-        ),
+            args.roots,
+            args.max_file_bytes,
+            reply_chars=args.reply_chars,
+            compact=args.compact,
+            git_cache=args.git_cache,
+            allow_hosts=args.allow_host,
+        ),  # fmt: skip
         args,
     )
 
