@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from agent.documents import content_hash, doc_id
@@ -24,6 +25,7 @@ from agent.state import Action, Document, Span, Usage
 from agent.tokens import TokenCounter
 from tools import files
 from tools.errors import ToolError
+from tools.office import is_document
 from tools.safety import Roots
 
 EventSink = Callable[..., None]
@@ -100,7 +102,9 @@ class _Reader:
             _document(
                 ft.display,
                 ft.text,
-                Span(kind="lines", start=ft.start, end=ft.end),
+                Span(kind="section", label=ft.label)
+                if ft.label
+                else Span(kind="lines", start=ft.start, end=ft.end),
                 source="file",
                 tokens=ft.tokens,
                 now=self.now,
@@ -120,6 +124,9 @@ class _Reader:
         self._record("read_many", args, "ok", added, t0, bundle.text[:300])
 
     def file(self, source: Source) -> None:
+        if is_document(Path(source.target)):  # an office document or notebook: read by its parts
+            self.folder(source)
+            return
         t0 = time.perf_counter()
         args = {"path": source.target}
         try:

@@ -12,6 +12,7 @@ from agent.errors import SourceError
 from agent.settings import Settings
 from agent.state import ToolCall
 from tools.git_source import is_git_spec
+from tools.office import is_document
 
 Kind = Literal["folder", "file", "pdf", "url", "pdf_url", "git"]
 
@@ -98,6 +99,12 @@ def resolve_source(spec: str, settings: Settings) -> Source:
         raise SourceError(f"{spec}: not a regular file (a pipe, socket or device); name files or folders")
     if not os.access(resolved, os.R_OK):
         raise SourceError(f"{spec}: file cannot be read (permission denied)")
+    if is_document(resolved):  # office documents and notebooks come back by slide, sheet, section, cell
+        call = ToolCall(
+            name="read_many",
+            args={"paths_or_glob": [str(resolved)], "max_tokens": settings.max_gather_tokens},
+        )
+        return Source(spec, "file", str(resolved), (call,))
     if resolved.suffix.lower() == ".pdf":
         return Source(spec, "pdf", str(resolved), (ToolCall(name="read_pdf", args={"path": str(resolved)}),))
     return Source(spec, "file", str(resolved), (ToolCall(name="read_file", args={"path": str(resolved)}),))

@@ -35,11 +35,17 @@ Pattern = Annotated[
 ]
 
 
+def _span(ft: FileText) -> dict[str, Any]:
+    if ft.label:  # a slide, sheet, section or cell of an office document or notebook
+        return {"kind": "section", "label": ft.label}
+    return {"kind": "lines", "start": ft.start, "end": ft.end}
+
+
 def _doc(ft: FileText) -> dict[str, Any]:
     return common.doc(
         ft.display,
         ft.text,
-        span={"kind": "lines", "start": ft.start, "end": ft.end},
+        span=_span(ft),
         title=ft.display,
         source="file",
         path=str(ft.path),
@@ -53,7 +59,7 @@ def _repo_doc(ft: FileText, repo: Checkout) -> dict[str, Any]:
     return common.doc(
         repo.uri(ft.display),
         ft.text,
-        span={"kind": "lines", "start": ft.start, "end": ft.end},
+        span=_span(ft),
         title=f"{repo.spec.name}@{repo.ref}: {ft.display}",
         source="file",
         trusted=False,  # someone else's repository: its text is data, not instructions

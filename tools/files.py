@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.errors import AccessDenied, BinaryContent, InvalidArgument, NotFound, TooLarge, ToolError
+from tools.office import is_document, read_document
 from tools.safety import Roots
 from tools.text import SNIFF_BYTES, Sniff, decode, sniff, split_lines
 from tools.tokens import estimate_tokens
@@ -31,6 +32,7 @@ DEFAULT_MAX_HITS = 50
 # Big replies are slow over stdio (the SDK's line reader re-splits its whole buffer per chunk),
 # so a large folder comes back in several replies chained by `next`.
 DEFAULT_MAX_REPLY_CHARS = 1_000_000
+DOCUMENT_MAX_BYTES = 50_000_000  # office files are zips: their text is far smaller than the file
 _MAX_SKIPPED = 200
 _BYTES_PER_TOKEN = 3.5  # listing estimate from size alone, without opening the file
 _GLOB_CHARS = frozenset("*?[")
@@ -49,6 +51,7 @@ class FileText:
     total_lines: int
     encoding: str
     tokens: int
+    label: str | None = None  # a part of an office document or notebook ("slide 3", "cell 4")
 
 
 @dataclass
@@ -293,6 +296,11 @@ def read_file(
         raise InvalidArgument(f"{display!r} is a folder; use list_files or read_many on it")
     if _is_pdf_name(resolved):
         raise BinaryContent(f"{display!r} is a PDF; read it with read_pdf (path {str(resolved)!r})")
+    if is_document(resolved):
+        raise BinaryContent(
+            f"{display!r} is an office document or notebook; read it with read_many (paths_or_glob "
+            f"{str(resolved)!r}), which returns it by slide, sheet, section or cell"
+        )
     _check_size(display, resolved.stat().st_size, max_file_bytes)  # refuse before opening
     text, encoding = _load(resolved, display, max_file_bytes)
     lines = split_lines(text)
@@ -392,24 +400,27 @@ def read_many(
         if isinstance(outcome, dict):
             skipped.append(outcome)
             continue
-        if outcome.total_lines == 0:
+        parts = outcome if isinstance(outcome, list) else [outcome]
+        tokens = sum(p.tokens for p in parts)
+        size = sum(len(p.text) for p in parts)
+        if not parts or parts[0].total_lines == 0:
             empty += 1
             continue
-        if outcome.tokens > max_tokens:
+        if tokens > max_tokens:
             skipped.append(
                 {"path": str(entry.path), "reason": "too_many_tokens",
-                 "detail": f"~{outcome.tokens} tokens alone exceed max_tokens={max_tokens}; read it in parts with read_file"}
+                 "detail": f"~{tokens} tokens alone exceed max_tokens={max_tokens}; read it in parts with read_file"}
             )  # fmt: skip
             continue
-        if used + outcome.tokens > max_tokens:
+        if used + tokens > max_tokens:
             stop_at = idx
             break
-        if files and chars + len(outcome.text) > max_reply_chars:
+        if files and chars + size > max_reply_chars:
             stop_at, full_reply = idx, True
             break
-        files.append(outcome)
-        used += outcome.tokens
-        chars += len(outcome.text)
+        files.extend(parts)
+        used += tokens
+        chars += size
     left = [e.display for e in entries[stop_at:]] if stop_at is not None else []
     nxt = None
     if stop_at is not None:
@@ -467,11 +478,13 @@ def _bases(roots: Roots, item: str) -> list[tuple[Path, str | None]]:
     return [(root, rest) for root in roots.paths]  # a bare glob ("*.py") searches every root
 
 
-def _read_entry(entry: Entry, max_file_bytes: int) -> FileText | dict[str, str]:
+def _read_entry(entry: Entry, max_file_bytes: int) -> FileText | list[FileText] | dict[str, str]:
     """Read one walked file, or say why it was skipped (never raises for a single bad file)."""
     where = str(entry.path)
     if _is_pdf_name(entry.path):
         return {"path": where, "reason": "pdf", "detail": "read it with read_pdf"}
+    if is_document(entry.path):
+        return _read_document(entry, max(max_file_bytes, DOCUMENT_MAX_BYTES))
     if entry.size > max_file_bytes:
         return {
             "path": where,
@@ -499,6 +512,20 @@ def _read_entry(entry: Entry, max_file_bytes: int) -> FileText | dict[str, str]:
     return FileText(entry.path, entry.display, raw, 1, count, count, encoding, estimate_tokens(raw))
 
 
+def _read_document(entry: Entry, limit: int) -> list[FileText] | dict[str, str]:
+    """An office document or notebook as one FileText per part (slide, sheet, section, cell)."""
+    try:
+        data = _read_bytes(entry.path, entry.display, limit)
+        parts = read_document(entry.path, data, repr(entry.display))
+    except ToolError as exc:  # damaged, encrypted, huge: this file is skipped, the others are read
+        return {"path": str(entry.path), "reason": "unreadable", "detail": str(exc)}
+    kind = "notebook" if entry.path.suffix.lower() == ".ipynb" else "office"
+    return [
+        FileText(entry.path, entry.display, p.text, i, i, len(parts), kind, estimate_tokens(p.text), p.label)
+        for i, p in enumerate(parts, 1)
+    ]
+
+
 def _bundle_text(
     files: list[FileText],
     used: int,
@@ -515,10 +542,11 @@ def _bundle_text(
     start = f" (from file {offset + 1} of {total})" if offset else ""
     out = [f"Read {len(files)} file{'s' if len(files) != 1 else ''}, about {used} tokens{start}."]
     for f in files:
+        what = f"{f.label}, " if f.label else f"{f.total_lines} lines, "
         if contents:
-            out.append(f"\n=== {f.display} ({f.total_lines} lines, ~{f.tokens} tokens) ===\n{f.text}")
+            out.append(f"\n=== {f.display} ({what}~{f.tokens} tokens) ===\n{f.text}")
         else:
-            out.append(f"- {f.display} ({f.total_lines} lines, ~{f.tokens} tokens)")
+            out.append(f"- {f.display} ({what}~{f.tokens} tokens)")
     tail: list[str] = []
     if empty:
         tail.append(f"({empty} empty file{'s' if empty != 1 else ''} not included.)")

@@ -63,9 +63,11 @@ class GitSpec:
     @property
     def name(self) -> str:
         """owner/repo as people say it."""
-        tail = re.sub(r"\.git$", "", self.url.rstrip("/"))
-        parts = re.split(r"[/:]", tail)
-        return "/".join(p for p in parts[-2:] if p)
+        url = self.url.rstrip("/")
+        m = _SCP.match(url) if "://" not in url else None
+        path = m.group(2) if m else urlsplit(url).path
+        parts = [p for p in re.sub(r"\.git$", "", path).split("/") if p]
+        return "/".join(parts[-2:]) or url
 
 
 @dataclass(frozen=True)

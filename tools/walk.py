@@ -41,7 +41,7 @@ BINARY_EXTENSIONS = frozenset(
         "pyc", "pyo", "pyd", "whl", "egg", "bin", "dat", "wasm", "node",
         "mp3", "mp4", "wav", "ogg", "flac", "aac", "m4a", "avi", "mov", "mkv", "webm",
         "ttf", "otf", "woff", "woff2", "eot",
-        "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp",
+        "doc", "xls", "ppt", "odt", "ods", "odp",  # .docx .xlsx .pptx: tools.office reads them
         "sqlite", "sqlite3", "db", "npy", "npz", "pkl", "pickle", "parquet", "feather", "arrow",
         "h5", "hdf5", "pt", "pth", "onnx", "safetensors", "ckpt", "tflite", "pb",
         "iso", "dmg", "img", "deb", "rpm", "msi", "apk",

@@ -162,3 +162,34 @@ def test_mcp_inspector_cli_calls_list_files_and_read_file(root: Path) -> None:
     )  # fmt: skip
     assert not read["isError"] and "30\tRETRY_DELAY = 2.5" in read["content"][0]["text"]
     assert read["structuredContent"]["documents"][0]["span"] == {"kind": "lines", "start": 30, "end": 30}
+
+
+async def test_office_documents_come_back_by_slide_and_repos_by_url(tmp_path: Path) -> None:
+    from tests import officefixtures as fx
+    from tests.gitserver import GitHttpServer, make_repo
+
+    fx.pptx_file(tmp_path / "deck.pptx")
+    async with Client(files_server.build_server([str(tmp_path)])) as client:
+        res = await client.call_tool("read_many", {"paths_or_glob": "."})
+        docs = res.structured_content["documents"]
+        assert [(d["uri"], d["span"]) for d in docs] == [
+            ("deck.pptx", {"kind": "section", "label": "slide 1"}),
+            ("deck.pptx", {"kind": "section", "label": "slide 2"}),
+        ]
+        assert "read_repo" not in {t.name for t in (await client.list_tools()).tools}  # off without a cache
+    repos = tmp_path / "repos"
+    repos.mkdir()
+    make_repo(repos, "acme", {"docs/a.md": "# A\n\nalpha\n", "src/b.py": "b = 1\n"})
+    with GitHttpServer(repos) as git:
+        server = files_server.build_server([], git_cache=str(tmp_path / "cache"), allow_hosts=["127.0.0.1"])
+        async with Client(server) as client:
+            res = await client.call_tool("read_repo", {"repo": f"git+{git.base}/acme.git", "path": "docs"})
+            assert not res.is_error, res.content
+            sc = res.structured_content
+            assert [d["uri"] for d in sc["documents"]] == [f"{git.base}/acme@main/docs/a.md"]
+            assert (
+                sc["documents"][0]["trusted"] is False
+                and sc["documents"][0]["title"] == "acme@main: docs/a.md"
+            )
+            missing = await client.call_tool("read_repo", {"repo": f"git+{git.base}/acme.git@nope"})
+            assert missing.is_error and "no branch, tag or commit 'nope'" in missing.content[0].text
