@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
 from agent.models.base import ChatModel, Message
+from agent.nodes import Stop, in_thread, until
 from agent.prompts import ANSWER_SYSTEM
 from agent.refusal import RefusalGate, is_refusal, missing_reason
 from agent.routing import available_tokens, choose_route, pack_documents, route_reason
@@ -34,12 +36,14 @@ class AnswerNodes:
         *,
         on_event: EventSink | None = None,
         on_text: Callable[[str], None] | None = None,
+        stop: Stop | None = None,
     ) -> None:
         self.settings = settings
         self.model = model
         self.count = counter
         self.emit: EventSink = on_event or (lambda *a, **k: None)
         self.on_text = on_text
+        self.stop = stop or Stop()
 
     def available(self) -> int:
         return available_tokens(self.settings, self.model.window)
@@ -82,7 +86,32 @@ class AnswerNodes:
         ]
         self.emit("answer_start", model=self.model.name)
         gate = RefusalGate(self.on_text) if self.on_text else None
-        reply = await asyncio.to_thread(self.model.generate, messages, None, on_text=gate)
+        arrived: list[str] = []
+        cut = threading.Event()  # set when stopped: the abandoned model thread streams no more
+
+        def on_text(chunk: str) -> None:
+            if cut.is_set():
+                return
+            arrived.append(chunk)
+            if gate is not None:
+                gate(chunk)
+
+        reply = await until(
+            self.stop.answer, lambda: in_thread(self.model.generate, messages, None, on_text=on_text)
+        )
+        if reply is None:  # stopped by the user (Ctrl-C): keep what had arrived
+            cut.set()
+            if gate is not None:
+                gate.finish()
+            text = "".join(arrived)
+            stopped = Answer(
+                text=text,
+                citations=cited_blocks(text, pack),
+                model=self.model.name,
+                extractive=self.model.extractive,
+                stopped=True,
+            )
+            return {"answer": stopped, "unanswerable": False}
         if gate is not None:
             gate.finish()
         if reply.notice:

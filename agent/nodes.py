@@ -1,4 +1,4 @@
-"""The graph's nodes: plan, act, observe, route, select, pack, answer.
+"""The gathering nodes: plan, call (one task per tool call), observe.
 
 Nodes decide; the toolbox runs calls and the model generates. Nothing here prints: progress
 goes out through the `on_event` callback that cli/ renders.
@@ -7,24 +7,92 @@ goes out through the `on_event` callback that cli/ renders.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from agent.documents import to_document
+from agent.documents import content_hash, to_document
 from agent.models.base import ChatModel, Message
 from agent.prompts import PLAN_SYSTEM, summarize_observation
 from agent.settings import Settings
-from agent.state import Action, AgentState, ModelTurn, ToolCall, Usage
+from agent.state import Action, AgentState, CallResult, ModelTurn, ToolCall, Usage
 from agent.tokens import TokenCounter
 from agent.toolbox import CallOutcome, Toolbox
 
 EventSink = Callable[..., None]
+T = TypeVar("T")
+
+
+class Stop:
+    """What the user asked to stop (Ctrl-C in the chat): the gathering, or the answer.
+
+    A stopped gathering keeps every finished call and goes on to pack and answer from what
+    it has; a stopped answer keeps the text that had arrived.
+    """
+
+    def __init__(self) -> None:
+        self.gathering = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    def clear(self) -> None:
+        self.gathering.clear()
+        self.answer.clear()
+
+
+async def until(stop: asyncio.Event, start: Callable[[], Awaitable[T]]) -> T | None:
+    """Start and await some work unless `stop` is set first: then cancel it and return None."""
+    if stop.is_set():
+        return None
+    task = asyncio.ensure_future(start())
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            # A model call in a worker thread cannot be interrupted: it is abandoned, its reply unused.
+            task.cancel()
+    if task.done() and not task.cancelled():
+        return task.result()
+    await asyncio.wait({task})  # let the cancelled call unwind (an abandoned thread is not awaited)
+    return None
 
 
 def call_key(call: ToolCall) -> str:
     return call.name + json.dumps(call.args, sort_keys=True, default=str)
+
+
+def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
+    """Run a blocking model call in a daemon thread.
+
+    Not the default executor: a call the user stopped is abandoned, and the process must be
+    able to exit without waiting for it to finish.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if future.done():
+            return  # stopped meanwhile: nobody wants this reply
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+    def run() -> None:
+        try:
+            value, error = fn(*args, **kwargs), None
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            value, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop closed: the process is exiting
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=run, name=f"forage-{getattr(fn, '__name__', 'call')}", daemon=True).start()
+    return future
 
 
 class Nodes:
@@ -38,6 +106,7 @@ class Nodes:
         *,
         on_event: EventSink | None = None,
         on_text: Callable[[str], None] | None = None,
+        stop: Stop | None = None,
     ) -> None:
         self.settings = settings
         self.model = model
@@ -45,7 +114,7 @@ class Nodes:
         self.count = TokenCounter(model.count_tokens)
         self.emit: EventSink = on_event or (lambda *a, **k: None)
         self.on_text = on_text
-        self._outcomes: dict[str, CallOutcome] = {}  # act -> observe hand-off, not checkpointed
+        self.stop = stop or Stop()
 
     # -- gathering -----------------------------------------------------------------
     def plan_messages(self, state: AgentState) -> list[Message]:
@@ -90,7 +159,11 @@ class Nodes:
     async def plan(self, state: AgentState) -> dict[str, Any]:
         tools = self.toolbox.tools()
         step = state.get("step", 0)
-        reply = await asyncio.to_thread(self.model.generate, self.plan_messages(state), tools)
+        reply = await until(
+            self.stop.gathering, lambda: in_thread(self.model.generate, self.plan_messages(state), tools)
+        )
+        if reply is None:  # stopped (Ctrl-C): answer from what was gathered
+            return {"pending": [], "done": True}
         usage = state.get("usage", Usage()) + reply.usage
         calls = reply.tool_calls
         if reply.notice:
@@ -101,50 +174,88 @@ class Nodes:
             update["turns"] = [ModelTurn(step=step, text=reply.text, calls=calls, provider=reply.provider)]
         return update
 
-    async def act(self, state: AgentState) -> dict[str, Any]:
-        pending = state.get("pending", [])
+    def dispatch(self, state: AgentState) -> list[Any] | Literal["route", "end"]:
+        """One `call` task per planned call: each is checkpointed the moment it finishes."""
+        from langgraph.types import Send  # langgraph loads while the servers start (see session.py)
 
-        async def one(call: ToolCall) -> tuple[str, CallOutcome]:
-            self.emit("call_start", tool=call.name, args=call.args)
-            return call_key(call), await self.toolbox.call(call.name, call.args)
+        if state.get("done"):
+            return self.after_gathering(state)
+        return [Send("call", {"call": c, "key": str(i)}) for i, c in enumerate(state.get("pending", []))]
 
-        results = await asyncio.gather(*(one(c) for c in pending))
-        self._outcomes = dict(results)
-        return {}
+    async def call(self, task: dict[str, Any]) -> dict[str, Any]:
+        """Run one tool call and put its result in the state (saved before the step ends)."""
+        call: ToolCall = task["call"]
+        key = str(task["key"])
+        started = time.perf_counter()
+        self.emit("call_start", key=key, tool=call.name, args=call.args)
+        outcome = await until(self.stop.gathering, lambda: self.toolbox.call(call.name, call.args))
+        if outcome is None:
+            result = CallResult(
+                tool=call.name,
+                server=self.toolbox.server_for(call.name) or "?",
+                status="cancelled",
+                text="stopped by the user before it finished",
+                duration_s=time.perf_counter() - started,
+            )
+        else:
+            result = self._result(call, outcome)
+        self.emit("call_done", key=key, result=result)
+        return {"results": {key: result}}
+
+    def _result(self, call: ToolCall, outcome: CallOutcome) -> CallResult:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        structured = dict(outcome.structured or {})
+        entries = structured.pop("documents", None) or []
+        documents = []
+        if outcome.status == "ok":
+            documents = [
+                to_document(e, outcome.server, self.count, now)
+                for e in entries
+                if isinstance(e, dict) and "uri" in e
+            ]
+        return CallResult(
+            tool=call.name,
+            server=outcome.server,
+            status=outcome.status,  # type: ignore[arg-type]
+            text=outcome.text,
+            documents=documents,
+            structured=structured,
+            duration_s=outcome.duration_s,
+        )
 
     async def observe(self, state: AgentState) -> dict[str, Any]:
+        """Fold the step's saved call results into the corpus and the action history."""
+        from langgraph.types import Overwrite
+
         step = state.get("step", 0)
         docs = dict(state.get("documents", {}))
         failures = list(state.get("failures", []))
         first_calls = state.get("first_calls", {})
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+        results = state.get("results", {})
         actions: list[Action] = []
-        for index, call in enumerate(state.get("pending", [])):
+        for i, call in enumerate(state.get("pending", [])):
             key = call_key(call)
-            outcome = self._outcomes.pop(key, None)
-            if outcome is None:
-                outcome = CallOutcome("?", "cancelled", "the call was not run (interrupted)", None, 0.0)
+            result = results.get(str(i)) or CallResult(
+                tool=call.name, server="?", status="cancelled", text="the call was not run (interrupted)"
+            )
             added: list[str] = []
             tokens = 0
-            structured = outcome.structured or {}
-            if outcome.status == "ok":
-                for entry in structured.get("documents") or []:
-                    if not isinstance(entry, dict) or "uri" not in entry:
-                        continue
-                    doc = to_document(entry, outcome.server, self.count, now)
-                    earlier = docs.get(doc.id)
-                    if earlier is not None and doc.meta.get("partial") and earlier.hash != doc.hash:
-                        # A page longer than one reply arrives in pieces with the same span.
-                        doc = to_document(
-                            {**entry, "text": earlier.text + doc.text}, outcome.server, self.count, now
-                        )
-                    if doc.id not in docs or docs[doc.id].hash != doc.hash:
-                        tokens += doc.tokens
-                    docs[doc.id] = doc
-                    added.append(doc.id)
+            structured = result.structured
+            for doc in result.documents:
+                earlier = docs.get(doc.id)
+                if earlier is not None and doc.meta.get("partial") and earlier.hash != doc.hash:
+                    # A page longer than one reply arrives in pieces with the same span.
+                    text = earlier.text + doc.text
+                    doc = doc.model_copy(
+                        update={"text": text, "hash": content_hash(text), "tokens": self.count(text)}
+                    )
+                if doc.id not in docs or docs[doc.id].hash != doc.hash:
+                    tokens += doc.tokens
+                docs[doc.id] = doc
+                added.append(doc.id)
             spec = first_calls.get(key)
-            if spec is not None and outcome.status != "ok":
-                failures.append(f"{spec}: {outcome.text}")
+            if spec is not None and result.status != "ok":
+                failures.append(f"{spec}: {result.text}")
             elif spec is not None and not added and not structured.get("skipped"):
                 failures.append(f"{spec}: nothing readable was found there")
             hints: dict[str, Any] = {}
@@ -169,37 +280,40 @@ class Nodes:
             action = Action(
                 step=step,
                 tool=call.name,
-                server=outcome.server,
+                server=result.server,
                 args=call.args,
-                status=outcome.status,  # type: ignore[arg-type]
+                status=result.status,
                 summary="",
                 documents=added,
                 tokens_added=tokens,
-                duration_s=round(outcome.duration_s, 3),
+                duration_s=round(result.duration_s, 3),
                 hints=hints or None,
-                call_index=index,
+                call_index=i,
             )
-            action.summary = summarize_observation(action, outcome.text)
+            action.summary = summarize_observation(action, result.text)
             actions.append(action)
-            self.emit("call_end", action=action, message=outcome.text if outcome.status != "ok" else "")
+            self.emit("call_end", action=action, message=result.text if result.status != "ok" else "")
         return {
             "documents": docs,
             "history": actions,
             "failures": failures,
             "pending": [],
+            "results": Overwrite({}),
             "step": step + 1,
         }
 
-    def after_observe(self, state: AgentState) -> Literal["plan", "route"]:
+    def after_observe(self, state: AgentState) -> Literal["plan", "route", "end"]:
         gathered = sum(d.tokens for d in state.get("documents", {}).values())
+        if self.stop.gathering.is_set():
+            return self.after_gathering(state)
         if state.get("step", 0) - state.get("turn_start", 0) >= self.settings.max_steps:
             self.emit("notice", text=f"stopped gathering after {self.settings.max_steps} steps (max_steps)")
-            return "route"
+            return self.after_gathering(state)
         # An unbounded pack (forage pack without --budget) wants every file, like Repomix.
         if gathered >= self.settings.max_gather_tokens and not state.get("unbounded"):
             self.emit("notice", text=f"stopped gathering at {gathered:,} tokens (max_gather_tokens)")
-            return "route"
+            return self.after_gathering(state)
         return "plan"
 
-    def after_plan(self, state: AgentState) -> Literal["act", "route"]:
-        return "route" if state.get("done") else "act"
+    def after_gathering(self, state: AgentState) -> Literal["route", "end"]:
+        return "end" if state.get("gather_only") else "route"

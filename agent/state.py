@@ -60,6 +60,22 @@ class Action(BaseModel):
     call_index: int = 0  # position of the call in its step's model turn (ModelTurn.calls)
 
 
+class CallResult(BaseModel):
+    """What one finished tool call returned, saved in the state the moment the call ends.
+
+    Documents are already converted (ids, hashes, token counts); `structured` holds the rest
+    of the structured content (continuations, skipped PDFs, crawled pages).
+    """
+
+    tool: str
+    server: str
+    status: Literal["ok", "error", "timeout", "cancelled"]
+    text: str
+    documents: list[Document] = Field(default_factory=list)
+    structured: dict[str, Any] = Field(default_factory=dict)
+    duration_s: float = 0.0
+
+
 class ToolCall(BaseModel):
     """A call the model asked for."""
 
@@ -160,6 +176,12 @@ class Answer(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     unanswerable: bool = False
     missing: str | None = None  # the model's own line on what the sources lack
+    stopped: bool = False  # cut short by the user (Ctrl-C): `text` is what had arrived
+
+
+def merge_results(old: dict[str, CallResult], new: dict[str, CallResult]) -> dict[str, CallResult]:
+    """Reducer for the results of one step's calls, which finish (and are saved) one by one."""
+    return {**old, **new}
 
 
 class AgentState(TypedDict, total=False):
@@ -182,6 +204,8 @@ class AgentState(TypedDict, total=False):
     history: Annotated[list[Action], operator.add]
     turns: Annotated[list[ModelTurn], operator.add]  # the model's planning turns, verbatim
     pending: list[ToolCall]
+    results: Annotated[dict[str, CallResult], merge_results]  # this step's finished calls, by index
+    gather_only: bool  # a turn that only gathers (the chat's /add): no pack, no answer
     step: int  # counts across the whole session
     turn_start: int  # the step at which the current question started
     done: bool

@@ -188,6 +188,18 @@ class Toolbox:
                 )
         return {n: r.error for n, r in self._running.items() if n in names and r.error}
 
+    async def reconfigure(self, configs: dict[str, ServerConfig]) -> None:
+        """Take new command lines (the chat added or dropped a source); changed servers restart on use."""
+        async with self._lock:
+            changed = [n for n, r in self._running.items() if configs.get(n) != r.config]
+            self.configs = configs
+            stopping = [self._running.pop(n) for n in changed]
+        for running in stopping:
+            running.stop.set()
+        tasks = [r.task for r in stopping if r.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+
     def tools(self) -> list[ToolSpec]:
         """Tools of every started server, in a stable order."""
         out: list[ToolSpec] = []
