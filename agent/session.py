@@ -2,8 +2,10 @@
 
 A Session keeps its MCP servers, documents and action history across questions (follow-ups
 reuse what was gathered, and a byte-identical pack lets the model reuse its context cache).
-With a checkpointer every step is saved (durability="sync"), so a killed chat resumes where it
-stopped. `run` is one question in a throwaway session.
+With a checkpointer every step is saved (durability="sync"), and every tool call as soon as it
+finishes, so a killed chat resumes where it stopped and runs no finished call twice. Sources
+can be added (only the new one is gathered) and dropped (its documents leave the corpus).
+`run` is one question in a throwaway session.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from agent.errors import SourceError
 from agent.models.base import ChatModel
-from agent.nodes import EventSink, call_key
+from agent.nodes import EventSink, Stop, call_key
 from agent.prompts import plan_request
 from agent.result import RunResult
+from agent.session_store import SessionStore
 from agent.settings import Settings
-from agent.sources import Source, resolve_sources
-from agent.state import Usage
+from agent.sources import Source, resolve_source, resolve_sources
+from agent.state import Document, Usage
 from agent.toolbox import Toolbox, server_configs
 
 
@@ -39,17 +43,21 @@ class Session:
         on_text: Callable[[str], None] | None = None,
         checkpointer: Any = None,
         thread_id: str | None = None,
+        store: SessionStore | None = None,
     ) -> None:
-        self.specs = specs
+        self.specs = list(dict.fromkeys(specs))
         self.settings = settings
         self.model = model
         self.emit: EventSink = on_event or (lambda *a, **k: None)
         self.on_text = on_text
         self.checkpointer = checkpointer
         self.thread_id = thread_id or uuid.uuid4().hex[:12]
+        self.store = store
+        self.stop = Stop()
         self.sources: list[Source] = []
         self.failures: list[str] = []
         self._stack = contextlib.AsyncExitStack()
+        self.toolbox: Toolbox | None = None
         self.graph: Any = None
 
     @property
@@ -64,7 +72,7 @@ class Session:
         for line in self.failures:
             self.emit("source_failed", text=line)
         configs = server_configs(self.settings, self.sources)
-        toolbox = Toolbox(
+        toolbox = self.toolbox = Toolbox(
             configs, timeout=self.settings.call_timeout, log_dir=self.settings.data_dir / "logs"
         )
         await self._stack.enter_async_context(toolbox)
@@ -74,21 +82,35 @@ class Session:
             self.emit("servers_starting", names=sorted(needed))
             starting = asyncio.create_task(toolbox.start(needed))
             await asyncio.sleep(0)  # let the subprocesses spawn before the slow import below
-        from agent.graph import build_graph  # imports langgraph (~1 s) while the servers boot
+        import agent.graph  # noqa: F401 - imports langgraph (~1 s) while the servers boot
 
         if starting is not None:
             for name, error in (await starting).items():
                 self.failures.append(f"{name} server: {error}")
                 self.emit("source_failed", text=f"{name} server: {error}")
+        self._build()
+        if self.store is not None:
+            self.store.touch(self.thread_id, self.specs)
+        return self
+
+    def _build(self) -> None:
+        from agent.graph import build_graph
+
+        assert self.toolbox is not None
         self.graph = build_graph(
             self.settings,
             self.model,
-            toolbox,
+            self.toolbox,
             on_event=self.emit,
             on_text=self.on_text,
             checkpointer=self.checkpointer,
+            stop=self.stop,
         )
-        return self
+
+    def use_model(self, model: ChatModel) -> None:
+        """Answer (and plan) the next questions with another model; what was gathered stays."""
+        self.model = model
+        self._build()
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
@@ -115,11 +137,34 @@ class Session:
         return None
 
     async def resume(self) -> RunResult:
-        """Finish the question a killed run left unfinished, from its last saved step."""
+        """Finish the question a killed run left unfinished, from its last saved step.
+
+        Calls that had finished are not run again: their results were saved as they ended.
+        """
         before = await self.saved() or {}
         started = time.perf_counter()
+        self.stop.clear()
         final = await self._invoke(None)
-        return self._result(final, before, started)
+        result = self._result(final, before, started)
+        if self.store is not None and not final.get("gather_only"):
+            n = self.store.unfinished(self.thread_id)
+            if n is not None:
+                self._record(n, result)
+        return result
+
+    async def settle(self) -> None:
+        """Close a turn that was cancelled outright: keep its finished calls, skip the rest."""
+        if await self.interrupted() is None:
+            return
+        self.stop.gathering.set()
+        self.stop.answer.set()
+        before = await self.saved() or {}
+        final = await self._invoke(None)
+        if self.store is not None and not final.get("gather_only"):
+            n = self.store.unfinished(self.thread_id)
+            if n is not None:
+                self._record(n, self._result(final, before, time.perf_counter()))
+        self.stop.clear()
 
     async def ask(
         self,
@@ -130,13 +175,17 @@ class Session:
         pack_format: str = "markdown",
     ) -> RunResult:
         """Gather what the question needs (follow-ups reuse the session's documents), pack, answer."""
+        await self.settle()
+        self.stop.clear()
         started = time.perf_counter()
         before = await self.saved() or {}
+        n = self.store.ask(self.thread_id, question) if self.store is not None else None
         update: dict[str, Any] = {
             "question": question,
             "plan_request": plan_request(question, self.sources, self.failures),
             "pending": [],
             "done": False,
+            "gather_only": False,
             "turn_start": before.get("step", 0),
             "want_answer": want_answer,
             "unbounded": unbounded,
@@ -159,7 +208,93 @@ class Session:
                 "turns": [],
             }
         final = await self._invoke(update)
+        result = self._result(final, before, started)
+        if n is not None:
+            self._record(n, result)
+        return result
+
+    def _record(self, n: int, result: RunResult) -> None:
+        assert self.store is not None
+        answer = result.answer
+        text = answer.text if answer else None
+        if answer is not None and answer.unanswerable:
+            text = f"*The gathered sources do not answer this question: {answer.missing}*"
+        status = "answered"
+        if answer is not None and answer.stopped:
+            status = "stopped"
+        self.store.finish(
+            self.thread_id,
+            n,
+            answer=text,
+            citations=[c.render() for c in answer.citations] if answer else [],
+            model=answer.model if answer else self.model.name,
+            status=status,
+        )
+
+    # -- changing the sources --------------------------------------------------------
+    async def add_source(self, spec: str) -> RunResult:
+        """Add a source and gather it now; what the others gave is kept and not read again."""
+        if spec in self.specs:
+            raise SourceError(f"{spec} is already a source of this session (/sources lists them)")
+        source = resolve_source(spec, self.settings)  # raises SourceError with what to do
+        self.specs.append(spec)
+        self.sources.append(source)
+        await self._restart_servers()
+        await self.settle()
+        self.stop.clear()
+        started = time.perf_counter()
+        before = await self.saved() or {}
+        question = before.get("question") or f"What does {spec} contain?"
+        first_calls = dict(before.get("first_calls") or {})
+        first_calls.update({call_key(c): spec for c in source.first_calls})
+        update: dict[str, Any] = {
+            "question": question,
+            "plan_request": plan_request(question, self.sources, self.failures),
+            "sources": self.specs,
+            "first_calls": first_calls,
+            "pending": [],
+            "done": False,
+            "gather_only": True,
+            "turn_start": before.get("step", 0),
+        }
+        if not before:
+            update |= {"documents": {}, "history": [], "failures": [], "step": 0, "usage": Usage()}
+            update |= {"route_trace": [], "route_why": [], "turns": []}
+        final = await self._invoke(update)
+        if self.store is not None:
+            self.store.touch(self.thread_id, self.specs)
         return self._result(final, before, started)
+
+    async def drop_source(self, spec: str) -> int:
+        """Stop using a source: its documents leave the corpus. Returns how many were removed."""
+        source = next((s for s in self.sources if s.spec == spec), None)
+        if source is None:
+            known = ", ".join(self.specs) or "none"
+            raise SourceError(f"{spec} is not a source of this session (its sources: {known})")
+        await self.settle()
+        kept = [s for s in self.sources if s is not source]
+        saved = await self.saved() or {}
+        docs: dict[str, Document] = saved.get("documents") or {}
+        remaining = {k: d for k, d in docs.items() if source_of(d, self.sources) != spec}
+        self.sources = kept
+        self.specs = [s.spec for s in kept]
+        await self._restart_servers()
+        if self.checkpointer is not None and saved:
+            await self.graph.aupdate_state(
+                self.config, {"documents": remaining, "sources": self.specs}, as_node="amend"
+            )
+        if self.store is not None:
+            self.store.touch(self.thread_id, self.specs)
+        return len(docs) - len(remaining)
+
+    async def _restart_servers(self) -> None:
+        """Servers see exactly the current sources (a dropped folder is no longer readable)."""
+        assert self.toolbox is not None
+        await self.toolbox.reconfigure(server_configs(self.settings, self.sources))
+        needed = set().union(*(s.servers for s in self.sources)) if self.sources else set()
+        for name, error in (await self.toolbox.start(needed)).items():
+            self.failures.append(f"{name} server: {error}")
+            self.emit("source_failed", text=f"{name} server: {error}")
 
     def _result(self, final: dict[str, Any], before: dict[str, Any], started: float) -> RunResult:
         docs = final.get("documents", {})
@@ -182,6 +317,30 @@ class Session:
         )
 
 
+def source_of(doc: Document, sources: list[Source]) -> str | None:
+    """The spec of the source a document came from (local path under it, or its web address)."""
+    path = doc.meta.get("path")
+    for source in sources:
+        if source.kind in ("folder", "file", "pdf") and path:
+            if path == source.target or path.startswith(source.target.rstrip("/") + "/"):
+                return source.spec
+        elif source.kind in ("url", "pdf_url"):
+            page = doc.uri.split("#", 1)[0]
+            if page == source.target.split("#", 1)[0]:
+                return source.spec
+    for source in sources:  # a crawl's other pages: the same site
+        if source.kind == "url" and _site(doc.uri) == _site(source.target):
+            return source.spec
+    return None
+
+
+def _site(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+
+
 def _minus(after: Usage, before: Usage) -> Usage:
     """This question's usage: the session's total now, less what it was before."""
     cost = None if after.cost_usd is None else after.cost_usd - (before.cost_usd or 0)
@@ -202,8 +361,8 @@ def checkpoint_serde() -> Any:
     from agent import state
 
     allowed = [
-        state.Document, state.Span, state.Action, state.ToolCall, state.Usage, state.Pack,
-        state.BlockEntry, state.Omitted, state.Answer, state.Citation, state.ModelTurn,
+        state.Document, state.Span, state.Action, state.ToolCall, state.CallResult, state.Usage,
+        state.Pack, state.BlockEntry, state.Omitted, state.Answer, state.Citation, state.ModelTurn,
     ]  # fmt: skip
     return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 
