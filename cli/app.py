@@ -21,6 +21,7 @@ from cli import chat as chat_cli
 from cli import index as index_cli
 from cli import models as models_cli
 from cli import servers as servers_cli
+from cli import sessions as sessions_cli
 from cli.render import Progress, close_model, format_refusal, format_summary, format_usage, pack_file_parts
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -305,6 +306,7 @@ app.command("chat")(chat_cli.chat)
 app.command("index")(index_cli.index)
 app.command("models")(models_cli.models)
 app.add_typer(servers_cli.app, name="servers")
+app.add_typer(sessions_cli.app, name="sessions")
 
 
 @app.command(
