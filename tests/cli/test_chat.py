@@ -4,9 +4,6 @@ chat resumes from its last saved step."""
 import os
 import subprocess
 import sys
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -29,12 +26,16 @@ def test_extractive_chat_answers_follow_ups_and_continues_a_session(tmp_path):
     first = forage("chat", str(EXAMPLE), tmp_path=tmp_path, input="Where is the retry delay configured?\n")
     assert first.returncode == 0, first.stderr
     assert "retry_delay_seconds" in first.stdout
-    session = first.stderr.split("forage chat --session ")[1].split()[0]
-    again = forage("chat", "--session", session, tmp_path=tmp_path, input="What is the base url?\n")
+    session = first.stderr.split("forage chat --resume ")[1].split()[0]
+    again = forage("chat", "--resume", session, tmp_path=tmp_path, input="What is the base url?\n")
     assert again.returncode == 0, again.stderr
     assert "base_url" in again.stdout
     assert "read_many" not in again.stderr  # the follow-up reused what the session gathered
+    last = forage("chat", "--resume", tmp_path=tmp_path, input="/sources\n")  # the last session
+    assert last.returncode == 0 and f"session {session}" in last.stderr
     missing = forage("chat", "--session", "nope", tmp_path=tmp_path, input="")
+    assert missing.returncode == 1 and "no session 'nope'" in missing.stderr
+    missing = forage("chat", "--resume", "nope", tmp_path=tmp_path, input="")
     assert missing.returncode == 1 and "no session 'nope'" in missing.stderr
 
 
@@ -79,80 +80,6 @@ def test_gemini_follow_up_reuses_the_context_cache(tmp_path):
             for f in t.get("functionDeclarations") or t.get("function_declarations")
         }
         assert {"read_many", "read_file", "search_files"} <= names
-
-
-class _SlowSecondRead:
-    """A long page served once; the second request for it hangs until released."""
-
-    def __init__(self) -> None:
-        self.hits = 0
-        self.hang = threading.Event()
-        self.second_arrived = threading.Event()
-        words = " ".join(f"filler{i}" for i in range(6000))
-        self.body = (
-            f"<html><head><title>Guide</title></head><body><main><h1>Guide</h1><p>{words}</p>"
-            "<h2>Tail</h2><p>The zebra-quartz setting controls the retry delay of the uploader.</p>"
-            "</main></body></html>"
-        ).encode()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                if self.path != "/long.html":
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                server.hits += 1
-                if server.hits == 2 and not server.hang.is_set():
-                    server.second_arrived.set()
-                    time.sleep(60)  # the client is killed meanwhile
-                    return
-                self.send_response(200)
-                self.send_header("content-type", "text/html")
-                self.send_header("content-length", str(len(server.body)))
-                self.end_headers()
-                self.wfile.write(server.body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/long.html"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
-def test_killed_chat_resumes_from_its_last_step(tmp_path):
-    site = _SlowSecondRead()
-    env = _env(tmp_path)
-    cmd = [sys.executable, "-m", "cli.app", "chat", site.url, "--allow-host", "127.0.0.1", "--session", "s1"]
-    proc = subprocess.Popen(
-        cmd,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    proc.stdin.write("What controls the retry delay of the uploader?\n")
-    proc.stdin.flush()
-    assert site.second_arrived.wait(90), "the continuation of the page was never requested"
-    proc.kill()  # SIGKILL: no cleanup, no chance to save anything more
-    proc.wait(10)
-    site.hang.set()
-    hits_before = site.hits
-    res = subprocess.run(
-        [sys.executable, "-m", "cli.app", "chat", "--session", "s1", "--allow-host", "127.0.0.1"],
-        input="", capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
-    )  # fmt: skip
-    assert res.returncode == 0, res.stderr
-    assert "resuming the unfinished question" in res.stderr
-    assert "zebra-quartz" in res.stdout  # the answer uses the second half of the page
-    # The page comes in 4 windows of 20,000 characters. Window 1 was saved before the kill, so the
-    # resumed run fetches windows 2 (the interrupted call), 3 and 4, and not window 1 again.
-    assert site.hits - hits_before == 3
-    site.httpd.shutdown()
 
 
 def test_ask_with_gemini_plans_with_function_calls_and_streams_a_cited_answer(tmp_path):
