@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
+from agent.compaction import action_id, observation_size, plan_compaction
 from agent.documents import content_hash, to_document
 from agent.models.base import ChatModel, Message
 from agent.prompts import PLAN_SYSTEM, summarize_observation
@@ -133,6 +134,7 @@ class Nodes:
         for action in state.get("history", []):
             by_step.setdefault(action.step, []).append(action)
         turns = {t.step: t for t in state.get("turns", [])}
+        compacted = state.get("compacted", {})
         for step in sorted(set(by_step) | set(turns)):
             actions = by_step.get(step, [])
             turn = turns.get(step)
@@ -149,6 +151,11 @@ class Nodes:
                 if action is None or action.status == "cancelled":
                     content = f"{call.name} -> not run: the run was interrupted. Call it again if it is still needed."
                     data: dict[str, Any] | None = {"interrupted": True}
+                elif action_id(action) in compacted:  # only the observation shrinks, never the turn
+                    content = compacted[action_id(action)]
+                    data = (
+                        {"next": action.hints["next"]} if action.hints and action.hints.get("next") else None
+                    )
                 else:
                     content, data = action.summary, action.hints
                 msgs.append(
@@ -296,11 +303,29 @@ class Nodes:
         return {
             "documents": docs,
             "history": actions,
+            "compacted": self._compaction(state, actions),
             "failures": failures,
             "pending": [],
             "results": Overwrite({}),
             "step": step + 1,
         }
+
+    def _compaction(self, state: AgentState, actions: list[Action]) -> dict[str, str]:
+        """Compact older observations once the history passes its share of the window."""
+        history = [*state.get("history", []), *actions]
+        compacted = state.get("compacted", {})
+        limit = int(self.settings.compact_at * (self.settings.window or self.model.window))
+        new = plan_compaction(
+            history, compacted, limit=limit, count=self.count, keep_step=state.get("step", 0)
+        )
+        if new:
+            size = observation_size(history, {**compacted, **new}, self.count)
+            self.emit(
+                "notice",
+                text=f"compacted {len(new)} older call result(s): the history is {size:,} tokens, "
+                f"under {limit:,} ({self.settings.compact_at:.0%} of the window); /history lists them",
+            )
+        return new
 
     def after_observe(self, state: AgentState) -> Literal["plan", "route", "end"]:
         gathered = sum(d.tokens for d in state.get("documents", {}).values())

@@ -78,6 +78,13 @@ class Settings(BaseModel):
         12, ge=1, le=10_000, description="most plan/act rounds (each continuation page is one)"
     )
     max_gather_tokens: int = Field(4_000_000, gt=0, description="stop gathering past this many tokens")
+    compact_at: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="share of the window the planner's view of past calls may take; past it, older "
+        "results are compacted to references to the corpus",
+    )
     call_timeout: float = Field(120.0, gt=0, description="seconds each tool call may take")
     max_file_bytes: int = Field(2_000_000, gt=0, description="files larger than this are refused")
     roots: list[Path] = Field(

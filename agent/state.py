@@ -202,6 +202,7 @@ class AgentState(TypedDict, total=False):
     widened: bool  # Self-Route: the last widen built a different pack (else the refusal stands)
     documents: dict[str, Document]
     history: Annotated[list[Action], operator.add]
+    compacted: Annotated[dict[str, str], operator.or_]  # action id -> the short form the planner sees
     turns: Annotated[list[ModelTurn], operator.add]  # the model's planning turns, verbatim
     pending: list[ToolCall]
     results: Annotated[dict[str, CallResult], merge_results]  # this step's finished calls, by index

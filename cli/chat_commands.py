@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
+from agent.compaction import action_id
 from agent.errors import AgentError
 from agent.packing import span_label
 from agent.session import source_of
@@ -97,9 +98,13 @@ def context_table(pack: Pack) -> Table:
     return table
 
 
-def history_table(history: list[Action]) -> Table:
-    """The action history: what each call read, what it added, how long it took."""
-    table = Table(title=f"Action history: {len(history)} call(s)", title_justify="left")
+def history_table(history: list[Action], compacted: dict[str, str]) -> Table:
+    """The action history: what each call read, what it added, how long it took, what was compacted."""
+    shortened = sum(action_id(a) in compacted for a in history)
+    note = (
+        f", {shortened} compacted (the planner sees a short form; their documents stay)" if shortened else ""
+    )
+    table = Table(title=f"Action history: {len(history)} call(s){note}", title_justify="left")
     for col, justify in (
         ("step", "right"),
         ("tool", "left"),
@@ -111,9 +116,7 @@ def history_table(history: list[Action]) -> Table:
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for a in history:
-        status = a.status
-        if getattr(a, "compacted", False):
-            status += " (compacted)"
+        status = a.status + (" (compacted)" if action_id(a) in compacted else "")
         table.add_row(
             str(a.step),
             a.tool,
@@ -200,7 +203,7 @@ async def _history(chat: Chat, arg: str) -> None:
     if not history:
         chat.info("no actions yet: ask a question first")
         return
-    chat.out.print(history_table(history))
+    chat.out.print(history_table(history, saved.get("compacted") or {}))
 
 
 @command("/budget", "/budget N|off", "the token budget for packs (off: the model's window)")
