@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,6 +29,13 @@ def _store():  # noqa: ANN202 - imported lazily to keep `forage --help` fast
     return SessionStore(settings.data_dir / "sessions.sqlite")
 
 
+def _short(spec: str) -> str:
+    """A source as a list can show it: a folder or file by its name, a URL by host and path."""
+    if "://" in spec:
+        return spec.split("://", 1)[1].rstrip("/")
+    return Path(spec).name or spec
+
+
 def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
@@ -39,16 +47,28 @@ def _missing(session_id: str) -> typer.Exit:
 
 @app.command("list")
 def list_sessions() -> None:
-    """Every saved session, the most recently used first: id, sources, questions, last use."""
+    """Every saved session, the most recently used first: id, sources, questions, last use.
+
+    Piped, it prints one tab-separated line per session instead of a table.
+    """
     found = _store().all()
     if not found:
         out.print("no saved sessions; start one with forage chat SOURCES...")
         return
+    if not out.is_terminal:  # piped: one tab-separated line per session, for scripts
+        for s in found:
+            row = (s.id, ", ".join(s.sources), str(s.questions), _when(s.updated), s.last_question or "")
+            out.file.write("\t".join(row) + "\n")
+        return
     table = Table()
-    for col in ("id", "sources", "questions", "last used", "last question"):
-        table.add_column(col, justify="right" if col == "questions" else "left")
+    table.add_column("id", no_wrap=True)
+    table.add_column("sources", overflow="fold")
+    table.add_column("questions", justify="right")
+    table.add_column("last used", no_wrap=True)
+    table.add_column("last question", overflow="fold")
     for s in found:
-        shown = ", ".join(s.sources[:3]) + (f" +{len(s.sources) - 3}" if len(s.sources) > 3 else "")
+        names = [_short(x) for x in s.sources]
+        shown = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
         last = (s.last_question or "")[:60]
         table.add_row(s.id, escape(shown), str(s.questions), _when(s.updated), escape(last))
     out.print(table)

@@ -100,3 +100,23 @@ def test_ask_with_gemini_plans_with_function_calls_and_streams_a_cited_answer(tm
     assert "tokens:" in res.stderr and "prompt" in res.stderr
     tools_called = [line for line in res.stderr.splitlines() if "✓" in line]
     assert any("search_files" in t for t in tools_called) and any("read_file" in t for t in tools_called)
+
+
+def test_sessions_list_show_and_rm(tmp_path):
+    first = forage("chat", str(EXAMPLE), tmp_path=tmp_path, input="Where is the retry delay configured?\n")
+    assert first.returncode == 0, first.stderr
+    assert "\x1b[" not in first.stdout + first.stderr  # piped: no colours, no spinners
+    session = first.stderr.split("forage chat --resume ")[1].split()[0]
+    listed = forage("sessions", "list", tmp_path=tmp_path)
+    assert listed.returncode == 0 and session in listed.stdout
+    assert "acme-client" in listed.stdout and "Where is the retry" in listed.stdout
+    shown = forage("sessions", "show", session, tmp_path=tmp_path)
+    assert shown.returncode == 0 and "1. Where is the retry delay configured?" in shown.stdout
+    assert "retry_delay_seconds" in shown.stdout
+    gone = forage("sessions", "rm", session, tmp_path=tmp_path)
+    assert gone.returncode == 0 and f"removed session {session}" in gone.stdout
+    assert session not in forage("sessions", "list", tmp_path=tmp_path).stdout
+    again = forage("chat", "--session", session, tmp_path=tmp_path, input="")
+    assert again.returncode == 1 and "no session" in again.stderr  # its checkpoints went too
+    missing = forage("sessions", "show", "nope", tmp_path=tmp_path)
+    assert missing.returncode == 1 and "no session 'nope'" in missing.stderr
