@@ -69,15 +69,14 @@ def test_loopback_is_refused_without_allow_host(site, tmp_path):
 
 
 def test_every_window_of_a_long_page_is_packed(tmp_path):
-    from tests.cli.test_chat import _SlowSecondRead
+    from tests.cli.gated_site import GatedSite, page
 
-    site = _SlowSecondRead()
-    site.hang.set()  # no hanging here: every window is served
-    res = forage(
-        "ask", "What controls the retry delay of the uploader?", site.url, "--allow-host", "127.0.0.1", "--json",
-        tmp_path=tmp_path,
-    )  # fmt: skip
-    site.httpd.shutdown()
+    long = page("Guide", "The zebra-quartz setting controls the retry delay of the uploader.", words=6000)
+    with GatedSite({"/long.html": long}) as site:
+        res = forage(
+            "ask", "What controls the retry delay of the uploader?", site.url("/long.html"),
+            "--allow-host", "127.0.0.1", "--json", tmp_path=tmp_path,
+        )  # fmt: skip
     assert res.returncode == 0, res.stderr
     import json
 
