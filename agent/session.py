@@ -321,7 +321,12 @@ def source_of(doc: Document, sources: list[Source]) -> str | None:
     """The spec of the source a document came from (local path under it, or its web address)."""
     path = doc.meta.get("path")
     for source in sources:
-        if source.kind in ("folder", "file", "pdf") and path:
+        if source.kind == "git" and doc.meta.get("repo"):
+            from tools.git_source import parse_spec
+
+            if parse_spec(source.target).url == doc.meta["repo"]:
+                return source.spec
+        elif source.kind in ("folder", "file", "pdf") and path:
             if path == source.target or path.startswith(source.target.rstrip("/") + "/"):
                 return source.spec
         elif source.kind in ("url", "pdf_url"):
