@@ -47,6 +47,15 @@ BINARY_EXTENSIONS = frozenset(
         "iso", "dmg", "img", "deb", "rpm", "msi", "apk",
     }
 )  # fmt: skip
+#: Files that hold credentials by design (.env and friends, private keys, credential stores): a
+#: walk never packs them by accident; read_file still reads one named explicitly (redacted).
+SECRET_FILES = re.compile(
+    r"^(\.env(\.[\w.-]+)?|[\w.-]+\.env|\.envrc|\.npmrc|\.pypirc|\.netrc|\.git-credentials|\.pgpass|\.htpasswd"
+    r"|credentials(\.json)?|id_(rsa|dsa|ecdsa|ed25519)|[\w.-]+\.(pem|key|p12|pfx|jks|keystore))$",
+    re.I,
+)
+#: Templates of those files hold placeholders, not secrets: they are read like any file.
+SECRET_TEMPLATES = re.compile(r"\.(example|sample|template|dist|tmpl)$", re.I)
 WALK_LIMIT = 200_000  # files; beyond this a walk stops and says so instead of running on
 
 
@@ -73,10 +82,15 @@ def is_ignored_name(name: str, is_dir: bool) -> bool:
     """Tell whether a file or folder name is on the default ignore list."""
     if is_dir:
         return name in IGNORED_DIRS or name.endswith(IGNORED_DIR_SUFFIXES)
-    if name in IGNORED_FILES:
+    if name in IGNORED_FILES or is_secret_file(name):
         return True
     _, dot, ext = name.rpartition(".")
     return bool(dot) and ext.lower() in BINARY_EXTENSIONS
+
+
+def is_secret_file(name: str) -> bool:
+    """Tell whether a file name says it holds credentials (.env, id_rsa, *.pem, ...)."""
+    return bool(SECRET_FILES.match(name)) and not SECRET_TEMPLATES.search(name)
 
 
 def compile_pattern(pattern: str | None) -> pathspec.GitIgnoreSpec | None:

@@ -1,0 +1,323 @@
+"""Secrets in gathered text: found with detect-secrets (plus what it misses), replaced by a marker.
+
+detect-secrets (Yelp) decides what is a secret: its provider plugins (AWS, GitHub, GitLab,
+Slack, Stripe, OpenAI, JWT, private keys, basic-auth URLs, ...) and its keyword plugin for
+passwords and keys in config files, with its own false-positive filters. We call the
+plugins' pure `analyze_string` (never `analyze_line`, which can verify a key over the
+network) on the lines a cheap scan of the whole text points at, so a large repository costs
+a few regex passes, not a Python loop per line per plugin.
+
+What it misses, added here: the body of a PEM private key (it flags only the BEGIN line),
+keys it has no plugin for (Google, Hugging Face, Anthropic, fine-grained GitHub tokens), and
+`NAME=value` lines in .env-like files, whose unquoted values its keyword plugin skips.
+
+The generic high-entropy plugins are left out on purpose: they flag hashes, test vectors and
+lock-file digests in ordinary code, and a redaction in normal code is a defect.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import unquote
+
+from detect_secrets.filters import allowlist, heuristic
+from detect_secrets.plugins import (
+    aws,
+    azure_storage_key,
+    basic_auth,
+    discord,
+    github_token,
+    gitlab_token,
+    jwt,
+    keyword,
+    mailchimp,
+    npm,
+    openai,
+    pypi_token,
+    sendgrid,
+    slack,
+    square_oauth,
+    stripe,
+    telegram_token,
+    twilio,
+)
+from detect_secrets.util.code_snippet import get_code_snippet
+from detect_secrets.util.filetype import FileType, determine_file_type
+
+from tools.walk import is_secret_file
+
+MARK = "[REDACTED:{kind}]"
+
+# Keys detect-secrets has no plugin for (documented formats, prefix-anchored: no guessing).
+_EXTRA = (
+    # No leading \b: a literal first keeps re's fast search (the character before is checked apart).
+    ("google-api-key", re.compile(r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])")),
+    ("github-token", re.compile(r"github_pat_[0-9A-Za-z_]{82}(?![0-9A-Za-z_])")),
+    ("anthropic-api-key", re.compile(r"sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}")),
+    ("huggingface-token", re.compile(r"hf_[A-Za-z]{34}(?![A-Za-z])")),
+    ("slack-webhook", re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,}")),
+)
+_PEM_BEGIN = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----")
+_PEM_MAX_LINES = 200
+# NAME=value in env-like files; the name says it is a credential.
+_ENV_LINE = re.compile(
+    r"(?m)^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(['\"]?)([^\s'\"#][^'\"\n]*?)\2\s*(?:#.*)?$"
+)
+_ENV_NAME = re.compile(r"(?i)(secret|token|passw|pwd|api_?key|private|credential|auth|access_?key|_key$)")
+# Values that are placeholders, not secrets ("changeme", "<your-token>", "${DB_PASSWORD}").
+_PLACEHOLDER = re.compile(
+    r"(?i)^(x+|\*+|\.+|changeme|change_me|password|secret|example|sample|dummy|test|none|null|true|false|"
+    r"your[_-].*|<.*>|\{.*\}|\$.*|%.*%|todo|fixme|redacted|\[redacted.*)$"
+)
+
+_PLACEHOLDER_WORDS = frozenset(
+    "pass passwd password pwd secret user username test testing example sample dummy fake foo bar baz "
+    "changeme admin root guest demo xxx mypassword yourpassword token key".split()
+)
+_COMPARISON = re.compile(r"[!=]==?")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """One secret found in a text: what kind, and where (1-based line, character offsets)."""
+
+    kind: str
+    line: int
+    start: int
+    end: int
+
+
+def _kind(secret_type: str) -> str:
+    kind = re.sub(r"[^a-z0-9]+", "-", secret_type.lower()).strip("-")
+    return {"secret-keyword": "password", "json-web-token": "jwt", "basic-auth-credentials": "password-in-url"}.get(
+        kind, kind
+    )
+
+
+@cache
+def _scouts() -> tuple[tuple[Any, re.Pattern[str]], ...]:
+    """detect-secrets plugins, each with a cheap pattern that every one of its matches contains.
+
+    The scout starts with a literal, so one pass over a whole text runs at memory speed; only
+    the lines it points at go through the plugin. Left out: Artifactory, Cloudant, IBM and
+    Softlayer, whose assignment patterns ("cl_key = ...") have no literal to scout with and
+    match ordinary code; private keys, which are redacted as whole PEM blocks below.
+    """
+    # Alternations and leading classes lose re's literal fast path: one pattern per literal.
+    table = [
+        (aws.AWSKeyDetector(), ("AKIA", "ASIA", "ABIA", "ACCA", "A3T", "aws", "AWS", "Aws")),
+        (azure_storage_key.AzureStorageKeyDetector(), ("AccountKey=",)),
+        (basic_auth.BasicAuthDetector(), (r"://[^\s:@/]+:[^\s@/]+@",)),
+        (discord.DiscordBotTokenDetector(), tuple(rf"{c}[a-zA-Z\d_-]{{23,25}}\.[a-zA-Z\d_-]{{6}}\." for c in "MNO")),
+        (github_token.GitHubTokenDetector(), ("gh[pousr]_",)),
+        (gitlab_token.GitLabTokenDetector(), ("gl[a-z]{2,5}-", "GR1348941")),
+        (jwt.JwtTokenDetector(), ("eyJ",)),
+        (mailchimp.MailchimpDetector(), ("-us[0-9]",)),
+        (npm.NpmDetector(), ("_authToken",)),
+        (openai.OpenAIDetector(), ("T3BlbkFJ",)),
+        (pypi_token.PypiTokenDetector(), ("pypi-AgE",)),
+        (sendgrid.SendGridDetector(), (r"SG\.",)),
+        (slack.SlackDetector(), ("xox", "XOX", r"hooks\.slack\.com")),
+        (square_oauth.SquareOAuthDetector(), ("sq0csp-",)),
+        (stripe.StripeDetector(), ("k_live_",)),
+        (telegram_token.TelegramBotTokenDetector(), (":[0-9A-Za-z_-]{35}",)),
+        (twilio.TwilioKeyDetector(), ("AC[a-z0-9]{32}", "SK[a-z0-9]{32}")),
+    ]
+    return tuple((plugin, re.compile(scout)) for plugin, scouts in table for scout in scouts)
+
+
+@cache
+def _keyword() -> tuple[Any, re.Pattern[str]]:
+    # Every keyword-plugin pattern contains one of its denylisted words.
+    return keyword.KeywordDetector(), re.compile(keyword.DENYLIST_REGEX, re.IGNORECASE)
+
+
+#: File types whose `password: ...` lines are configuration (detect-secrets' own file types).
+_CONFIG_TYPES = frozenset({FileType.YAML, FileType.CONFIG, FileType.INI, FileType.PROPERTIES, FileType.TOML})
+
+
+def is_env_like(path: str) -> bool:
+    """Tell whether a file holds secrets by design (.env, credentials, private keys)."""
+    return is_secret_file(path.replace("\\", "/").rsplit("/", 1)[-1])
+
+
+def _spans(plugin: Any, line: str, keyword_regexes: dict[Any, int]) -> list[tuple[int, int]]:
+    """Where in the line the plugin finds secrets (the plugin's own analyze_string decides)."""
+    if isinstance(plugin, keyword.KeywordDetector):
+        out = []
+        for value in plugin.analyze_string(line, denylist_regex_to_group=keyword_regexes):
+            pos = line.find(value) if value else -1
+            if pos >= 0:
+                out.append((pos, pos + len(value)))
+        return out
+    values = {v for v in plugin.analyze_string(line) if v}
+    if not values:
+        return []
+    out = []
+    for rx in plugin.denylist:
+        for m in rx.finditer(line):
+            whole, group = m.group(0), (m.group(1) if rx.groups else None)
+            if not any(v in (whole, group) or whole.startswith(v) for v in values):
+                continue
+            # findall() yields a pattern's first group: the secret itself when it is long
+            # (AWS secret keys, passwords in URLs), a prefix alternative like (ghp|gho) when short.
+            if group is not None and len(group) >= 8:
+                out.append(m.span(1))
+            else:
+                out.append(m.span())
+    return out
+
+
+def _filtered(value: str, line: str, plugin: Any) -> bool:
+    """detect-secrets' own false-positive heuristics, plus placeholders."""
+    return (
+        heuristic.is_sequential_string(value)
+        or heuristic.is_potential_uuid(value)
+        or heuristic.is_likely_id_string(value, line, plugin)
+        or heuristic.is_templated_secret(value)
+        or heuristic.is_prefixed_with_dollar_sign(value)
+        or heuristic.is_not_alphanumeric_string(value)
+        or bool(_PLACEHOLDER.match(value.strip()))
+        or "EXAMPLE" in value  # AWS's documented sample keys (AKIAIOSFODNN7EXAMPLE)
+        or (isinstance(plugin, keyword.KeywordDetector) and (_not_stored(line) or _one_word(value)))
+        or (isinstance(plugin, basic_auth.BasicAuthDetector) and _placeholder_words(value))
+        or (isinstance(plugin, jwt.JwtTokenDetector) and not _issued(value))
+    )
+
+
+def _not_stored(line: str) -> bool:
+    """A keyword line that reads a secret (`= get_secret()`) or compares one (`==`) stores none."""
+    return heuristic.is_indirect_reference(line) or bool(_COMPARISON.search(line))
+
+
+def _placeholder_words(value: str) -> bool:
+    """Tell whether a password in a URL is made of placeholder words ("user:pass@", "u:p@")."""
+    words = [w for w in re.split(r"[^a-z0-9]+", unquote(value).lower()) if w]
+    return all(len(w) <= 2 or w in _PLACEHOLDER_WORDS for w in words)
+
+
+def _one_word(value: str) -> bool:
+    """A short run of letters ("config", "Actions") is a setting's name or a word, not a key."""
+    return len(value) <= 10 and value.isalpha()
+
+
+def _issued(token: str) -> bool:
+    """Tell whether a JWT was issued by a real service: it names an issuer or an expiry.
+
+    Identity providers always set them (RFC 7519 registered claims); tokens written by hand
+    for tests and tutorials ({"sub": "foo"}) usually do not, and are not credentials.
+    """
+    try:
+        part = token.split(".")[1]
+        payload = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (IndexError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(payload, dict) and bool({"iss", "exp"} & payload.keys())
+
+
+def find_secrets(text: str, filename: str = "") -> list[Secret]:
+    """Every secret in text, in order, without overlaps (a PEM key is one secret, all its lines)."""
+    if not text:
+        return []
+    if filename and (heuristic.is_lock_file(filename) or heuristic.is_swagger_file(filename)):
+        return []
+    found: list[Secret] = []
+
+    def add(kind: str, start: int, end: int) -> None:
+        found.append(Secret(kind, text.count("\n", 0, start) + 1, start, end))
+
+    filetype = determine_file_type(filename or "x.txt")
+    env_like = bool(filename) and is_env_like(filename)
+    scouts = list(_scouts())
+    # Passwords and keys assigned by name: only in configuration. In source code the same shape
+    # is a test fixture or a tutorial value far more often than a secret (measured on real
+    # repositories), and provider tokens are caught by their formats anyway.
+    if filetype in _CONFIG_TYPES or env_like:
+        scouts.append(_keyword())
+    # line start -> plugins whose scout hit that line (first come first)
+    candidates: dict[int, list[Any]] = {}
+    for plugin, scout in scouts:
+        for m in scout.finditer(text):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            plugins = candidates.setdefault(line_start, [])
+            if plugin not in plugins:
+                plugins.append(plugin)
+    if candidates:
+        keyword_regexes = keyword.REGEX_BY_FILETYPE.get(filetype, keyword.CONFIG_DENYLIST_REGEX_TO_GROUP)
+        for line_start in sorted(candidates):
+            line_end = text.find("\n", line_start)
+            line = text[line_start : line_end if line_end >= 0 else len(text)]
+            if len(line) > 10_000 or _allowlisted(filename, text, line_start, line):
+                continue
+            for plugin in candidates[line_start]:
+                for start, end in _spans(plugin, line, keyword_regexes):
+                    if not _filtered(line[start:end], line, plugin):
+                        add(_kind(plugin.secret_type), line_start + start, line_start + end)
+    for kind, rx in _EXTRA:
+        for m in rx.finditer(text):
+            if not m.start() or not (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
+                add(kind, m.start(), m.end())
+    for m in _PEM_BEGIN.finditer(text):
+        add("private-key", m.start(), _pem_end(text, m))
+    if env_like:
+        for m in _ENV_LINE.finditer(text):
+            if _ENV_NAME.search(m.group(1)) and not _PLACEHOLDER.match(m.group(3).strip()):
+                add("env-value", m.start(3), m.end(3))
+    return _merge(found)
+
+
+def _pem_end(text: str, begin: re.Match[str]) -> int:
+    """End of the key block: its END line, or (a cut-off key) the end of its base64 body."""
+    end_marker = f"-----END {begin.group(1)}-----"
+    stop = text.find(end_marker, begin.end())
+    limit_lines = text.count("\n", begin.end(), stop) if stop >= 0 else _PEM_MAX_LINES + 1
+    if stop >= 0 and limit_lines <= _PEM_MAX_LINES:
+        return stop + len(end_marker)
+    body = re.compile(r"(?:[ \t]*(?:\\n|\n)?[ \t]*[A-Za-z0-9+/=:,\- ]+)*").match(text, begin.end())
+    return body.end() if body else begin.end()
+
+
+def _allowlisted(filename: str, text: str, line_start: int, line: str) -> bool:
+    """detect-secrets' `pragma: allowlist secret` comments (on the line or the one before)."""
+    before = text.rfind("\n", 0, max(0, line_start - 1)) + 1
+    if "allowlist" not in text[before : line_start + len(line)]:
+        return False
+    lines = text[before : line_start + len(line)].split("\n")
+    context = get_code_snippet(lines, len(lines))
+    return bool(allowlist.is_line_allowlisted(filename or "x.txt", line, context))
+
+
+def _merge(found: list[Secret]) -> list[Secret]:
+    """Sort by position; where two findings overlap, keep the one that starts first (longest)."""
+    out: list[Secret] = []
+    for s in sorted(found, key=lambda s: (s.start, -(s.end - s.start))):
+        if out and s.start < out[-1].end:
+            if s.end > out[-1].end:
+                prev = out[-1]
+                out[-1] = Secret(prev.kind, prev.line, prev.start, s.end)
+            continue
+        out.append(s)
+    return out
+
+
+def redact(text: str, filename: str = "") -> tuple[str, list[Secret]]:
+    """Replace every secret with [REDACTED:kind]; return the new text and what was replaced.
+
+    Line numbers in the result refer to the original text; a redacted PEM block becomes one line.
+    """
+    found = find_secrets(text, filename)
+    if not found:
+        return text, []
+    parts: list[str] = []
+    pos = 0
+    for s in found:
+        parts.append(text[pos : s.start])
+        parts.append(MARK.format(kind=s.kind))
+        pos = s.end
+    parts.append(text[pos:])
+    return "".join(parts), found
