@@ -19,6 +19,7 @@ from typing import Any
 from agent.documents import content_hash, doc_id
 from agent.result import RunResult
 from agent.routing import available_tokens, choose_route, pack_documents
+from agent.screening import screen_text, with_safety
 from agent.settings import Settings
 from agent.sources import Source, local_roots, resolve_sources
 from agent.state import Action, Document, Span, Usage
@@ -37,8 +38,25 @@ def is_local(sources: list[Source]) -> bool:
 
 
 def _document(
-    uri: str, text: str, span: Span, *, source: str, tokens: int, now: str, **meta: Any
+    uri: str,
+    text: str,
+    span: Span,
+    *,
+    source: str,
+    tokens: int,
+    now: str,
+    redact: bool,
+    counter: TokenCounter,
+    **meta: Any,
 ) -> Document:
+    # Screened as the agent path screens (agent/screening.py): secrets redacted, invisible
+    # characters dropped; a PDF's text is its author's, so it is untrusted (enveloped, flagged).
+    trusted = source != "pdf"
+    screened, done = screen_text(text, uri=uri, trusted=trusted, redact=redact, path=meta.get("path"))
+    if done or meta.get("hidden"):
+        meta = with_safety(dict(meta), done)
+    if screened is not text and screened != text:
+        text, tokens = screened, counter(screened)
     # model_construct: these fields come from our own reader, already typed; validating
     # thousands of documents would cost more than reading them.
     return Document.model_construct(
@@ -49,7 +67,7 @@ def _document(
         span=span,
         title=uri,
         source=source,  # type: ignore[arg-type]
-        trusted=True,
+        trusted=trusted,
         tokens=tokens,
         fetched_at=now,
         meta=meta,
@@ -108,6 +126,8 @@ class _Reader:
                 source="file",
                 tokens=ft.tokens,
                 now=self.now,
+                redact=self.settings.redact,
+                counter=self.counter,
                 path=str(ft.path),
                 encoding=ft.encoding,
             )  # fmt: skip
@@ -141,7 +161,19 @@ class _Reader:
         added = []
         if ft.total_lines:
             span = Span(kind="lines", start=ft.start, end=ft.end)
-            added.append(_document(ft.display, ft.text, span, source="file", tokens=ft.tokens, now=self.now))
+            added.append(
+                _document(
+                    ft.display,
+                    ft.text,
+                    span,
+                    source="file",
+                    tokens=ft.tokens,
+                    now=self.now,
+                    redact=self.settings.redact,
+                    counter=self.counter,
+                    path=str(ft.path),
+                )  # fmt: skip
+            )
         else:
             self.failures.append(f"{source.spec}: the file is empty")
         self._record("read_file", args, "ok", added, t0, "")
@@ -175,7 +207,10 @@ class _Reader:
                         source="pdf",
                         tokens=self.counter(page.text),
                         now=self.now,
+                        redact=self.settings.redact,
+                        counter=self.counter,
                         path=path,
+                        **({"hidden": page.hidden} if page.hidden else {}),
                     )  # fmt: skip
                     for page in read.pages
                     if page.status == "text" and page.text.strip()

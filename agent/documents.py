@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from agent.screening import screen_entry
 from agent.state import Document, Span
 from agent.tokens import TokenCounter
 
@@ -23,11 +24,19 @@ def doc_id(uri: str, span: Span) -> str:
     return "d" + hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
-def to_document(entry: dict[str, Any], server: str, counter: TokenCounter, now: str) -> Document:
-    """Turn one structured `documents` entry from a tool result into a Document."""
+def to_document(
+    entry: dict[str, Any], server: str, counter: TokenCounter, now: str, *, redact: bool = True
+) -> Document:
+    """Turn one structured `documents` entry from a tool result into a Document, screened.
+
+    Screening (agent/screening.py) drops invisible characters, redacts secrets unless redact is
+    False, and flags untrusted text that addresses the assistant, before the text is counted.
+    """
     span = Span.model_validate(entry.get("span") or {"kind": "whole"})
-    text = str(entry.get("text") or "")
     source = entry.get("source") if entry.get("source") in ("file", "web", "pdf") else "mcp"
+    # A server's own claim of trust is not enough: only our local readers are trusted.
+    trusted = bool(entry.get("trusted", False)) and server in TRUSTED_SERVERS
+    text, meta = screen_entry(entry, trusted=trusted, redact=redact)
     return Document(
         id=doc_id(str(entry["uri"]), span),
         uri=str(entry["uri"]),
@@ -36,9 +45,8 @@ def to_document(entry: dict[str, Any], server: str, counter: TokenCounter, now: 
         span=span,
         title=entry.get("title"),
         source=source,  # type: ignore[arg-type]
-        # A server's own claim of trust is not enough: only our local readers are trusted.
-        trusted=bool(entry.get("trusted", False)) and server in TRUSTED_SERVERS,
+        trusted=trusted,
         tokens=counter(text),
         fetched_at=now,
-        meta=dict(entry.get("meta") or {}),
+        meta=meta,
     )

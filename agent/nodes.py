@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from agent.compaction import action_id, observation_size, plan_compaction
-from agent.documents import content_hash, to_document
+from agent.documents import TRUSTED_SERVERS, content_hash, to_document
+from agent.guard import Guard
 from agent.models.base import ChatModel, Message
 from agent.prompts import PLAN_SYSTEM, summarize_observation
+from agent.screening import merge_pieces, screen_text
 from agent.settings import Settings
 from agent.state import Action, AgentState, CallResult, ModelTurn, ToolCall, Usage
 from agent.tokens import TokenCounter
@@ -116,6 +118,7 @@ class Nodes:
         self.emit: EventSink = on_event or (lambda *a, **k: None)
         self.on_text = on_text
         self.stop = stop or Stop()
+        self.guard = Guard(settings)
 
     # -- gathering -----------------------------------------------------------------
     def plan_messages(self, state: AgentState) -> list[Message]:
@@ -187,7 +190,13 @@ class Nodes:
 
         if state.get("done"):
             return self.after_gathering(state)
-        return [Send("call", {"call": c, "key": str(i)}) for i, c in enumerate(state.get("pending", []))]
+        tools, docs = self.toolbox.tools(), state.get("documents", {})
+        return [
+            # The guard (agent/guard.py) decides here, where the corpus is at hand: a refused
+            # call carries its reason and is never run.
+            Send("call", {"call": c, "key": str(i), "refused": self.guard.check(c, tools, docs)})
+            for i, c in enumerate(state.get("pending", []))
+        ]
 
     async def call(self, task: dict[str, Any]) -> dict[str, Any]:
         """Run one tool call and put its result in the state (saved before the step ends)."""
@@ -195,6 +204,12 @@ class Nodes:
         key = str(task["key"])
         started = time.perf_counter()
         self.emit("call_start", key=key, tool=call.name, args=call.args)
+        refused = task.get("refused")
+        if refused:
+            server = self.toolbox.server_for(call.name) or "?"
+            result = CallResult(tool=call.name, server=server, status="refused", text=refused)
+            self.emit("call_done", key=key, result=result)
+            return {"results": {key: result}}
         outcome = await until(self.stop.gathering, lambda: self.toolbox.call(call.name, call.args))
         if outcome is None:
             result = CallResult(
@@ -216,7 +231,7 @@ class Nodes:
         documents = []
         if outcome.status == "ok":
             documents = [
-                to_document(e, outcome.server, self.count, now)
+                to_document(e, outcome.server, self.count, now, redact=self.settings.redact)
                 for e in entries
                 if isinstance(e, dict) and "uri" in e
             ]
@@ -254,7 +269,12 @@ class Nodes:
                     # A page longer than one reply arrives in pieces with the same span.
                     text = earlier.text + doc.text
                     doc = doc.model_copy(
-                        update={"text": text, "hash": content_hash(text), "tokens": self.count(text)}
+                        update={
+                            "text": text,
+                            "hash": content_hash(text),
+                            "tokens": self.count(text),
+                            "meta": merge_pieces(earlier, doc),  # safety lines follow the first piece's
+                        }
                     )
                 if doc.id not in docs or docs[doc.id].hash != doc.hash:
                     tokens += doc.tokens
@@ -297,7 +317,12 @@ class Nodes:
                 hints=hints or None,
                 call_index=i,
             )
-            action.summary = summarize_observation(action, result.text)
+            # The planner (a remote model) reads the start of the result: screened like documents.
+            seen, _ = screen_text(
+                result.text[:4000], uri=call.name, trusted=result.server in TRUSTED_SERVERS,
+                redact=self.settings.redact,
+            )  # fmt: skip
+            action.summary = summarize_observation(action, seen)
             actions.append(action)
             self.emit("call_end", action=action, message=result.text if result.status != "ok" else "")
         return {

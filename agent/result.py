@@ -52,6 +52,7 @@ class RunResult:
             ],
             "manifest": [b.model_dump(exclude_none=True) for b in (self.pack.manifest if self.pack else [])],
             "omitted": [o.model_dump() for o in (self.pack.omitted if self.pack else [])],
+            "safety": self.pack.safety.model_dump() if self.pack and self.pack.safety else None,
             "route": self.route_trace,
             "route_why": self.route_why,
             "history": [a.model_dump(exclude={"hints"}) for a in self.history],

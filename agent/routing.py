@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from agent.packing import build_pack
+from agent.screening import safety_report
 from agent.settings import Settings
 from agent.state import Document, Omitted, Pack
 from agent.tokens import TokenCounter
@@ -107,7 +108,14 @@ def pack_documents(
         gathered_tokens=gathered,
     )
     pack.omitted = left_out + pack.omitted
+    pack.safety = safety_report(pack_blocks(pack, docs), documents, redact=settings.redact)
     return pack, notice
+
+
+def pack_blocks(pack: Pack, docs: Sequence[Document]) -> list[Document]:
+    """The documents behind a pack's blocks, in block order."""
+    by_id = {d.id: d for d in docs}
+    return [by_id[b.doc_id] for b in pack.manifest if b.doc_id in by_id]
 
 
 def _not_selected(gathered: Sequence[Document], selected: Sequence[Document]) -> list[Omitted]:

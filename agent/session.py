@@ -368,6 +368,7 @@ def checkpoint_serde() -> Any:
     allowed = [
         state.Document, state.Span, state.Action, state.ToolCall, state.CallResult, state.Usage,
         state.Pack, state.BlockEntry, state.Omitted, state.Answer, state.Citation, state.ModelTurn,
+        state.SafetyReport, state.Redaction, state.SafetyFlag,
     ]  # fmt: skip
     return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 

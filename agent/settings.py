@@ -104,6 +104,16 @@ class Settings(BaseModel):
     max_depth: int = Field(2, ge=0, le=20, description="most link hops per crawl")
     include: list[str] = Field(default_factory=list, description="crawl only URLs matching these patterns")
     exclude: list[str] = Field(default_factory=list, description="never crawl URLs matching these patterns")
+    # safety
+    redact: bool = Field(
+        True, description="replace secrets with [REDACTED:kind] before anything is packed or sent"
+    )
+    allow_writes: bool = Field(
+        False, description="let the agent call third-party tools not annotated read-only (readOnlyHint)"
+    )
+    allow_writes_servers: list[str] = Field(
+        default_factory=list, description="third-party MCP servers whose tools may change things"
+    )
     # pdf
     pdf_password: SecretStr | None = Field(None, description="password for encrypted PDFs")
     # retrieval

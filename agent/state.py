@@ -51,7 +51,7 @@ class Action(BaseModel):
     tool: str
     server: str
     args: dict[str, Any]
-    status: Literal["ok", "error", "timeout", "cancelled"]
+    status: Literal["ok", "error", "timeout", "cancelled", "refused"]  # refused: by the guard, never run
     summary: str  # short text the model sees instead of the full observation
     documents: list[str] = Field(default_factory=list)  # ids of documents this call added
     tokens_added: int = 0
@@ -69,7 +69,7 @@ class CallResult(BaseModel):
 
     tool: str
     server: str
-    status: Literal["ok", "error", "timeout", "cancelled"]
+    status: Literal["ok", "error", "timeout", "cancelled", "refused"]  # refused: by the guard, never run
     text: str
     documents: list[Document] = Field(default_factory=list)
     structured: dict[str, Any] = Field(default_factory=dict)
@@ -134,6 +134,8 @@ class BlockEntry(BaseModel):
     tokens: int
     trusted: bool
     fetched_at: str | None = None
+    redactions: int = 0  # secrets replaced by [REDACTED:kind] in this block
+    flags: list[str] = Field(default_factory=list)  # safety flags (agent/screening.py), e.g. "hidden_text"
 
 
 class Omitted(BaseModel):
@@ -153,10 +155,37 @@ class Pack(BaseModel):
     budget: int | None = None
     route: Literal["full", "select", "self"] = "full"
     gathered_tokens: int = 0
+    safety: SafetyReport | None = None  # what was redacted, hidden or flagged in these blocks
 
     @property
     def text(self) -> str:
         return self.prefix + self.question_text
+
+
+class Redaction(BaseModel):
+    """A secret replaced by [REDACTED:kind] before packing."""
+
+    uri: str
+    where: str  # "app.py:3", "paper.pdf p.2"
+    kind: str
+
+
+class SafetyFlag(BaseModel):
+    """Text hidden from a reader (dropped) or addressed to the assistant (kept, flagged)."""
+
+    uri: str
+    where: str
+    kind: str  # hidden_text | overrides_instructions | assigns_a_role | addresses_the_assistant | ...
+    detail: str  # the words (a short sample), or what was hidden and how
+    hidden: bool = False  # True: the text was dropped from the pack
+
+
+class SafetyReport(BaseModel):
+    """What the safety checks did to the blocks of one pack."""
+
+    redact: bool = True  # False under --no-redact
+    redactions: list[Redaction] = Field(default_factory=list)
+    flags: list[SafetyFlag] = Field(default_factory=list)
 
 
 class Citation(BaseModel):

@@ -125,6 +125,7 @@ class _Running:
                             description=t.description or "",
                             input_schema=t.input_schema,
                             server=self.config.name,
+                            read_only=bool(t.annotations and t.annotations.read_only_hint),
                         )
                         for t in listed.tools
                     ]

@@ -79,12 +79,35 @@ ChromaOpt = Annotated[
 StepsOpt = Annotated[int | None, typer.Option("--max-steps", help="Most plan/act rounds.")]
 TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds each tool call may take.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+NoRedactOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-redact",
+        help="Do not replace secrets with [REDACTED:type] (they may then be sent to the model).",
+    ),
+]
+AllowWritesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-writes", help="Let the agent call third-party tools that are not annotated read-only."
+    ),
+]
+NO_REDACT_WARNING = (
+    "warning: --no-redact: secrets found in the sources are packed as they are and may be sent to the model"
+)
 
 
-def _flags(**kw: Any) -> dict[str, Any]:
+def _flags(*, no_redact: bool = False, **kw: Any) -> dict[str, Any]:
     """CLI flags that were given, as Settings keys (unset flags fall through to lower layers)."""
     out = {k: v for k, v in kw.items() if v not in (None, False, [])}
+    if no_redact:
+        out["redact"] = False
     return out
+
+
+def _warn_unredacted(settings: Any) -> None:
+    if not settings.redact:
+        err.print(f"[yellow]{escape(NO_REDACT_WARNING)}[/]")
 
 
 def _settings(flags: dict[str, Any]) -> Any:
@@ -130,6 +153,8 @@ def ask(
     chroma_url: ChromaOpt = None,
     max_steps: StepsOpt = None,
     timeout: TimeoutOpt = None,
+    no_redact: NoRedactOpt = False,
+    allow_writes: AllowWritesOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Answer a question from the given sources, with citations.
@@ -140,7 +165,8 @@ def ask(
     flags = _flags(
         model=model, window=window, budget=budget, route=route, allow_hosts=allow_host, crawl=crawl,
         max_pages=max_pages, max_depth=max_depth, include=include, exclude=exclude, ignore_robots=ignore_robots,
-        chroma_url=chroma_url, max_steps=max_steps, call_timeout=timeout,
+        chroma_url=chroma_url, max_steps=max_steps, call_timeout=timeout, no_redact=no_redact,
+        allow_writes=allow_writes,
     )  # fmt: skip
     result = _execute(question, sources, flags, want_answer=True, quiet=quiet, stream=not as_json)
     refusal = format_refusal(result)
@@ -184,6 +210,7 @@ def pack(
     ignore_robots: RobotsOpt = False,
     chroma_url: ChromaOpt = None,
     route: RouteOpt = None,
+    no_redact: NoRedactOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
 ) -> None:
     """Pack the sources into one ordered, cited context file (query-aware Repomix).
@@ -196,7 +223,7 @@ def pack(
     flags = _flags(
         budget=budget, allow_hosts=allow_host, crawl=crawl, max_pages=max_pages, max_depth=max_depth,
         include=include, exclude=exclude, ignore_robots=ignore_robots, chroma_url=chroma_url, route=route,
-        pack_format=fmt, model="extractive",
+        pack_format=fmt, model="extractive", no_redact=no_redact,
         # A pack reads every page of every source; the gather-token limit still applies.
         max_steps=10_000,
     )  # fmt: skip
@@ -232,6 +259,7 @@ def _execute_pack(
     except AgentError as exc:
         raise _fail(str(exc)) from exc
     fmt = settings.pack_format
+    _warn_unredacted(settings)
     progress = Progress(err, quiet=quiet)
     try:
         result = pack_direct(
@@ -243,7 +271,12 @@ def _execute_pack(
     except AgentError as exc:
         raise _fail(str(exc)) from exc
     if result is None:
-        return _execute(question, sources, flags, want_answer=False, quiet=quiet, stream=False, fmt=fmt), fmt
+        return (
+            _execute(
+                question, sources, flags, want_answer=False, quiet=quiet, stream=False, fmt=fmt, warn=False
+            ),
+            fmt,
+        )
     return _finish(result, quiet=quiet), fmt
 
 
@@ -267,6 +300,7 @@ def _execute(
     quiet: bool,
     stream: bool,
     fmt: str = "markdown",
+    warn: bool = True,
 ) -> Any:
     from agent.models import make_model
     from agent.session import run
@@ -278,6 +312,8 @@ def _execute(
         raise _fail(str(exc)) from exc
     if notice and want_answer and not quiet:
         err.print(f"[yellow]{notice}[/]")
+    if warn:
+        _warn_unredacted(settings)
     progress = Progress(err, quiet=quiet)
 
     def on_text(chunk: str) -> None:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.packing import render_manifest
+from agent.screening import format_report
 from agent.state import Action, Pack, Usage
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ def pack_file_parts(pack: Pack, fmt: str) -> list[str]:
         data = json.loads(pack.prefix)
         data["manifest"] = [b.model_dump(exclude_none=True, exclude={"fetched_at"}) for b in pack.manifest]
         data["omitted"] = [o.model_dump() for o in pack.omitted]
+        if pack.safety is not None:
+            data["safety"] = pack.safety.model_dump()
         data["tokens"] = pack.tokens
         return [json.dumps(data, ensure_ascii=False, indent=1), "\n"]
     if fmt == "xml":
@@ -90,12 +93,29 @@ def pack_file_parts(pack: Pack, fmt: str) -> list[str]:
         omitted = "".join(
             f'  <omitted uri="{o.uri}" tokens="{o.tokens}" reason="{o.reason}"/>\n' for o in pack.omitted
         )
+        safety = (
+            "".join(
+                f'  <redacted where="{_xml_attr(r.where)}" kind="{r.kind}"/>\n'
+                for r in pack.safety.redactions
+            )
+            + "".join(
+                f'  <flag where="{_xml_attr(f.where)}" kind="{f.kind}" hidden="{str(f.hidden).lower()}">'
+                f"{_xml_attr(f.detail)}</flag>\n"
+                for f in pack.safety.flags
+            )
+            if pack.safety is not None
+            else ""
+        )
         return [
             pack.prefix,
             pack.question_text,
-            f'<manifest tokens="{pack.tokens}">\n{rows}{omitted}</manifest>\n',
+            f'<manifest tokens="{pack.tokens}">\n{rows}{omitted}{safety}</manifest>\n',
         ]
     return [pack.prefix, pack.question_text, "\n", render_manifest(pack)]
+
+
+def _xml_attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class Progress:
@@ -144,6 +164,8 @@ class Progress:
             if data.get("notice"):
                 self.console.print(f"[yellow]{escape(data['notice'])}[/]")
             self.console.print(f"[dim]packed {pack.tokens:,} tokens in {len(pack.manifest)} block(s)[/]")
+            for line in format_report(pack.safety):
+                self.console.print(f"[yellow]{escape(line)}[/]")
             if pack.omitted:
                 self.console.print(f"[yellow]left out {len(pack.omitted)} item(s) (see the manifest)[/]")
         elif kind == "notice":

@@ -212,14 +212,15 @@ def read_result(
     start_index: int,
     max_chars: int,
     *,
-    trusted: bool = True,
+    trusted: bool = False,
     next_base: dict[str, Any] | None = None,
     tool: str = "read_pdf",
 ) -> CallToolResult:
     """Window the pages, build one document per page, and say what was damaged or missing.
 
-    The web server reuses this for PDFs served by URLs: trusted=False, next_base={"url": ...},
-    tool="fetch_page".
+    A PDF's text is written by whoever made the file, so it is untrusted (packed in an envelope)
+    wherever the file came from. The web server reuses this for PDFs served by URLs with
+    next_base={"url": ...}, tool="fetch_page".
     """
     window = pdf.render_window(read.pages, start_index, max_chars)
     if read.complete and start_index >= window.total > 0:
@@ -249,6 +250,7 @@ def read_result(
             page_count=read.page_count,
             **({} if whole else {"partial": True}),
             **({"note": page.note} if page.note else {}),
+            **({"hidden": page.hidden} if page.hidden else {}),
         )  # fmt: skip
         for page, text, whole in window.parts
     ]
@@ -263,6 +265,12 @@ def read_result(
         notes.append("Unreadable pages: " + "; ".join(f"p.{u['page']}: {u['reason']}" for u in unreadable))
     if no_text:
         notes.append(f"{pdf.pages_phrase(no_text).capitalize()}: {pdf.NO_TEXT_LAYER}.")
+    hidden = [p.number for p in shown if p.hidden]
+    if hidden:
+        notes.append(
+            f"Left out text a reader does not see (white, invisible, off-page or tiny) on "
+            f"{pdf.pages_phrase(hidden)}."
+        )
     if read.stopped:
         notes.append(f"Extraction stopped early: {read.stopped}.")
     if nxt:

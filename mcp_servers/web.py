@@ -275,7 +275,7 @@ async def _read_pdf_url(state: WebState, page: Page, max_chars: int, start_index
 
     return pdf_server.read_result(
         read, response.final_url, response.final_url, None, start_index, max_chars,
-        trusted=False, next_base={"url": page.url}, tool="fetch_page",
+        next_base={"url": page.url}, tool="fetch_page",
     )  # fmt: skip
 
 

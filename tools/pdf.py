@@ -23,6 +23,7 @@ from pypdf import PdfReader
 from pypdf.generic import DictionaryObject, IndirectObject, NameObject
 
 from tools.errors import DamagedDocument, InvalidArgument, ToolError
+from tools.pdf_hidden import HiddenTracker, crop_box, drop_hidden_text
 from tools.pdf_open import PYPDF_FAILURES, OpenedPdf, encryption_name, open_pdf, repair_pdf
 
 __all__ = [
@@ -33,7 +34,9 @@ __all__ = [
 ]  # fmt: skip
 
 EXTRACTION_MODE: Literal["plain", "layout"] = "plain"
-EXTRACTOR = f"pypdf-{pypdf.__version__}-{EXTRACTION_MODE}-1"  # part of every cache key
+EXTRACTOR = (
+    f"pypdf-{pypdf.__version__}-{EXTRACTION_MODE}-2"  # part of every cache key (2: hidden text dropped)
+)
 NO_TEXT_LAYER = "no text layer (OCR not available)"
 
 PageStatus = Literal["text", "no_text_layer", "blank", "unreadable"]
@@ -51,6 +54,7 @@ class PageText:
     text: str
     status: PageStatus
     note: str | None = None
+    hidden: dict[str, Any] | None = None  # text a reader does not see, dropped (tools.pdf_hidden)
 
     def body(self) -> str:
         """The page as the model reads it: its text, or a sentence saying why there is none."""
@@ -133,15 +137,24 @@ def extract_page(opened: OpenedPdf, number: int) -> PageText:
         page = opened.reader.pages[number - 1]
         if opened.damaged and _patch_lost_fonts(page):
             note = "its fonts were lost with the damaged part; text decoded with a standard font, may be imperfect"
-        text = page.extract_text(extraction_mode=EXTRACTION_MODE) or ""
+        box = crop_box(page)
+        tracker = HiddenTracker(box)
+        text = page.extract_text(extraction_mode=EXTRACTION_MODE, visitor_operand_before=tracker.op) or ""
+        hidden = None
+        if tracker.kinds:  # white, invisible, off-page or tiny text: rewrite the page without it
+            text, hidden = drop_hidden_text(page, opened.reader, box, _extract)
     except PYPDF_FAILURES as exc:
         return PageText(number, "", "unreadable", f"{type(exc).__name__}: {str(exc)[:200]}")
     text = _tidy(text)
     if text:
-        return PageText(number, text, "text", note)
+        return PageText(number, text, "text", note, hidden)
     if _has_images(page):
-        return PageText(number, "", "no_text_layer", NO_TEXT_LAYER)
-    return PageText(number, "", "blank")
+        return PageText(number, "", "no_text_layer", NO_TEXT_LAYER, hidden)
+    return PageText(number, "", "blank", None, hidden)
+
+
+def _extract(page: Any) -> str:
+    return page.extract_text(extraction_mode=EXTRACTION_MODE) or ""
 
 
 def _patch_lost_fonts(page: Any) -> bool:

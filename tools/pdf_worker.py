@@ -126,7 +126,7 @@ class ExtractionCache:
                 "repairs": record.repairs,
                 "info": record.info,
                 "pages": {
-                    str(n): [p.text, p.status, p.note]
+                    str(n): [p.text, p.status, p.note, p.hidden]
                     for n, p in record.pages.items()
                     if n not in record.transient
                 },
@@ -153,8 +153,8 @@ class ExtractionCache:
         record = DocRecord(
             sha, payload["page_count"], payload["damaged"], payload["repairs"], None, info=payload["info"]
         )
-        for n, (text, status, note) in payload["pages"].items():
-            record.add(PageText(int(n), text, status, note))
+        for n, (text, status, note, hidden) in payload["pages"].items():
+            record.add(PageText(int(n), text, status, note, hidden))
         return record
 
 
@@ -522,9 +522,9 @@ def _str(path: str | os.PathLike[str] | None) -> str | None:
 # ---------------------------------------------------------------------------- worker side
 
 
-def _fields(page: PageText) -> tuple[int, str, str, str | None]:
+def _fields(page: PageText) -> tuple[int, str, str, str | None, dict[str, Any] | None]:
     # A plain tuple pickles several times faster than the dataclass: one message per page.
-    return (page.number, page.text, page.status, page.note)
+    return (page.number, page.text, page.status, page.note, page.hidden)
 
 
 def _run_job(job: dict[str, Any], send: Callable[[Any], None]) -> None:

@@ -94,9 +94,11 @@ class Secret:
 
 def _kind(secret_type: str) -> str:
     kind = re.sub(r"[^a-z0-9]+", "-", secret_type.lower()).strip("-")
-    return {"secret-keyword": "password", "json-web-token": "jwt", "basic-auth-credentials": "password-in-url"}.get(
-        kind, kind
-    )
+    return {
+        "secret-keyword": "password",
+        "json-web-token": "jwt",
+        "basic-auth-credentials": "password-in-url",
+    }.get(kind, kind)
 
 
 @cache
@@ -113,7 +115,10 @@ def _scouts() -> tuple[tuple[Any, re.Pattern[str]], ...]:
         (aws.AWSKeyDetector(), ("AKIA", "ASIA", "ABIA", "ACCA", "A3T", "aws", "AWS", "Aws")),
         (azure_storage_key.AzureStorageKeyDetector(), ("AccountKey=",)),
         (basic_auth.BasicAuthDetector(), (r"://[^\s:@/]+:[^\s@/]+@",)),
-        (discord.DiscordBotTokenDetector(), tuple(rf"{c}[a-zA-Z\d_-]{{23,25}}\.[a-zA-Z\d_-]{{6}}\." for c in "MNO")),
+        (
+            discord.DiscordBotTokenDetector(),
+            tuple(rf"{c}[a-zA-Z\d_-]{{23,25}}\.[a-zA-Z\d_-]{{6}}\." for c in "MNO"),
+        ),
         (github_token.GitHubTokenDetector(), ("gh[pousr]_",)),
         (gitlab_token.GitLabTokenDetector(), ("gl[a-z]{2,5}-", "GR1348941")),
         (jwt.JwtTokenDetector(), ("eyJ",)),

@@ -78,7 +78,7 @@ async def test_read_pdf_gives_one_document_per_page_and_continues(root: Path) ->
     pages_seen = sorted({d["span"]["start"] for d in docs})
     assert pages_seen == [1, 2, 3, 4, 5, 6]
     doc = ranged.structured_content["documents"][0]
-    assert doc["uri"] == "paper.pdf" and doc["source"] == "pdf" and doc["trusted"] is True
+    assert doc["uri"] == "paper.pdf" and doc["source"] == "pdf" and doc["trusted"] is False
     assert doc["span"] == {"kind": "pages", "start": 2, "end": 2}
     assert "3e-4" in doc["text"] and doc["title"] == "paper.pdf p.2"
     assert [d["span"]["start"] for d in ranged.structured_content["documents"]] == [2, 3]
