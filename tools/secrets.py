@@ -169,9 +169,9 @@ def _spans(plugin: Any, line: str, keyword_regexes: dict[Any, int]) -> list[tupl
             whole, group = m.group(0), (m.group(1) if rx.groups else None)
             if not any(v in (whole, group) or whole.startswith(v) for v in values):
                 continue
-            # findall() yields a pattern's first group: the secret itself when it is long
-            # (AWS secret keys, passwords in URLs), a prefix alternative like (ghp|gho) when short.
-            if group is not None and len(group) >= 8:
+            # findall() yields a pattern's first group: the secret itself when it ends the match
+            # (AWS secret keys, passwords in URLs), a prefix alternative like (ghp|gho) otherwise.
+            if group is not None and m.start(1) > m.start() and m.end(1) >= m.end() - 1:
                 out.append(m.span(1))
             else:
                 out.append(m.span())
