@@ -109,7 +109,7 @@ def exfil_urls(base: str) -> dict[str, str]:
         "split over parameters": f"{base}/collect?a={text[:45]}&b={text[45:]}",
         "AWS key in the query": f"{base}/collect?k={FAKE['aws_key_id']}",
         "GitHub token in user info": f"{base.replace('://', '://x:' + FAKE['github'] + '@')}/collect",
-        "hex in a host name": "https://" + text[:30].encode().hex() + ".attacker.test/",
+        "hex in host names": f"https://{text[:30].encode().hex()}.{text[30:60].encode().hex()}.attacker.test/",
         "opaque blob": f"{base}/collect?blob=" + base64.b64encode(bytes(range(256)) * 2).decode(),
     }
 

@@ -59,8 +59,10 @@ def url_values(url: str) -> list[tuple[str, str]]:
         out.append(("user info", unquote(parts.username)))
     if parts.password:
         out.append(("user info", unquote(parts.password)))
-    labels = (parts.hostname or "").split(".")
-    out += [("host name", label) for label in labels[:-2] if label]
+    labels = [label for label in (parts.hostname or "").split(".")[:-2] if label]
+    out += [("host name", label) for label in labels]
+    if len(labels) > 1:
+        out.append(("host name", "".join(labels)))  # data spread over several labels
     out += [("path", unquote(seg)) for seg in parts.path.split("/") if seg]
     for pair in parts.query.split("&"):
         key, _, value = pair.partition("=")
@@ -79,7 +81,7 @@ def url_values(url: str) -> list[tuple[str, str]]:
 def decodings(value: str) -> list[tuple[str, str]]:
     """value, and what it decodes to as base64, base64url or hex (text only)."""
     out = [("", value)]
-    compact = value.strip()
+    compact = value.strip().replace(" ", "+")  # a '+' of base64 reads as a space in a query
     if len(compact) >= 16 and _HEX.match(compact):
         out.append(("hex", _text(binascii.unhexlify(compact))))
     if len(compact) >= 16 and _B64.match(compact):
@@ -115,7 +117,7 @@ def exfiltration(url: str, local: LocalText, *, find_secrets: object = None) -> 
             run = local.holds_run_of(decoded)
             if run is not None:
                 return f"its {where} carries text of a local file{via}: {run[:30]!r}…"
-        compact = value.strip()
+        compact = value.strip().replace(" ", "+")
         if len(compact) >= OPAQUE_CHARS and (_B64.match(compact) or _HEX.match(compact)):
             return f"its {where} carries {len(compact)} characters of opaque encoded data"
     return None

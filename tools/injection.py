@@ -68,7 +68,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\{\s*\"(name|tool|tool_name|function)\"\s*:\s*\"[\w.-]+\"\s*,\s*\"(arguments|args|parameters|input)\"\s*:"
             r"|\"(functionCall|function_call|tool_calls)\"\s*:"
-            r"|\b(call|use|run|invoke)\s+(the\s+)?(tool\s+)?`?(read_file|read_many|list_files|search_files|"
+            r"|\b(call|invoke)\s+(the\s+)?(tool\s+)?`?(read_file|read_many|list_files|search_files|"
             r"fetch_page|crawl_site|extract_links|read_pdf)`?\b",
             re.I,
         ),
