@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from agent.envelope import has_lookalike
 from agent.state import Document, Redaction, SafetyFlag, SafetyReport, Span
 from tools.injection import find_injections, strip_invisible
 
@@ -36,9 +37,14 @@ def screen_text(
         if found:
             done["redactions"] = [{"kind": s.kind, "line": s.line} for s in found]
     if not trusted:
-        flags = find_injections(text)
+        flags = [{"kind": f.kind, "line": f.line, "sample": f.sample} for f in find_injections(text)]
+        if has_lookalike(text):  # defused when packed (agent/envelope.py); the user should know
+            line = next(i for i, ln in enumerate(text.split("\n"), 1) if has_lookalike(ln))
+            flags.append(
+                {"kind": "forged_delimiter", "line": line, "sample": text.split("\n")[line - 1][:160]}
+            )
         if flags:
-            done["flags"] = [{"kind": f.kind, "line": f.line, "sample": f.sample} for f in flags]
+            done["flags"] = flags
     return text, done
 
 
