@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -64,6 +66,8 @@ _EXTRA = (
 )
 _PEM_BEGIN = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----")
 _PEM_MAX_LINES = 200
+_PEM_BODY_CHARS = re.compile(r"[A-Za-z0-9+/=]{16,}")  # runs of base64 in the body
+_PEM_MIN_BODY = 3  # runs: the shortest real key (ed25519, OpenSSH) has about six lines
 # NAME=value in env-like files; the name says it is a credential.
 _ENV_LINE = re.compile(
     r"(?m)^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(['\"]?)([^\s'\"#][^'\"\n]*?)\2\s*(?:#.*)?$"
@@ -80,6 +84,15 @@ _PLACEHOLDER_WORDS = frozenset(
     "changeme admin root guest demo xxx mypassword yourpassword token key".split()
 )
 _COMPARISON = re.compile(r"[!=]==?")
+# A snake_case name standing where the value goes ("aws_secret_access_key", "test_api_key").
+_IDENTIFIER = re.compile(r"[a-z]+(?:_[a-z]+)+")
+# Credentials their vendors publish for local emulators: in every tutorial, a secret to no one.
+_PUBLIC_SAMPLES = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq",)  # Azure Azurite
+_MIN_ENTROPY = 3.0  # bits per character; a random 20-character key over 32+ symbols has about 4
+# Tests and their fixtures: a password assigned by name or written in a URL there is test data.
+_TEST_PATH = re.compile(
+    r"(^|/)(tests?|testing|spec|__tests__|fixtures?)/|(^|/)test_[^/]*$|_test\.\w+$|\.(spec|test)\.\w+$"
+)
 
 
 @dataclass(frozen=True)
@@ -178,10 +191,16 @@ def _spans(plugin: Any, line: str, keyword_regexes: dict[Any, int]) -> list[tupl
     return out
 
 
-def _filtered(value: str, line: str, plugin: Any) -> bool:
-    """detect-secrets' own false-positive heuristics, plus placeholders."""
+def _filtered(
+    value: str, line: str, plugin: Any, span: tuple[int, int] = (0, 0), test_file: bool = False
+) -> bool:
+    """detect-secrets' own false-positive heuristics, plus placeholders, words and non-random text."""
+    weak = isinstance(plugin, keyword.KeywordDetector | basic_auth.BasicAuthDetector)
+    formatted = not weak and not isinstance(plugin, jwt.JwtTokenDetector)
     return (
-        heuristic.is_sequential_string(value)
+        (weak and (test_file or _one_word(_unquoted(value)) or bool(_IDENTIFIER.fullmatch(value))))
+        or (formatted and (_inside_a_longer_token(line, span) or _not_random(value)))
+        or heuristic.is_sequential_string(value)
         or heuristic.is_potential_uuid(value)
         or heuristic.is_likely_id_string(value, line, plugin)
         or heuristic.is_templated_secret(value)
@@ -189,7 +208,8 @@ def _filtered(value: str, line: str, plugin: Any) -> bool:
         or heuristic.is_not_alphanumeric_string(value)
         or bool(_PLACEHOLDER.match(value.strip()))
         or "EXAMPLE" in value  # AWS's documented sample keys (AKIAIOSFODNN7EXAMPLE)
-        or (isinstance(plugin, keyword.KeywordDetector) and (_not_stored(line) or _one_word(value)))
+        or any(sample in value for sample in _PUBLIC_SAMPLES)
+        or (isinstance(plugin, keyword.KeywordDetector) and _not_stored(line))
         or (isinstance(plugin, basic_auth.BasicAuthDetector) and _placeholder_words(value))
         or (isinstance(plugin, jwt.JwtTokenDetector) and not _issued(value))
     )
@@ -204,6 +224,27 @@ def _placeholder_words(value: str) -> bool:
     """Tell whether a password in a URL is made of placeholder words ("user:pass@", "u:p@")."""
     words = [w for w in re.split(r"[^a-z0-9]+", unquote(value).lower()) if w]
     return all(len(w) <= 2 or w in _PLACEHOLDER_WORDS for w in words)
+
+
+def _unquoted(value: str) -> str:
+    return unquote(value)
+
+
+def _inside_a_longer_token(line: str, span: tuple[int, int]) -> bool:
+    """A key's format matched inside a longer run of letters and digits (a base64 blob, a word)."""
+    start, end = span
+    before = line[start - 1] if start > 0 else " "
+    after = line[end] if end < len(line) else " "
+    return before.isalnum() or after.isalnum()
+
+
+def _not_random(value: str) -> bool:
+    """Keys are random: one with little entropy (xxxx placeholders, DNA, repeated runs) is not one."""
+    if len(value) < 16:
+        return False
+    counts = Counter(value)
+    entropy = -sum(c / len(value) * math.log2(c / len(value)) for c in counts.values())
+    return entropy < _MIN_ENTROPY
 
 
 def _one_word(value: str) -> bool:
@@ -238,6 +279,7 @@ def find_secrets(text: str, filename: str = "") -> list[Secret]:
 
     filetype = determine_file_type(filename or "x.txt")
     env_like = bool(filename) and is_env_like(filename)
+    test_file = bool(_TEST_PATH.search(filename.replace("\\", "/")))
     scouts = list(_scouts())
     # Passwords and keys assigned by name: only in configuration. In source code the same shape
     # is a test fixture or a tutorial value far more often than a secret (measured on real
@@ -261,14 +303,17 @@ def find_secrets(text: str, filename: str = "") -> list[Secret]:
                 continue
             for plugin in candidates[line_start]:
                 for start, end in _spans(plugin, line, keyword_regexes):
-                    if not _filtered(line[start:end], line, plugin):
+                    if not _filtered(line[start:end], line, plugin, (start, end), test_file):
                         add(_kind(plugin.secret_type), line_start + start, line_start + end)
     for kind, rx in _EXTRA:
         for m in rx.finditer(text):
             if not m.start() or not (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
                 add(kind, m.start(), m.end())
     for m in _PEM_BEGIN.finditer(text):
-        add("private-key", m.start(), _pem_end(text, m))
+        end = _pem_end(text, m)
+        # A key has a body; the markers alone are constants in code that parses keys.
+        if len(_PEM_BODY_CHARS.findall(text, m.end(), end)) >= _PEM_MIN_BODY:
+            add("private-key", m.start(), end)
     if env_like:
         for m in _ENV_LINE.finditer(text):
             if _ENV_NAME.search(m.group(1)) and not _PLACEHOLDER.match(m.group(3).strip()):
