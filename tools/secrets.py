@@ -150,9 +150,15 @@ def _scouts() -> tuple[tuple[Any, re.Pattern[str]], ...]:
 
 
 @cache
-def _keyword() -> tuple[Any, re.Pattern[str]]:
-    # Every keyword-plugin pattern contains one of its denylisted words.
-    return keyword.KeywordDetector(), re.compile(keyword.DENYLIST_REGEX, re.IGNORECASE)
+def _keyword() -> tuple[Any, re.Pattern[str], tuple[re.Pattern[str], ...]]:
+    """The keyword plugin; every one of its patterns contains one of its denylisted words.
+
+    Scouted as literals in the lower-cased text (one fast pass each) when the text is ASCII,
+    where lower() keeps every offset; with the plugin's own case-blind pattern otherwise.
+    """
+    words = {w.replace("_?", sep) for w in keyword.DENYLIST for sep in ("", "_")}
+    literals = tuple(re.compile(re.escape(w)) for w in sorted(words) if w.isascii())
+    return keyword.KeywordDetector(), re.compile(keyword.DENYLIST_REGEX, re.IGNORECASE), literals
 
 
 #: File types whose `password: ...` lines are configuration (detect-secrets' own file types).
@@ -284,15 +290,21 @@ def find_secrets(text: str, filename: str = "") -> list[Secret]:
     # Passwords and keys assigned by name: only in configuration. In source code the same shape
     # is a test fixture or a tutorial value far more often than a secret (measured on real
     # repositories), and provider tokens are caught by their formats anyway.
-    if filetype in _CONFIG_TYPES or env_like:
-        scouts.append(_keyword())
+    scanned = [(plugin, scout, text) for plugin, scout in scouts]
+    if (filetype in _CONFIG_TYPES or env_like) and not test_file:
+        plugin, anycase, literals = _keyword()
+        if text.isascii():
+            lowered = text.lower()
+            scanned += [(plugin, literal, lowered) for literal in literals]
+        else:
+            scanned.append((plugin, anycase, text))
     # line start -> plugins whose scout hit that line (first come first)
     candidates: dict[int, list[Any]] = {}
-    for plugin, scout in scouts:
-        for m in scout.finditer(text):
+    for plugin, scout, scouted in scanned:
+        for m in scout.finditer(scouted):
             line_start = text.rfind("\n", 0, m.start()) + 1
             plugins = candidates.setdefault(line_start, [])
-            if plugin not in plugins:
+            if not any(p is plugin for p in plugins):  # identity: plugins' == builds their JSON
                 plugins.append(plugin)
     if candidates:
         keyword_regexes = keyword.REGEX_BY_FILETYPE.get(filetype, keyword.CONFIG_DENYLIST_REGEX_TO_GROUP)
