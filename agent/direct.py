@@ -116,6 +116,11 @@ class _Reader:
             self.failures.append(f"{source.spec}: {exc}")
             self._record("read_many", args, "error", [], t0, str(exc))
             return
+        scan = [False] * len(bundle.files)
+        if self.settings.redact:  # one scouting pass over the folder; only hits are redacted
+            from tools.secrets import may_hold_secrets
+
+            scan = may_hold_secrets([ft.text for ft in bundle.files], [str(ft.path) for ft in bundle.files])
         added = [
             _document(
                 ft.display,
@@ -126,12 +131,12 @@ class _Reader:
                 source="file",
                 tokens=ft.tokens,
                 now=self.now,
-                redact=self.settings.redact,
+                redact=redact,
                 counter=self.counter,
                 path=str(ft.path),
                 encoding=ft.encoding,
             )  # fmt: skip
-            for ft in bundle.files
+            for ft, redact in zip(bundle.files, scan, strict=True)
         ]
         pdfs = [s["path"] for s in bundle.skipped if s.get("reason") == "pdf"]
         self.pdfs += pdfs

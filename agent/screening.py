@@ -28,7 +28,9 @@ def screen_text(
     """Screen one text; return it and what was done ({"redactions", "flags", "invisible"})."""
     done: dict[str, Any] = {}
     text, invisible = strip_invisible(text)
-    if invisible:
+    # In the user's own files zero-width spaces and joiners are typography (dropped, not
+    # flagged); tag characters and bidi controls (Trojan Source) are flagged wherever they are.
+    if invisible and (not trusted or set(invisible["characters"]) - {"zero_width"}):
         done["invisible"] = invisible
     if redact:
         from tools.secrets import redact as redact_secrets  # detect-secrets: imported when used

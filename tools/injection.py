@@ -125,18 +125,15 @@ def strip_invisible(text: str) -> tuple[str, dict[str, Any] | None]:
     out: list[str] = []
     kinds: dict[str, int] = {}
     tags: list[str] = []
-    for i, ch in enumerate(text):
-        if not _INVISIBLE.match(ch) or (i == 0 and ch == "\ufeff"):
-            out.append(ch)
-            continue
-        if ch in "\u200c\u200d" and _joins(text, i):
-            out.append(ch)
+    pos = 0
+    for m in _INVISIBLE.finditer(text):  # only the matches: a long text is not walked per character
+        i, ch = m.start(), m.group()
+        if (i == 0 and ch == "\ufeff") or (ch in "\u200c\u200d" and _joins(text, i)):
             continue
         code = ord(ch)
         if 0xE0000 <= code <= 0xE007F:
             if code == 0xE007F or (i and _in_flag_sequence(text, i)):
-                out.append(ch)  # a subdivision flag emoji (England, Scotland) is spelled with tags
-                continue
+                continue  # a subdivision flag emoji (England, Scotland) is spelled with tags
             kind = "tag_characters"
             if 0xE0020 <= code <= 0xE007E:
                 tags.append(chr(code - 0xE0000))
@@ -145,6 +142,9 @@ def strip_invisible(text: str) -> tuple[str, dict[str, Any] | None]:
         else:
             kind = "zero_width"
         kinds[kind] = kinds.get(kind, 0) + 1
+        out.append(text[pos:i])
+        pos = i + 1
+    out.append(text[pos:])
     dropped = sum(kinds.values())
     if not dropped:
         return text, None

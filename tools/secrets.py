@@ -18,10 +18,12 @@ lock-file digests in ordinary code, and a redaction in normal code is a defect.
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -165,6 +167,13 @@ def _keyword() -> tuple[Any, re.Pattern[str], tuple[re.Pattern[str], ...]]:
 _CONFIG_TYPES = frozenset({FileType.YAML, FileType.CONFIG, FileType.INI, FileType.PROPERTIES, FileType.TOML})
 
 
+def _keyword_file(filename: str) -> bool:
+    """Configuration outside tests: where a password assigned by name is taken for one."""
+    if not filename or _TEST_PATH.search(filename.replace("\\", "/")):
+        return False
+    return determine_file_type(filename) in _CONFIG_TYPES
+
+
 def is_env_like(path: str) -> bool:
     """Tell whether a file holds secrets by design (.env, credentials, private keys)."""
     return is_secret_file(path.replace("\\", "/").rsplit("/", 1)[-1])
@@ -291,7 +300,7 @@ def find_secrets(text: str, filename: str = "") -> list[Secret]:
     # is a test fixture or a tutorial value far more often than a secret (measured on real
     # repositories), and provider tokens are caught by their formats anyway.
     scanned = [(plugin, scout, text) for plugin, scout in scouts]
-    if (filetype in _CONFIG_TYPES or env_like) and not test_file:
+    if env_like or _keyword_file(filename):
         plugin, anycase, literals = _keyword()
         if text.isascii():
             lowered = text.lower()
@@ -383,3 +392,25 @@ def redact(text: str, filename: str = "") -> tuple[str, list[Secret]]:
         pos = s.end
     parts.append(text[pos:])
     return "".join(parts), found
+
+
+def may_hold_secrets(texts: Sequence[str], filenames: Sequence[str]) -> list[bool]:
+    """Which texts any detector could fire on: one scouting pass over all of them together.
+
+    A folder of thousands of files is scouted as one string (each pattern once, at memory
+    speed) instead of file by file; only the texts marked True need `find_secrets`.
+    """
+    marks = [False] * len(texts)
+    starts: list[int] = []
+    pos = 0
+    for i, (text, name) in enumerate(zip(texts, filenames, strict=True)):
+        starts.append(pos)
+        pos += len(text) + 1
+        if name and (is_env_like(name) or _keyword_file(name)):
+            marks[i] = True  # names and keywords decide there: scouted per file
+    joined = "\n".join(texts)
+    patterns = [scout for _, scout in _scouts()] + [rx for _, rx in _EXTRA] + [_PEM_BEGIN]
+    for rx in patterns:
+        for m in rx.finditer(joined):
+            marks[bisect.bisect_right(starts, m.start()) - 1] = True
+    return marks
