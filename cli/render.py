@@ -23,9 +23,12 @@ def format_args(args: dict[str, Any]) -> str:
 
 
 def format_action(action: Action) -> str:
-    mark = {"ok": "[green]✓[/]", "error": "[red]✗[/]", "timeout": "[red]⏱[/]"}.get(
-        action.status, "[yellow]?[/]"
-    )
+    mark = {
+        "ok": "[green]✓[/]",
+        "error": "[red]✗[/]",
+        "timeout": "[red]⏱[/]",
+        "refused": "[red]⊘ refused[/]",
+    }.get(action.status, "[yellow]?[/]")
     docs = (
         f"{len(action.documents)} doc(s), {action.tokens_added:,} tokens"
         if action.documents
