@@ -29,16 +29,19 @@ _MAX_VALUES = 200  # string arguments looked at per call
 class Guard:
     """Decides, per call, whether the agent may make it."""
 
-    def __init__(self, settings: Settings, sources: Sequence[str] = ()) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.sources = set(sources)
         self._local: LocalText | None = None
         self._local_key: tuple[str, ...] = ()
 
     def check(
-        self, call: ToolCall, tools: Sequence[ToolSpec], documents: Mapping[str, Document]
+        self,
+        call: ToolCall,
+        tools: Sequence[ToolSpec],
+        documents: Mapping[str, Document],
+        sources: Iterable[str] = (),
     ) -> str | None:
-        """The reason this call is refused, or None when it may run."""
+        """The reason this call is refused, or None when it may run (sources: what the user named)."""
         spec = next((t for t in tools if t.name == call.name), None)
         server = spec.server if spec is not None else ""
         writes = spec is not None and server not in BUILTIN_SERVERS and not spec.read_only
@@ -54,8 +57,9 @@ class Guard:
         if not urls:
             return None
         known = self._known_urls(documents)
+        sources = set(sources)
         for url in urls:
-            if url in known or url in self.sources or any(url in d.text for d in documents.values()):
+            if url in known or url in sources or any(url in d.text for d in documents.values()):
                 continue  # a link someone else wrote (a page, a file, the user): it carries nothing new
             from tools.secrets import find_secrets  # detect-secrets: only when a URL is checked
 

@@ -190,11 +190,11 @@ class Nodes:
 
         if state.get("done"):
             return self.after_gathering(state)
-        tools, docs = self.toolbox.tools(), state.get("documents", {})
+        tools, docs, sources = self.toolbox.tools(), state.get("documents", {}), state.get("sources", [])
         return [
             # The guard (agent/guard.py) decides here, where the corpus is at hand: a refused
             # call carries its reason and is never run.
-            Send("call", {"call": c, "key": str(i), "refused": self.guard.check(c, tools, docs)})
+            Send("call", {"call": c, "key": str(i), "refused": self.guard.check(c, tools, docs, sources)})
             for i, c in enumerate(state.get("pending", []))
         ]
 

@@ -157,8 +157,11 @@ def safety_report(blocks: Sequence[Document], gathered: Iterable[Document], *, r
                 seen.add((place, r["kind"], "r"))
                 report.redactions.append(Redaction(uri=doc.uri, where=place, kind=r["kind"]))
         hidden = doc.meta.get("hidden")
-        if hidden and (doc.uri, "hidden", "h") not in seen:
-            seen.add((doc.uri, "hidden", "h"))
+        page = str(doc.meta.get("final_url") or doc.uri) + (
+            f"#p{doc.span.start}" if doc.span.kind == "pages" else ""
+        )
+        if hidden and (page, "hidden", "h") not in seen:  # a page's report rides on each section
+            seen.add((page, "hidden", "h"))
             kinds = ", ".join(f"{k} {v}" for k, v in sorted((hidden.get("kinds") or {}).items()))
             samples = "; ".join(s.get("text", "") for s in (hidden.get("samples") or [])[:2])
             detail = f"{hidden.get('count', 0)} piece(s) dropped ({kinds})" + (
