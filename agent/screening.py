@@ -76,8 +76,8 @@ def with_safety(meta: dict[str, Any], done: dict[str, Any]) -> dict[str, Any]:
         hidden_flags = find_injections(sample_text)
         if hidden_flags:
             done["hidden_flags"] = [{"kind": f.kind, "sample": f.sample} for f in hidden_flags]
-    if done:
-        meta["safety"] = done
+    if done:  # on top of what earlier pieces of the same document recorded (merge_pieces)
+        meta["safety"] = {**(meta.get("safety") or {}), **done}
     return meta
 
 
