@@ -3,7 +3,7 @@
 Every document is screened once, when it is gathered (agent path and direct pack path alike),
 so the pack, the search index, the planner's view of past calls, --json output and the
 model's context cache all hold the screened text:
-- invisible characters are dropped (tools.injection.strip_invisible); text a page or PDF hid
+- invisible characters are dropped (tools.hidden.strip_invisible); text a page or PDF hid
   from its reader was already dropped by its reader and arrives in ``meta["hidden"]``;
 - secrets become [REDACTED:kind] (tools.secrets), unless redaction is off (--no-redact);
 - untrusted text (web, PDF, third-party tools) that addresses the assistant is flagged.
@@ -12,12 +12,18 @@ What was done is kept in ``meta["safety"]`` and summed up per pack by `safety_re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from agent.envelope import has_lookalike
 from agent.state import Document, Redaction, SafetyFlag, SafetyReport, Span
-from tools.injection import find_injections, strip_invisible
+from tools.hidden import HiddenText, strip_invisible
+from tools.injection import find_injections
+
+# Invisible characters that hide or reorder text wherever they are: tag characters spell
+# messages a model reads, bidi controls reorder code (Trojan Source).
+_SMUGGLING = re.compile("[\U000e0000-\U000e007f\u202a-\u202e\u2066-\u2069]")
 
 MAX_REPORTED = 200  # entries per report: past that, the counts still say how many
 
@@ -27,11 +33,12 @@ def screen_text(
 ) -> tuple[str, dict[str, Any]]:
     """Screen one text; return it and what was done ({"redactions", "flags", "invisible"})."""
     done: dict[str, Any] = {}
-    text, invisible = strip_invisible(text)
+    invisible = HiddenText()
+    raw, text = text, strip_invisible(text, invisible)
     # In the user's own files zero-width spaces and joiners are typography (dropped, not
-    # flagged); tag characters and bidi controls (Trojan Source) are flagged wherever they are.
-    if invisible and (not trusted or set(invisible["characters"]) - {"zero_width"}):
-        done["invisible"] = invisible
+    # flagged); tag characters and bidi controls are flagged wherever they are.
+    if invisible.count and (not trusted or _SMUGGLING.search(raw)):
+        done["invisible"] = invisible.as_meta()
     if redact:
         from tools.secrets import redact as redact_secrets  # detect-secrets: imported when used
 
@@ -72,7 +79,6 @@ def with_safety(meta: dict[str, Any], done: dict[str, Any]) -> dict[str, Any]:
     if hidden:
         # Hidden text that speaks to the assistant says why it was hidden: show it.
         sample_text = "\n".join(s.get("text", "") for s in hidden.get("samples") or [])
-        sample_text += "\n" + str(hidden.get("decoded") or "")
         hidden_flags = find_injections(sample_text)
         if hidden_flags:
             done["hidden_flags"] = [{"kind": f.kind, "sample": f.sample} for f in hidden_flags]
@@ -95,8 +101,6 @@ def merge_hidden(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str
         "kinds": kinds,
         "samples": (list(a.get("samples") or []) + list(b.get("samples") or []))[:5],
     }
-    if b.get("decoded"):
-        merged["decoded"] = (str(a.get("decoded") or "") + str(b["decoded"]))[:2000]
     return merged
 
 

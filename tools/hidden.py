@@ -80,22 +80,24 @@ def strip_invisible(text: str, report: HiddenText | None = None) -> str:
     out: list[str] = []
     dropped = 0
     tags: list[str] = []
-    for i, ch in enumerate(text):
-        if not _INVISIBLE.match(ch):
-            out.append(ch)
-            continue
+    pos = 0
+    for m in _INVISIBLE.finditer(text):  # match by match: a long text is not walked per character
+        i, ch = m.start(), m.group()
         code = ord(ch)
         if ch in "\u200c\u200d" and _joins(text, i):
-            out.append(ch)
             continue
         if 0xFE00 <= code <= 0xFE0F and i and _is_symbol(text[i - 1]):
-            out.append(ch)  # emoji presentation selector after a symbol: part of the glyph
-            continue
+            continue  # emoji presentation selector after a symbol: part of the glyph
+        if 0xE0020 <= code <= 0xE007F and _in_flag(text, i):
+            continue  # a subdivision flag emoji (England, Scotland) is spelled with tag characters
+        out.append(text[pos:i])
+        pos = i + 1
         if ch == "\u00ad":  # soft hyphen: a line-break hint, never a hidden message
             continue
         if 0xE0020 <= code <= 0xE007E:
             tags.append(chr(code - 0xE0000))
         dropped += 1
+    out.append(text[pos:])
     if report is not None and dropped:
         message = "".join(tags).strip()
         sample = f"{dropped} invisible characters" + (f" spelling {message!r}" if message else "")
@@ -105,6 +107,14 @@ def strip_invisible(text: str, report: HiddenText | None = None) -> str:
         if len(report.samples) < MAX_SAMPLES:
             report.samples.append({"kind": "invisible_chars", "text": sample[:SAMPLE_CHARS]})
     return "".join(out)
+
+
+def _in_flag(text: str, i: int) -> bool:
+    """Tell whether the tag character at i follows U+1F3F4 (waving black flag) through tags only."""
+    j = i
+    while j > 0 and 0xE0020 <= ord(text[j - 1]) <= 0xE007E:
+        j -= 1
+    return j > 0 and text[j - 1] == "\U0001f3f4"
 
 
 def _joins(text: str, i: int) -> bool:
