@@ -34,7 +34,8 @@ def screen_text(
     """Screen one text; return it and what was done ({"redactions", "flags", "invisible"})."""
     done: dict[str, Any] = {}
     invisible = HiddenText()
-    raw, text = text, strip_invisible(text, invisible)
+    # Every invisible character is outside ASCII: most source files are done in one C pass.
+    raw, text = text, text if text.isascii() else strip_invisible(text, invisible)
     # In the user's own files zero-width spaces and joiners are typography (dropped, not
     # flagged); tag characters and bidi controls are flagged wherever they are.
     if invisible.count and (not trusted or _SMUGGLING.search(raw)):

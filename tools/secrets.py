@@ -408,9 +408,17 @@ def may_hold_secrets(texts: Sequence[str], filenames: Sequence[str]) -> list[boo
         pos += len(text) + 1
         if name and (is_env_like(name) or _keyword_file(name)):
             marks[i] = True  # names and keywords decide there: scouted per file
-    joined = "\n".join(texts)
-    patterns = [scout for _, scout in _scouts()] + [rx for _, rx in _EXTRA] + [_PEM_BEGIN]
-    for rx in patterns:
+    joined = "\n".join(texts)  # no pattern matches across a line break, so none spans two texts
+    for rx in _grouped_scouts():
         for m in rx.finditer(joined):
             marks[bisect.bisect_right(starts, m.start()) - 1] = True
     return marks
+
+
+@cache
+def _grouped_scouts() -> tuple[re.Pattern[str], ...]:
+    """Every scout, grouped by its first (literal) character: one pass per character, not per pattern."""
+    groups: dict[str, list[str]] = {}
+    for rx in [scout for _, scout in _scouts()] + [rx for _, rx in _EXTRA] + [_PEM_BEGIN]:
+        groups.setdefault(rx.pattern[0], []).append(rx.pattern[1:])
+    return tuple(re.compile(re.escape(c) + "(?:" + "|".join(rest) + ")") for c, rest in groups.items())

@@ -86,3 +86,17 @@ def test_the_gate_can_fail_what_detect_secrets_alone_leaves_is_redacted() -> Non
     assert not any(list(PrivateKeyDetector().analyze_string(ln)) for ln in body)
     out, _ = redact("KEY = '" + PEM + "'", "k.py")
     assert not any(ln in out for ln in body)
+
+
+def test_one_pass_over_a_folder_marks_every_file_a_secret_is_found_in(tmp_path: Path) -> None:
+    from tools.secrets import may_hold_secrets
+
+    repo = secret_repo(tmp_path / "repo")
+    paths = sorted(p for p in repo.rglob("*") if p.is_file())
+    texts = [p.read_text() for p in paths] + ["def f():\n    return 1\n", "plain words only\n"]
+    names = [str(p) for p in paths] + ["clean.py", "notes.md"]
+    marks = may_hold_secrets(texts, names)
+    for text, name, marked in zip(texts, names, marks, strict=True):
+        if find_secrets(text, name):
+            assert marked, name  # never a file with a secret left unscreened
+    assert marks[-2:] == [False, False]  # and clean files skip the detector
