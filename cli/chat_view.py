@@ -21,6 +21,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from agent.screening import format_report
 from agent.state import CallResult, Pack, Usage
 from cli.render import Progress, format_args
 
@@ -170,6 +171,8 @@ class LiveGather:
                 self._print(f"[yellow]{escape(data['notice'])}[/]")
             left = f", left out {len(pack.omitted)} item(s)" if pack.omitted else ""
             self._print(f"[dim]packed {pack.tokens:,} tokens in {len(pack.manifest)} block(s){left}[/]")
+            for line in format_report(pack.safety):  # redactions, hidden text, flags
+                self._print(f"[yellow]{escape(line)}[/]")
         elif kind == "widen":
             self._print(
                 f"[yellow]the pack could not answer; widening to {data['route']} @ {data['budget']:,}[/]"
@@ -179,9 +182,12 @@ class LiveGather:
 
 
 def _format_done(result: CallResult, tokens: int, target: str) -> str:
-    mark = {"ok": "[green]✓[/]", "cancelled": "[yellow]⏹[/]", "timeout": "[red]⏱[/]"}.get(
-        result.status, "[red]✗[/]"
-    )
+    mark = {
+        "ok": "[green]✓[/]",
+        "cancelled": "[yellow]⏹[/]",
+        "timeout": "[red]⏱[/]",
+        "refused": "[red]⊘[/]",
+    }.get(result.status, "[red]✗[/]")
     what = f"{len(result.documents)} doc(s), {tokens:,} tokens" if result.documents else result.status
     line = f"  {mark} {result.tool} {escape(target)} → {what} [dim]{result.duration_s:.2f}s[/]"
     if result.status not in ("ok", "cancelled") and result.text:
