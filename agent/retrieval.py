@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from agent.chunking import TARGET_TOKENS, Chunk, chunk_document, content_hash
-from agent.embeddings import Embedder, EmbeddingCache, choose_embedder, embed_cached
+from agent.embeddings import LEGACY_NAMES, Embedder, EmbeddingCache, choose_embedder, embed_cached
 from agent.errors import AgentError, IndexLocked
 from agent.settings import Settings
 from agent.state import Document, Span
@@ -119,12 +119,24 @@ class ChunkIndex:
             except BaseException:
                 self._lock.release()
                 raise
-        slug = "".join(c if c.isalnum() else "-" for c in embedder.name.lower())
+        self._adopt_legacy(embedder.name)
         self.collection = self.client.get_or_create_collection(
-            _COLLECTION_PREFIX + slug, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            collection_name(embedder.name), embedding_function=None, metadata={"hnsw:space": "cosine"}
         )
         self.embedded = 0
         self.added = 0
+
+    def _adopt_legacy(self, name: str) -> None:
+        """Take over the vectors an older forage stored for the same model under another name (once)."""
+        legacy = LEGACY_NAMES.get(name, ())
+        if not legacy:
+            return
+        self.cache.adopt(name, legacy)
+        have = {getattr(c, "name", c) for c in self.client.list_collections()}
+        for old in legacy:
+            if collection_name(old) in have and collection_name(name) not in have:
+                self.client.get_collection(collection_name(old)).modify(name=collection_name(name))
+                have.add(collection_name(name))
 
     def close(self) -> None:
         """Release the store; the next opener (maybe another process) rereads it from disk."""
@@ -182,6 +194,11 @@ class ChunkIndex:
             query_embeddings=[query], ids=list(ids), n_results=min(n, len(ids)), include=[]
         )
         return list(res["ids"][0]) if res["ids"] else []
+
+
+def collection_name(model: str) -> str:
+    """The Chroma collection that holds one model's vectors."""
+    return _COLLECTION_PREFIX + "".join(c if c.isalnum() else "-" for c in model.lower())
 
 
 def _metadata(c: Chunk) -> dict[str, str | int]:

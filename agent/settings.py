@@ -18,7 +18,7 @@ from agent.errors import ConfigError
 
 Route = Literal["auto", "full", "select", "self"]
 Render = Literal["auto", "always", "never"]
-Embedding = Literal["auto", "local", "gemini", "none"]
+Embedding = Literal["auto", "local", "torch", "gemini", "none"]
 PackFormat = Literal["markdown", "xml", "json"]
 
 
@@ -118,7 +118,7 @@ class Settings(BaseModel):
     pdf_password: SecretStr | None = Field(None, description="password for encrypted PDFs")
     # retrieval
     chroma_url: str | None = Field(None, description="Chroma server URL; default: embedded store in data_dir")
-    embedding: Embedding = Field("auto", description="auto | local | gemini | none")
+    embedding: Embedding = Field("auto", description="auto | local (ONNX) | torch | gemini | none")
     # storage
     data_dir: Path = Field(default_factory=_default_data_dir, description="caches, index and sessions")
     # output
