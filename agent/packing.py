@@ -85,7 +85,9 @@ def _block_parts(n: int, doc: Document, fmt: Format) -> tuple[str, str, str]:
         label = span_label(doc.span)
         body = text.replace("</document>", "<\\/document>") if "</document>" in text else text
         trust = "trusted" if doc.trusted else "untrusted"
-        head = f'<document index="{n}" uri="{_attr(doc.uri)}" span="{_attr(label)}" trust="{trust}">\n'
+        rung = doc.meta.get("fidelity", "full")
+        extra = f' fidelity="{rung}"' if rung != "full" else ""
+        head = f'<document index="{n}" uri="{_attr(doc.uri)}" span="{_attr(label)}" trust="{trust}"{extra}>\n'
         if not doc.trusted:
             tag = _envelope_tag(doc)
             return f"{head}<{tag}>\n{UNTRUSTED_NOTE}\n", body, f"\n</{tag}>\n</document>\n"
@@ -97,11 +99,15 @@ def _block_parts(n: int, doc: Document, fmt: Format) -> tuple[str, str, str]:
     else:
         lang = _LANGS.get(os.path.splitext(doc.uri.split("#", 1)[0])[1].lower(), "")
     fence = _fence(text)
-    head = f"## [{n}] {doc.uri}{doc.span.render()}\n{fence}{lang}\n"
+    rung = doc.meta.get("fidelity", "full")
+    if rung != "full":
+        lang = "text"
+    title = f"{doc.uri}{doc.span.render()}" + (f" ({rung})" if rung == "outline" else "")
+    head = f"## [{n}] {title}\n{fence}{lang}\n"
     tail = f"\n{fence}\n"
     if not doc.trusted:
         tag = _envelope_tag(doc)
-        head = f"## [{n}] {doc.uri}{doc.span.render()}\n<{tag}>\n{UNTRUSTED_NOTE}\n{fence}{lang}\n"
+        head = f"## [{n}] {title}\n<{tag}>\n{UNTRUSTED_NOTE}\n{fence}{lang}\n"
         tail = f"\n{fence}\n</{tag}>\n"
     return head, text, tail + "\n"
 
@@ -115,6 +121,7 @@ def render_prefix(blocks: Sequence[Document], fmt: Format) -> str:
     if fmt == "json":
         items = [
             {"block": i, "uri": d.uri, "span": span_label(d.span), "trusted": d.trusted, "text": d.text}
+            | ({"fidelity": d.meta["fidelity"]} if d.meta.get("fidelity", "full") != "full" else {})
             for i, d in enumerate(blocks, 1)
         ]
         return json.dumps({"documents": items}, ensure_ascii=False, indent=1) + "\n"
@@ -180,6 +187,14 @@ def _fill(
     return [d for d in docs if d.id in chosen]
 
 
+_RUNG = {"full": 0, "outline": 1, "paths": 2}
+
+
+def _by_rung(ranked: list[Document]) -> list[Document]:
+    """Keep the ladder's order when blocks must go: path lists first, then outlines, text last."""
+    return sorted(ranked, key=lambda d: _RUNG.get(d.meta.get("fidelity", "full"), 0))
+
+
 def build_pack(
     documents: Sequence[Document],
     question: str,
@@ -208,7 +223,7 @@ def build_pack(
     chosen = docs
     ranked: list[Document] = []
     if budget is not None and fixed + sum(cost.values()) > budget:
-        ranked = rank(docs, query)
+        ranked = _by_rung(rank(docs, query))
         chosen = _fill(docs, ranked, cost, budget - fixed)
     prefix = render_prefix(chosen, fmt)
     qtokens = count_tokens(qtext)
@@ -220,7 +235,7 @@ def build_pack(
         ratio = (total - qtokens) / max(1, estimated)
         scaled = {k: math.ceil(v * ratio) for k, v in cost.items()}
         frame = math.ceil((fixed - qtokens) * ratio)
-        ranked = ranked or rank(docs, query)
+        ranked = ranked or _by_rung(rank(docs, query))
         chosen = _fill(docs, ranked, scaled, int((budget - qtokens - frame) * 0.98))
         prefix = render_prefix(chosen, fmt)
         total = frame + sum(scaled[d.id] for d in chosen) + qtokens
@@ -233,7 +248,7 @@ def build_pack(
     manifest = [
         BlockEntry(
             block=i, doc_id=d.id, uri=d.uri, span=d.span, hash=d.hash, tokens=cost[d.id],
-            trusted=d.trusted, fetched_at=d.fetched_at, **block_safety(d),
+            trusted=d.trusted, fetched_at=d.fetched_at, fidelity=d.meta.get("fidelity", "full"), **block_safety(d),
         )
         for i, d in enumerate(chosen, 1)
     ]  # fmt: skip
@@ -251,9 +266,16 @@ def build_pack(
 
 def render_manifest(pack: Pack) -> str:
     """A markdown table of the blocks (deterministic: no fetch times) and what was left out."""
-    lines = ["# Manifest", "", "| block | uri | span | sha256 | tokens |", "|---|---|---|---|---|"]
+    lines = [
+        "# Manifest",
+        "",
+        "| block | uri | span | fidelity | sha256 | tokens |",
+        "|---|---|---|---|---|---|",
+    ]
     for b in pack.manifest:
-        lines.append(f"| {b.block} | {b.uri} | {span_label(b.span)} | {b.hash[:16]} | {b.tokens} |")
+        lines.append(
+            f"| {b.block} | {b.uri} | {span_label(b.span)} | {b.fidelity} | {b.hash[:16]} | {b.tokens} |"
+        )
     lines.append("")
     lines.append(
         f"Total: {pack.tokens} tokens" + (f" of a {pack.budget}-token budget" if pack.budget else "")

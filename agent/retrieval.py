@@ -17,11 +17,12 @@ from pydantic import BaseModel
 from agent.chunking import TARGET_TOKENS, Chunk, chunk_document, content_hash
 from agent.embeddings import LEGACY_NAMES, Embedder, EmbeddingCache, choose_embedder, embed_cached
 from agent.errors import AgentError, IndexLocked
+from agent.ranking import CodeIndex
 from agent.settings import Settings
 from agent.state import Document, Span
 
 RRF_K = 60
-PAIR_WEIGHT = 2.0
+PAIR_WEIGHT = float(os.environ.get("FORAGE_PAIR_WEIGHT_EXPERIMENT", "2.0"))  # TEMP: measuring
 _COLLECTION_PREFIX = "forage-"
 
 
@@ -32,6 +33,7 @@ class Selection(BaseModel):
     kept_tokens: int
     gathered_tokens: int
     notice: str | None = None
+    ranked_uris: list[str] = []  # files in the order their best chunk ranked (the ladder's order)
 
 
 class IndexStats(BaseModel):
@@ -41,6 +43,8 @@ class IndexStats(BaseModel):
     chunks: int
     embedded: int  # chunks whose vectors were computed now (not found in the cache)
     added: int  # chunks newly written to Chroma
+    removed: int = 0  # stale chunks deleted: of changed files, or (prune) of files not in these sources
+    stored: int = 0  # chunks the index holds afterwards, for every corpus it serves
     store: str  # where the index lives: a path or a server URL
     notice: str | None = None
     seconds: float = 0.0
@@ -125,6 +129,7 @@ class ChunkIndex:
         )
         self.embedded = 0
         self.added = 0
+        self.removed = 0  # stale chunks deleted (changed or pruned documents)
 
     def _adopt_legacy(self, name: str) -> None:
         """Take over the vectors an older forage stored for the same model under another name (once)."""
@@ -168,11 +173,20 @@ class ChunkIndex:
                 missing.append(c)
         return missing
 
-    def add(self, chunks: Sequence[Chunk]) -> None:
-        """Embed (from cache when possible) and add the chunks Chroma does not hold yet."""
+    def add(
+        self, chunks: Sequence[Chunk], size: int = TARGET_TOKENS, *, current: set[str] | None = None
+    ) -> None:
+        """Embed (from cache when possible) and add the chunks Chroma does not hold yet.
+
+        A document with new chunks has changed (or is new): its chunks of the same size that
+        are no longer current are removed, so an edited file leaves no old vectors behind.
+        current: every chunk id of the corpus now, when only some of its chunks are added.
+        """
         missing = self.missing(chunks)
         if not missing:
             return
+        changed = list(dict.fromkeys(c.doc_id for c in missing))
+        self._drop_stale(changed, current if current is not None else {c.id for c in chunks}, size)
         before = getattr(self.embedder, "calls", 0)
         vecs = embed_cached(self.embedder, self.cache, [c.text for c in missing], [c.hash for c in missing])
         self.embedded += getattr(self.embedder, "calls", 0) - before
@@ -182,9 +196,43 @@ class ChunkIndex:
             self.collection.add(
                 ids=[c.id for c in part],
                 embeddings=vecs[b : b + step],
-                metadatas=[_metadata(c) for c in part],
+                metadatas=[_metadata(c, size) for c in part],
             )
         self.added += len(missing)
+
+    def _drop_stale(self, doc_ids: Sequence[str], current: set[str], size: int) -> None:
+        for b in range(0, len(doc_ids), 500):
+            got = self.collection.get(
+                where={"doc_id": {"$in": list(doc_ids[b : b + 500])}}, include=["metadatas"]
+            )
+            stale = [
+                i
+                for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)
+                if i not in current and (m or {}).get("size", size) == size
+            ]
+            self._delete(stale)
+
+    def _delete(self, ids: Sequence[str]) -> None:
+        for b in range(0, len(ids), 2000):
+            self.collection.delete(ids=list(ids[b : b + 2000]))
+        self.removed += len(ids)
+
+    def prune(self, keep_doc_ids: set[str]) -> int:
+        """Remove every chunk whose document is not in keep_doc_ids; return how many went."""
+        stale: list[str] = []
+        total = self.collection.count()
+        for offset in range(0, total, 5000):
+            got = self.collection.get(include=["metadatas"], limit=5000, offset=offset)
+            stale += [
+                i for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)
+                if (m or {}).get("doc_id") not in keep_doc_ids
+            ]  # fmt: skip
+        before = self.removed
+        self._delete(stale)
+        return self.removed - before
+
+    def count(self) -> int:
+        return int(self.collection.count())
 
     def dense(self, query: np.ndarray, ids: Sequence[str], n: int) -> list[str]:
         """Return up to n of `ids`, nearest to the query vector first."""
@@ -201,13 +249,14 @@ def collection_name(model: str) -> str:
     return _COLLECTION_PREFIX + "".join(c if c.isalnum() else "-" for c in model.lower())
 
 
-def _metadata(c: Chunk) -> dict[str, str | int]:
+def _metadata(c: Chunk, size: int) -> dict[str, str | int]:
     meta: dict[str, str | int] = {
         "uri": c.uri,
         "doc_id": c.doc_id,
         "hash": c.hash,
         "order": c.order,
         "kind": c.span.kind,
+        "size": size,  # the chunk target it was cut at: one document may be indexed at two sizes
     }
     if c.span.start is not None:
         meta["start"] = c.span.start
@@ -377,6 +426,22 @@ def chunk_target(budget: int) -> int:
 MAX_EMBED_AT_QUESTION = 5000  # ~2 min of CPU embedding (a 1M-token corpus); beyond, lexical candidates only
 
 
+_CODE_INDEXES: dict[str, CodeIndex] = {}  # the last few corpora, by their chunk ids (chat follow-ups, evals)
+_KEEP_INDEXES = 2
+
+
+def code_index(chunks: Sequence[Chunk], documents: Sequence[Document]) -> CodeIndex:
+    """The ranking index of these chunks, built once per process for an unchanged corpus."""
+    import hashlib
+
+    key = hashlib.sha256("\0".join(c.id for c in chunks).encode()).hexdigest()
+    hit = _CODE_INDEXES.pop(key, None) or CodeIndex(chunks, documents)
+    _CODE_INDEXES[key] = hit  # most recent last
+    while len(_CODE_INDEXES) > _KEEP_INDEXES:
+        _CODE_INDEXES.pop(next(iter(_CODE_INDEXES)))
+    return hit
+
+
 def rank_chunks(
     chunks: Sequence[Chunk],
     question: str,
@@ -384,21 +449,22 @@ def rank_chunks(
     index: ChunkIndex | None,
     dense_n: int,
     dense_ids: Sequence[str] | None = None,
+    documents: Sequence[Document] = (),
 ) -> list[Chunk]:
-    """Rank chunks for the question: BM25 on words and word pairs, and dense when indexed; fused with RRF.
+    """Rank chunks for the question: code-aware lexical signals, and dense when indexed; fused with RRF.
 
     dense_ids limits the dense ranking to those chunks (the embedded ones) when not all are.
     """
-    by_id = {c.id: c for c in chunks}
-    lexical = LexicalRanker([c.text for c in chunks])
-    rankings = [[chunks[i].id for i in ranking] for ranking in lexical.rankings(question)]
-    # An exact rare phrase from the question is the strongest evidence we have: it counts double.
-    weights = [1.0, PAIR_WEIGHT]
+    ranker = code_index(chunks, documents)
+    dense: list[int] = []
     if index is not None:
-        pool = list(dense_ids) if dense_ids is not None else list(by_id)
-        rankings.append(index.dense(index.embedder.embed_query(question), pool, dense_n))
-        weights.append(1.0)
-    return [by_id[i] for i in rrf(rankings, weights=weights)]
+        pos = {c.id: i for i, c in enumerate(ranker.chunks)}
+        pool = list(dense_ids) if dense_ids is not None else list(pos)
+        dense = [pos[i] for i in index.dense(index.embedder.embed_query(question), pool, dense_n) if i in pos]
+    extra = []
+    if PAIR_WEIGHT:
+        extra.append((LexicalRanker([c.text for c in ranker.chunks]).pairs.rank(question), PAIR_WEIGHT))
+    return [ranker.chunks[i] for i in ranker.rank(question, dense=dense, extra=extra)]
 
 
 def select(
@@ -410,34 +476,43 @@ def select(
     count_tokens: Callable[[str], int],
     lock_timeout: float = 10.0,
     embedder: Embedder | None = None,
+    chunk_tokens: int | None = None,
 ) -> Selection:
-    """Keep the chunks most relevant to the question that fit the budget, in document order."""
+    """Keep the chunks most relevant to the question that fit the budget, in document order.
+
+    chunk_tokens: the chunk size (default: chunk_target(budget)); the same size for the same
+    corpus means the same chunk ids, so what `forage index` embedded is found again.
+    """
     gathered = sum(d.tokens or count_tokens(d.text) for d in documents)
     if gathered <= budget:
         return Selection(documents=list(documents), kept_tokens=gathered, gathered_tokens=gathered)
-    chunks = chunk_all(documents, chunk_target(budget))
+    size = chunk_tokens or chunk_target(budget)
+    chunks = chunk_all(documents, size)
     notice = None
     if embedder is None:
         embedder, notice = choose_embedder(settings)
     avg = max(1, sum(len(c.text) for c in chunks) // max(1, len(chunks)) // 4)
     dense_n = min(len(chunks), max(50, 3 * budget // avg))
     if embedder is None:
-        ranked = rank_chunks(chunks, question, index=None, dense_n=0)
+        ranked = rank_chunks(chunks, question, index=None, dense_n=0, documents=documents)
     else:
         with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
             pending = index.missing(chunks)
             if len(pending) <= MAX_EMBED_AT_QUESTION:
-                index.add(chunks)
-                ranked = rank_chunks(chunks, question, index=index, dense_n=dense_n)
+                index.add(chunks, size)
+                ranked = rank_chunks(chunks, question, index=index, dense_n=dense_n, documents=documents)
             else:
                 # Embedding every chunk of a big, unindexed corpus would take minutes on a CPU:
                 # embed the best lexical candidates now, rank the rest lexically, and say so.
-                lexical = rank_chunks(chunks, question, index=None, dense_n=0)
+                lexical = rank_chunks(chunks, question, index=None, dense_n=0, documents=documents)
                 todo = {c.id for c in pending}
                 pool = [c.id for c in chunks if c.id not in todo]
                 pool += [c.id for c in lexical if c.id in todo][:MAX_EMBED_AT_QUESTION]
-                index.add([c for c in chunks if c.id in set(pool)])
-                ranked = rank_chunks(chunks, question, index=index, dense_n=dense_n, dense_ids=pool)
+                keep = set(pool)
+                index.add([c for c in chunks if c.id in keep], size, current={c.id for c in chunks})
+                ranked = rank_chunks(
+                    chunks, question, index=index, dense_n=dense_n, dense_ids=pool, documents=documents
+                )
                 notice = (
                     f"{len(pending):,} of {len(chunks):,} chunks were not embedded yet: embedded the "
                     f"{MAX_EMBED_AT_QUESTION:,} best lexical matches now and ranked the rest by keywords. "
@@ -455,7 +530,10 @@ def select(
         for b in blocks:
             b.tokens = b.tokens or count_tokens(b.text)
         kept = sum(b.tokens for b in blocks)
-    return Selection(documents=blocks, kept_tokens=kept, gathered_tokens=gathered, notice=notice)
+    return Selection(
+        documents=blocks, kept_tokens=kept, gathered_tokens=gathered, notice=notice,
+        ranked_uris=list(dict.fromkeys(c.uri for c in ranked)),
+    )  # fmt: skip
 
 
 def build_index(
@@ -464,8 +542,13 @@ def build_index(
     *,
     lock_timeout: float = 10.0,
     embedder: Embedder | None = None,
+    prune: bool = False,
 ) -> IndexStats:
-    """Chunk, embed and add documents to the index ahead of time (`forage index`)."""
+    """Chunk, embed and add documents to the index ahead of time (`forage index`).
+
+    prune: also remove the chunks of every document not among these (the index then holds
+    exactly these sources).
+    """
     started = time.perf_counter()
     chunks = chunk_all(documents)
     notice = None
@@ -482,11 +565,15 @@ def build_index(
         )
     with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
         index.add(chunks)
+        if prune:
+            index.prune({d.id for d in documents})
         return IndexStats(
             documents=len(documents),
             chunks=len(chunks),
             embedded=index.embedded,
             added=index.added,
+            removed=index.removed,
+            stored=index.count(),
             store=index.store,
             seconds=time.perf_counter() - started,
         )

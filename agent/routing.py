@@ -60,13 +60,27 @@ def route_reason(
 def select_documents(
     documents: list[Document], question: str, budget: int, *, settings: Settings, counter: TokenCounter
 ) -> tuple[list[Document], str | None]:
-    """Retrieval: the chunks most relevant to the question that fit, in document order."""
-    from agent import retrieval  # heavy imports (chromadb, torch) only when selecting
+    """Retrieval: the chunks most relevant to the question that fit, in document order.
+
+    With the fidelity ladder on, the chunks take most of the room and the next files by rank
+    fill the rest as outlines, then a path list (agent/ladder.py).
+    """
+    from agent import ladder, retrieval  # heavy imports (chromadb, bm25s) only when selecting
 
     # Leave room for block headers, fences and the question around the selected text.
     room = max(256, int(budget * 0.95) - counter(question) - 64)
-    selection = retrieval.select(documents, question, room, settings=settings, count_tokens=counter)
-    return selection.documents, selection.notice
+    full_room = int(room * ladder.FULL_SHARE) if settings.ladder else room
+    selection = retrieval.select(
+        documents, question, full_room, settings=settings, count_tokens=counter,
+        chunk_tokens=retrieval.chunk_target(room),
+    )  # fmt: skip
+    if not settings.ladder or selection.kept_tokens >= selection.gathered_tokens:
+        return selection.documents, selection.notice
+    headers = sum(24 for _ in selection.documents)  # block header and fences of each full block
+    rest = ladder.lower_rungs(
+        documents, selection.documents, selection.ranked_uris, room - selection.kept_tokens - headers, counter
+    )
+    return selection.documents + rest, selection.notice
 
 
 def pack_documents(
@@ -94,7 +108,7 @@ def pack_documents(
                 "(embedding chunks seen for the first time takes a while on a CPU; `forage index` does it ahead)",
             )
         selected, notice = select_documents(docs, question, budget, settings=settings, counter=counter)
-        left_out = _not_selected(docs, selected)
+        left_out = _not_selected(docs, [d for d in selected if d.meta.get("fidelity", "full") == "full"])
         docs = selected
     pack = build_pack(
         docs,

@@ -118,6 +118,9 @@ class Settings(BaseModel):
     pdf_password: SecretStr | None = Field(None, description="password for encrypted PDFs")
     # retrieval
     chroma_url: str | None = Field(None, description="Chroma server URL; default: embedded store in data_dir")
+    ladder: bool = Field(
+        True, description="under a budget: chunks in full, then outlines, then a path list (off: chunks only)"
+    )
     embedding: Embedding = Field("auto", description="auto | local (ONNX) | torch | gemini | none")
     # storage
     data_dir: Path = Field(default_factory=_default_data_dir, description="caches, index and sessions")

@@ -76,6 +76,13 @@ ChromaOpt = Annotated[
         "--chroma-url", help="Use a Chroma server (http://host:port) instead of the embedded index."
     ),
 ]
+LadderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ladder",
+        help="on: under a budget, chunks in full, then outlines, then a path list (default); off: chunks only.",
+    ),
+]
 StepsOpt = Annotated[int | None, typer.Option("--max-steps", help="Most plan/act rounds.")]
 TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds each tool call may take.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
@@ -97,11 +104,15 @@ NO_REDACT_WARNING = (
 )
 
 
-def _flags(*, no_redact: bool = False, **kw: Any) -> dict[str, Any]:
+def _flags(*, no_redact: bool = False, ladder: str | None = None, **kw: Any) -> dict[str, Any]:
     """CLI flags that were given, as Settings keys (unset flags fall through to lower layers)."""
     out = {k: v for k, v in kw.items() if v not in (None, False, [])}
     if no_redact:
         out["redact"] = False
+    if ladder is not None:
+        if ladder not in ("on", "off"):
+            raise _fail(f"--ladder {ladder!r}: use on or off", EXIT_USAGE)
+        out["ladder"] = ladder == "on"
     return out
 
 
@@ -151,6 +162,7 @@ def ask(
     exclude: ExcludeOpt = None,
     ignore_robots: RobotsOpt = False,
     chroma_url: ChromaOpt = None,
+    ladder: LadderOpt = None,
     max_steps: StepsOpt = None,
     timeout: TimeoutOpt = None,
     no_redact: NoRedactOpt = False,
@@ -166,7 +178,7 @@ def ask(
         model=model, window=window, budget=budget, route=route, allow_hosts=allow_host, crawl=crawl,
         max_pages=max_pages, max_depth=max_depth, include=include, exclude=exclude, ignore_robots=ignore_robots,
         chroma_url=chroma_url, max_steps=max_steps, call_timeout=timeout, no_redact=no_redact,
-        allow_writes=allow_writes,
+        allow_writes=allow_writes, ladder=ladder,
     )  # fmt: skip
     result = _execute(question, sources, flags, want_answer=True, quiet=quiet, stream=not as_json)
     refusal = format_refusal(result)
@@ -211,6 +223,7 @@ def pack(
     chroma_url: ChromaOpt = None,
     route: RouteOpt = None,
     no_redact: NoRedactOpt = False,
+    ladder: LadderOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
 ) -> None:
     """Pack the sources into one ordered, cited context file (query-aware Repomix).
@@ -223,7 +236,7 @@ def pack(
     flags = _flags(
         budget=budget, allow_hosts=allow_host, crawl=crawl, max_pages=max_pages, max_depth=max_depth,
         include=include, exclude=exclude, ignore_robots=ignore_robots, chroma_url=chroma_url, route=route,
-        pack_format=fmt, model="extractive", no_redact=no_redact,
+        pack_format=fmt, model="extractive", no_redact=no_redact, ladder=ladder,
         # A pack reads every page of every source; the gather-token limit still applies.
         max_steps=10_000,
     )  # fmt: skip

@@ -35,6 +35,10 @@ def index(
     allow_host: Annotated[
         list[str] | None, typer.Option("--allow-host", help="Allow a private/loopback host for URL sources.")
     ] = None,
+    prune: Annotated[
+        bool,
+        typer.Option("--prune", help="Also remove the chunks of every file not in these sources."),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Pre-build the retrieval index for a corpus (chunks, embeddings, Chroma).
@@ -78,7 +82,7 @@ def index(
             raise typer.Exit(EXIT_USER)
         if not quiet:
             err.print(f"indexing {len(docs)} documents ({sum(d.tokens for d in docs):,} tokens) …")
-        stats = build_index(docs, settings)
+        stats = build_index(docs, settings, prune=prune)
     except AgentError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(EXIT_USER) from None
@@ -94,6 +98,7 @@ def index(
     else:
         out.print(
             f"indexed {stats.documents} documents: {stats.chunks} chunks, {stats.embedded} embedded now, "
-            f"{stats.added} added, {stats.chunks - stats.added} already indexed · {escape(stats.store)} · {stats.seconds:.1f}s"
+            f"{stats.added} added, {stats.chunks - stats.added} already indexed, {stats.removed} stale removed "
+            f"({stats.stored} stored) · {escape(stats.store)} · {stats.seconds:.1f}s"
         )
     raise typer.Exit(EXIT_PARTIAL if result.failures else EXIT_OK)

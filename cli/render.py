@@ -90,7 +90,7 @@ def pack_file_parts(pack: Pack, fmt: str) -> list[str]:
     if fmt == "xml":
         rows = "".join(
             f'  <block index="{b.block}" uri="{b.uri}" span="{b.span.kind}:{b.span.start}-{b.span.end}" '
-            f'sha256="{b.hash}" tokens="{b.tokens}"/>\n'
+            f'fidelity="{b.fidelity}" sha256="{b.hash}" tokens="{b.tokens}"/>\n'
             for b in pack.manifest
         )
         omitted = "".join(

@@ -12,6 +12,7 @@ Run: python -m evals.codeqa --repo PATH --questions JSONL --budgets 4k,16k,64k [
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import statistics
@@ -49,10 +50,8 @@ def _repo_relative(raw: str, repo_root: Path) -> str | None:
     path = Path(text)
     candidates = []
     if path.is_absolute():
-        try:
+        with contextlib.suppress(ValueError, OSError):
             candidates.append(path.resolve().relative_to(root).as_posix())
-        except (ValueError, OSError):
-            pass
         candidates.append(text.lstrip("/"))  # "/src/x.py": written from the repo root
     else:
         candidates.append(text)
@@ -283,11 +282,16 @@ def format_table(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repo", type=Path, required=True, help="the repository checkout the questions are about")
-    parser.add_argument("--questions", type=Path, required=True, help="JSONL of {question, answer} or {question, files}")
+    parser.add_argument(
+        "--repo", type=Path, required=True, help="the repository checkout the questions are about"
+    )
+    parser.add_argument(
+        "--questions", type=Path, required=True, help="JSONL of {question, answer} or {question, files}"
+    )
     parser.add_argument("--budgets", default="4k,16k,64k", help="token budgets, comma-separated")
     parser.add_argument("--data-dir", type=Path, help="forage's caches and index (default: the user's)")
     parser.add_argument("--embedding", choices=["auto", "local", "gemini", "none"], help="dense engine")
+    parser.add_argument("--ladder", choices=["on", "off"], help="fidelity ladder (default: on)")
     parser.add_argument("--limit", type=int, help="score only the first N questions (a smoke run)")
     parser.add_argument("--out", type=Path, help="write the JSON report here")
     args = parser.parse_args(argv)
@@ -302,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         questions = questions[: args.limit]
     flags = {"data_dir": args.data_dir, "embedding": args.embedding}
+    if args.ladder:
+        flags["ladder"] = args.ladder == "on"
     settings = load_settings({k: v for k, v in flags.items() if v is not None})
     report = run(args.repo, questions, budgets, settings)
     print(format_table(report))

@@ -141,7 +141,7 @@ def dense_top_k(
 def run(seeds: int, window: int, reserve: int, data_dir: Path) -> dict[str, object]:
     settings = Settings(data_dir=data_dir, window=window, reserve=reserve)
     budget = window - reserve
-    embedder = LocalEmbedder()
+    embedder = LocalEmbedder(data_dir)
     rows: dict[str, list[tuple[bool, float]]] = {"hybrid": [], "truncate": [], "dense-top5": []}
     seconds: list[float] = []
     for seed in range(seeds):

