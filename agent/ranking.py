@@ -58,17 +58,28 @@ def split_identifier(word: str) -> list[str]:
     return [p.lower() for piece in word.split("_") for p in _PART.findall(piece)]
 
 
-def code_tokens(text: str) -> list[str]:
-    """Words for BM25: each identifier whole and, when compound, its parts too; no stopwords."""
+def _word_tokens(word: str) -> tuple[str, ...]:
+    whole = _norm(word)
+    if whole in _STOP or len(whole) < 2:
+        return ()
+    parts = split_identifier(word)
+    if len(parts) < 2:
+        return (whole,)
+    return (whole, *(_norm(p) for p in parts if len(p) > 1 and p not in _STOP))
+
+
+def code_tokens(text: str, memo: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """Words for BM25: each identifier whole and, when compound, its parts too; no stopwords.
+
+    memo: a word -> tokens map shared across calls (a corpus repeats its words a lot).
+    """
+    memo = {} if memo is None else memo
     out: list[str] = []
     for word in _WORD.findall(text):
-        whole = _norm(word)
-        if whole in _STOP or len(whole) < 2:
-            continue
-        out.append(whole)
-        parts = split_identifier(word)
-        if len(parts) > 1:
-            out.extend(_norm(p) for p in parts if len(p) > 1 and p not in _STOP)
+        toks = memo.get(word)
+        if toks is None:
+            toks = memo[word] = _word_tokens(word)
+        out.extend(toks)
     return out
 
 
@@ -126,8 +137,9 @@ class CodeIndex:
         self.file_chunks: dict[str, list[int]] = defaultdict(list)
         for i, c in enumerate(self.chunks):
             self.file_chunks[c.uri].append(i)
-        path_tokens = {u: code_tokens(_path_words(u)) for u in self.files}
-        self.words = _BM25([path_tokens[c.uri] + code_tokens(c.text) for c in self.chunks])
+        memo: dict[str, tuple[str, ...]] = {}
+        path_tokens = {u: code_tokens(_path_words(u), memo) for u in self.files}
+        self.words = _BM25([path_tokens[c.uri] + code_tokens(c.text, memo) for c in self.chunks])
         self.paths = _BM25([path_tokens[u] for u in self.files])
         self.symbols: dict[str, list[_Site]] = defaultdict(list)
         self.defined_in: list[set[str]] = [set() for _ in self.chunks]
@@ -139,7 +151,7 @@ class CodeIndex:
             if doc is None:
                 continue
             starts = [doc.text.count("\n", 0, self.chunks[i].start_char) + 1 for i in idx]
-            for d in definitions(doc):
+            for d in definitions(doc, fast=True):
                 if d.kind == "heading":
                     continue
                 pos = bisect.bisect_right(starts, d.line) - 1

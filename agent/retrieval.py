@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import numpy as np
 from pydantic import BaseModel
 
+from agent import background
 from agent.chunking import TARGET_TOKENS, Chunk, chunk_document, content_hash
 from agent.embeddings import LEGACY_NAMES, Embedder, EmbeddingCache, choose_embedder, embed_cached
 from agent.errors import AgentError, IndexLocked
@@ -423,7 +424,7 @@ def chunk_target(budget: int) -> int:
     return min(TARGET_TOKENS, max(48, budget // 8))
 
 
-MAX_EMBED_AT_QUESTION = 5000  # ~2 min of CPU embedding (a 1M-token corpus); beyond, lexical candidates only
+EMBED_AT_QUESTION = 300  # ~10 s of CPU embedding; a bigger unindexed corpus is embedded in the background
 
 
 _CODE_INDEXES: dict[str, CodeIndex] = {}  # the last few corpora, by their chunk ids (chat follow-ups, evals)
@@ -446,25 +447,33 @@ def rank_chunks(
     chunks: Sequence[Chunk],
     question: str,
     *,
-    index: ChunkIndex | None,
-    dense_n: int,
-    dense_ids: Sequence[str] | None = None,
+    dense: Sequence[str] = (),
     documents: Sequence[Document] = (),
 ) -> list[Chunk]:
-    """Rank chunks for the question: code-aware lexical signals, and dense when indexed; fused with RRF.
-
-    dense_ids limits the dense ranking to those chunks (the embedded ones) when not all are.
-    """
+    """Rank chunks for the question: code-aware lexical signals and, if given, a dense ranking (ids)."""
     ranker = code_index(chunks, documents)
-    dense: list[int] = []
-    if index is not None:
-        pos = {c.id: i for i, c in enumerate(ranker.chunks)}
-        pool = list(dense_ids) if dense_ids is not None else list(pos)
-        dense = [pos[i] for i in index.dense(index.embedder.embed_query(question), pool, dense_n) if i in pos]
+    pos = {c.id: i for i, c in enumerate(ranker.chunks)}
     extra = []
     if PAIR_WEIGHT:
         extra.append((LexicalRanker([c.text for c in ranker.chunks]).pairs.rank(question), PAIR_WEIGHT))
-    return [ranker.chunks[i] for i in ranker.rank(question, dense=dense, extra=extra)]
+    dense_pos = [pos[i] for i in dense if i in pos]
+    return [ranker.chunks[i] for i in ranker.rank(question, dense=dense_pos, extra=extra)]
+
+
+def dense_from_vectors(
+    query: np.ndarray, chunks: Sequence[Chunk], vectors: dict[str, np.ndarray], n: int
+) -> list[str]:
+    """Exact cosine ranking (unit vectors) of the chunks whose vectors are known, best first, top n."""
+    known = [c for c in chunks if c.hash in vectors]
+    if not known or n <= 0:
+        return []
+    matrix = np.stack([vectors[c.hash] for c in known])
+    scores = matrix @ np.asarray(query, dtype=np.float32)
+    top = np.argpartition(-scores, min(n, len(known)) - 1)[:n] if n < len(known) else np.arange(len(known))
+    return [known[i].id for i in top[np.argsort(-scores[top], kind="stable")]]
+
+
+MAX_CACHED_DENSE = 200_000  # chunks ranked from cached vectors in memory (~300 MB); beyond, Chroma's index
 
 
 def select(
@@ -493,31 +502,12 @@ def select(
         embedder, notice = choose_embedder(settings)
     avg = max(1, sum(len(c.text) for c in chunks) // max(1, len(chunks)) // 4)
     dense_n = min(len(chunks), max(50, 3 * budget // avg))
-    if embedder is None:
-        ranked = rank_chunks(chunks, question, index=None, dense_n=0, documents=documents)
-    else:
-        with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
-            pending = index.missing(chunks)
-            if len(pending) <= MAX_EMBED_AT_QUESTION:
-                index.add(chunks, size)
-                ranked = rank_chunks(chunks, question, index=index, dense_n=dense_n, documents=documents)
-            else:
-                # Embedding every chunk of a big, unindexed corpus would take minutes on a CPU:
-                # embed the best lexical candidates now, rank the rest lexically, and say so.
-                lexical = rank_chunks(chunks, question, index=None, dense_n=0, documents=documents)
-                todo = {c.id for c in pending}
-                pool = [c.id for c in chunks if c.id not in todo]
-                pool += [c.id for c in lexical if c.id in todo][:MAX_EMBED_AT_QUESTION]
-                keep = set(pool)
-                index.add([c for c in chunks if c.id in keep], size, current={c.id for c in chunks})
-                ranked = rank_chunks(
-                    chunks, question, index=index, dense_n=dense_n, dense_ids=pool, documents=documents
-                )
-                notice = (
-                    f"{len(pending):,} of {len(chunks):,} chunks were not embedded yet: embedded the "
-                    f"{MAX_EMBED_AT_QUESTION:,} best lexical matches now and ranked the rest by keywords. "
-                    "Run `forage index` on these sources once to rank everything densely."
-                )
+    dense: list[str] = []
+    if embedder is not None:
+        dense, notice = _dense_ranking(
+            chunks, question, embedder, size, dense_n, settings, lock_timeout, documents
+        )
+    ranked = rank_chunks(chunks, question, dense=dense, documents=documents)
     chosen, _ = fill_budget(ranked, budget, count_tokens)
     docs_by_id = {d.id: d for d in documents}
     blocks = merge_neighbours(chosen, docs_by_id)
@@ -534,6 +524,59 @@ def select(
         documents=blocks, kept_tokens=kept, gathered_tokens=gathered, notice=notice,
         ranked_uris=list(dict.fromkeys(c.uri for c in ranked)),
     )  # fmt: skip
+
+
+def _dense_ranking(
+    chunks: Sequence[Chunk],
+    question: str,
+    embedder: Embedder,
+    size: int,
+    dense_n: int,
+    settings: Settings,
+    lock_timeout: float,
+    documents: Sequence[Document],
+) -> tuple[list[str], str | None]:
+    """Dense ids for the question, and a notice when not every chunk could be ranked densely.
+
+    When every chunk's vector is in the local cache (an indexed corpus), rank exactly in memory:
+    no Chroma import or lock on the query path. Otherwise add what is missing to the index
+    first, embedding at most a few seconds' worth now; the rest is embedded in the background.
+    """
+    if settings.chroma_url is None and len(chunks) <= MAX_CACHED_DENSE:
+        cache = EmbeddingCache(settings.data_dir / "embeddings.sqlite")
+        try:
+            vectors = cache.get_many(embedder.name, [c.hash for c in chunks])
+        finally:
+            cache.close()
+        if all(c.hash in vectors for c in chunks):
+            return dense_from_vectors(embedder.embed_query(question), chunks, vectors, dense_n), None
+    with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
+        pending = index.missing(chunks)
+        unknown = _not_cached(index, embedder, pending)
+        if len(unknown) <= EMBED_AT_QUESTION:
+            index.add(chunks, size)
+            return index.dense(embedder.embed_query(question), [c.id for c in chunks], dense_n), None
+        # Embedding a big, unindexed corpus takes minutes on a CPU: add what the cache already
+        # holds, rank densely among those and lexically over all, and embed the rest elsewhere.
+        todo = {c.id for c in unknown}
+        ready = [c for c in chunks if c.id not in todo]
+        index.add(ready, size, current={c.id for c in chunks})
+        dense = index.dense(embedder.embed_query(question), [c.id for c in ready], dense_n) if ready else []
+    started = background.embed_later(settings, embedder.name, unknown)
+    how = (
+        "embedding them in the background now (the next question over these sources ranks densely)"
+        if started
+        else "run `forage index` on these sources once to rank everything densely"
+    )
+    return dense, (
+        f"{len(unknown):,} of {len(chunks):,} chunks are not embedded yet, so they were ranked by "
+        f"keywords and code signals only; {how}."
+    )
+
+
+def _not_cached(index: ChunkIndex, embedder: Embedder, chunks: Sequence[Chunk]) -> list[Chunk]:
+    have = index.cache.get_many(embedder.name, [c.hash for c in chunks])
+    return [c for c in chunks if c.hash not in have]
 
 
 def build_index(

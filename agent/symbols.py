@@ -33,12 +33,18 @@ class Definition:
     depth: int = 0
 
 
-def definitions(doc: Document) -> list[Definition]:
-    """The definitions in one document, in source order (empty for prose and pages)."""
+def definitions(doc: Document, *, fast: bool = False) -> list[Definition]:
+    """The definitions in one document, in source order (empty for prose and pages).
+
+    fast: names, kinds and lines only, from declaration patterns (Python too): ~20x cheaper
+    than `ast` and enough for the symbol index; outlines use the full parse.
+    """
     if doc.source in ("web", "pdf") or len(doc.text) > MAX_PARSE_CHARS:
         return []
     kind = chunk_kind(doc)
     path = doc.uri.split("?", 1)[0].lower()
+    if fast and kind == "code":
+        return _generic(doc.text)
     if path.endswith((".py", ".pyi")):
         try:
             return _python(doc.text)
@@ -139,15 +145,24 @@ def _generic(text: str) -> list[Definition]:
         starts.append(m.end())
     import bisect
 
+    stack: list[tuple[int, str, str]] = []  # (indent, name, kind) of the enclosing definitions
     for m in _GENERIC.finditer(text):
         line = bisect.bisect_right(starts, m.start())
         end = text.find("\n", m.start())
         sig = text[m.start() : end if end >= 0 else len(text)].strip()
         kind = _KINDS.get(m.group("kw"), "function")
-        depth = min(2, len(m.group("indent").expandtabs(4)) // 4)
+        indent = len(m.group("indent").expandtabs(4))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        if kind == "function" and stack and stack[-1][2] in ("class", "type"):
+            kind = "method"
+        qual = ".".join([*(n for _, n, _ in stack), m.group("name")])
         out.append(
-            Definition(m.group("name"), m.group("name"), kind, line, line, sig[:160].rstrip("{ "), "", depth)
+            Definition(
+                m.group("name"), qual, kind, line, line, sig[:160].rstrip("{ :"), "", min(2, len(stack))
+            )
         )
+        stack.append((indent, m.group("name"), kind))
     return out
 
 

@@ -272,12 +272,12 @@ def test_local_embeddings_rank_by_meaning(tmp_path: Path, local_embedder: LocalE
     assert int(np.argmax(vecs @ q)) == 1
 
 
-def test_big_unindexed_corpus_embeds_only_lexical_candidates(
+def test_big_unindexed_corpus_is_ranked_lexically_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import agent.retrieval as retrieval
 
-    monkeypatch.setattr(retrieval, "MAX_EMBED_AT_QUESTION", 3)  # our own limit, made tiny
+    monkeypatch.setattr(retrieval, "EMBED_AT_QUESTION", 3)  # our own limit, made tiny
     docs = _haystack()
     emb = HashEmbedder()
     sel = select(
@@ -285,8 +285,33 @@ def test_big_unindexed_corpus_embeds_only_lexical_candidates(
         settings=settings_in(tmp_path), count_tokens=estimate_tokens, embedder=emb,
     )  # fmt: skip
     assert "4417" in "".join(d.text for d in sel.documents)
-    assert 0 < emb.calls <= 3  # only the best lexical candidates were embedded
-    assert sel.notice and "forage index" in sel.notice
+    assert emb.calls == 0  # nothing was embedded on the question's time
+    assert sel.notice and "not embedded yet" in sel.notice and "forage index" in sel.notice
+
+
+def test_background_worker_embeds_spooled_chunks_into_the_cache(tmp_path: Path) -> None:
+    import time
+
+    from agent import background
+    from agent.embeddings import LOCAL_MODEL, EmbeddingCache
+
+    settings = settings_in(tmp_path)
+    chunks = chunk_document(doc("file:///n.txt", "".join(f"note {i} about rain\n\n" for i in range(3))), 5, 8)
+    assert background.embed_later(settings, LOCAL_MODEL, chunks)  # a real detached worker process
+    spool = background.pending_dir(settings.data_dir)
+    deadline = time.monotonic() + 240
+    while list(spool.glob("*.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    while background._worker_running(spool) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    cache = EmbeddingCache(settings.data_dir / "embeddings.sqlite")
+    try:
+        assert set(cache.get_many(LOCAL_MODEL, [c.hash for c in chunks])) == {c.hash for c in chunks}
+    finally:
+        cache.close()
+    assert not background.embed_later(settings, "test-hash", chunks)  # only the local engine runs there
+    # In-process, the same worker embeds nothing twice.
+    assert background.run_pending(settings.data_dir, embedder=HashEmbedder()) == 0
 
 
 # ---------------------------------------------------------------- engine, hygiene, migration

@@ -1,0 +1,133 @@
+"""Embed in the background: first contact with a big corpus answers at once, vectors follow.
+
+A question over an unindexed corpus is ranked lexically right away; the chunks that have no
+vector yet are written to a spool file in the data directory, and one detached, low-priority
+worker process (`python -m agent.background`) embeds them into the content-hash cache. The
+next question over the same material finds every vector there and ranks densely. Only the
+local engine runs in the background (a remote engine would need the key in another process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agent.embeddings import LOCAL_MODEL, EmbeddingCache
+
+MAX_SPOOL_CHUNKS = 300_000  # beyond this, `forage index` is the better tool (and says how far it got)
+_BATCH = 64  # vectors are written to the cache every batch, so a killed worker loses little
+
+
+def pending_dir(data_dir: Path) -> Path:
+    return data_dir / "pending"
+
+
+def embed_later(settings: Any, model: str, chunks: Sequence[Any]) -> bool:
+    """Spool the chunks and make sure a worker runs; False when background embedding is not possible."""
+    if model != LOCAL_MODEL or not chunks or len(chunks) > MAX_SPOOL_CHUNKS:
+        return False
+    spool = pending_dir(settings.data_dir)
+    spool.mkdir(parents=True, exist_ok=True)
+    name = spool / f"{time.time_ns()}-{os.getpid()}.jsonl"
+    tmp = name.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for c in chunks:
+            fh.write(json.dumps({"hash": c.hash, "text": c.text}, ensure_ascii=False) + "\n")
+    os.replace(tmp, name)
+    if _worker_running(spool):
+        return True  # it picks the new file up when it finishes its current one
+    log = open(spool / "worker.log", "ab")  # noqa: SIM115 (handed to the child, closed below)
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "agent.background", "--data-dir", str(settings.data_dir)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            cwd=str(Path(__file__).resolve().parents[1]),
+        )  # fmt: skip
+    except OSError:
+        return False
+    finally:
+        log.close()
+    return True
+
+
+def _worker_running(spool: Path) -> bool:
+    fd = os.open(spool / "worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def run_pending(data_dir: Path, embedder: Any | None = None) -> int:
+    """Embed every spooled chunk into the cache (one worker at a time); return how many were embedded."""
+    spool = pending_dir(data_dir)
+    spool.mkdir(parents=True, exist_ok=True)
+    fd = os.open(spool / "worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return 0  # another worker has it
+    done = 0
+    try:
+        if embedder is None:
+            from agent.embeddings import LocalEmbedder
+
+            embedder = LocalEmbedder(data_dir)
+        cache = EmbeddingCache(data_dir / "embeddings.sqlite")
+        try:
+            while files := sorted(spool.glob("*.jsonl")):
+                for path in files:
+                    done += _embed_file(path, embedder, cache)
+                    path.unlink(missing_ok=True)
+        finally:
+            cache.close()
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    return done
+
+
+def _embed_file(path: Path, embedder: Any, cache: EmbeddingCache) -> int:
+    todo: dict[str, str] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn last line: those chunks are spooled again next time
+            todo.setdefault(row["hash"], row["text"])
+    have = cache.get_many(embedder.name, list(todo))
+    items = [(h, t) for h, t in todo.items() if h not in have]
+    for b in range(0, len(items), _BATCH):
+        part = items[b : b + _BATCH]
+        vecs = embedder.embed([t for _, t in part])
+        cache.put_many(embedder.name, {h: v for (h, _), v in zip(part, vecs, strict=True)})
+    return len(items)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Embed spooled chunks into forage's cache.")
+    parser.add_argument("--data-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    os.nice(10)  # the user's foreground work comes first
+    n = run_pending(args.data_dir)
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} embedded {n} chunks", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
