@@ -6,6 +6,7 @@ Signals, each a ranked list of chunks (fused with weighted reciprocal-rank fusio
            every chunk carries its file's path, so "the JSON provider" meets json/provider.py;
   symbols  names and dotted names in the question reach the chunks that define them;
   paths    files whose path words match the question, each represented by its best chunk;
+  phrases  rare adjacent word pairs shared with the question (a full name among near-misses);
   dense    nearest chunks by embedding (when indexed);
   refs     the definitions that the best chunks call or import (graph-guided expansion, at a
            lower weight).
@@ -29,6 +30,8 @@ from agent.state import Document
 from agent.symbols import Definition, definitions
 
 RRF_K = 60
+PHRASE_WEIGHT = 1.0
+PHRASE_MAX_DF = 0.05  # a word pair in more than 5% of chunks is boilerplate, not a name or a phrase
 SYMBOL_WEIGHT = 1.0
 PATH_WEIGHT = 0.5
 REF_WEIGHT = 0.5  # expansion along references: found through a chunk, not through the question
@@ -51,6 +54,20 @@ def _norm(word: str) -> str:
     if len(w) > 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
         w = w[:-1]
     return w
+
+
+def word_pairs(text: str) -> list[str]:
+    """Pairs of words that stand next to each other, neither a stopword ("marta_kowalski").
+
+    Words that a stopword separates do not pair ("code for Marta" gives none): a pair is an exact
+    name or term, which loose word matches cannot tell apart from near-misses.
+    """
+    words = [w.lower() for w in _WORD.findall(text)]
+    return [
+        f"{a}_{b}"
+        for a, b in zip(words, words[1:], strict=False)
+        if a not in _STOP and b not in _STOP and len(a) > 1 and len(b) > 1
+    ]
 
 
 def split_identifier(word: str) -> list[str]:
@@ -97,23 +114,46 @@ def question_symbols(question: str) -> list[str]:
     return [w for w in dict.fromkeys(found) if len(w) > 2 and w.lower() not in _STOP]
 
 
-class _BM25:
-    """bm25s over token lists we make ourselves (code_tokens), with a shared vocabulary."""
+class BM25:
+    """Okapi BM25 over token lists (k1 1.5, b 0.75, Lucene's idf), scored with numpy.
 
-    def __init__(self, docs: Sequence[list[str]]) -> None:
-        import bm25s
+    Ours rather than bm25s: building postings from token lists we already have is a few dict
+    operations per token, and it spares the query path scipy's import (~0.4 s).
+    """
 
-        self.vocab: dict[str, int] = {"": 0}
-        ids = [[self.vocab.setdefault(t, len(self.vocab)) for t in d] or [0] for d in docs]
+    def __init__(self, docs: Sequence[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
+        from collections import Counter
+
         self.n = len(docs)
-        self.retriever = bm25s.BM25()
-        self.retriever.index((ids, self.vocab), show_progress=False)
+        self.k1 = k1
+        lengths = np.fromiter((len(d) for d in docs), dtype=np.float32, count=self.n)
+        avg = float(lengths.mean()) if self.n and lengths.any() else 1.0
+        self.norm = k1 * (1 - b + b * lengths / avg)
+        self._postings: dict[str, tuple[list[int], list[int]]] = {}
+        for i, d in enumerate(docs):
+            for term, tf in Counter(d).items():
+                hit = self._postings.get(term)
+                if hit is None:
+                    self._postings[term] = ([i], [tf])
+                else:
+                    hit[0].append(i)
+                    hit[1].append(tf)
+
+    def df(self, term: str) -> int:
+        hit = self._postings.get(term)
+        return len(hit[0]) if hit else 0
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
-        q = list(dict.fromkeys(self.vocab[t] for t in tokens if self.vocab.get(t)))
-        if not q or not self.n:
-            return np.zeros(self.n)
-        return self.retriever.get_scores(q)
+        out = np.zeros(self.n, dtype=np.float32)
+        for term in dict.fromkeys(tokens):
+            hit = self._postings.get(term)
+            if hit is None:
+                continue
+            idx = np.asarray(hit[0])
+            tf = np.asarray(hit[1], dtype=np.float32)
+            idf = math.log(1 + (self.n - len(idx) + 0.5) / (len(idx) + 0.5))
+            out[idx] += idf * tf * (self.k1 + 1) / (tf + self.norm[idx])
+        return out
 
     def rank(self, tokens: Sequence[str]) -> list[int]:
         s = self.scores(tokens)
@@ -139,8 +179,9 @@ class CodeIndex:
             self.file_chunks[c.uri].append(i)
         memo: dict[str, tuple[str, ...]] = {}
         path_tokens = {u: code_tokens(_path_words(u), memo) for u in self.files}
-        self.words = _BM25([path_tokens[c.uri] + code_tokens(c.text, memo) for c in self.chunks])
-        self.paths = _BM25([path_tokens[u] for u in self.files])
+        self.words = BM25([path_tokens[c.uri] + code_tokens(c.text, memo) for c in self.chunks])
+        self.paths = BM25([path_tokens[u] for u in self.files])
+        self.phrases = BM25([word_pairs(c.text) for c in self.chunks])
         self.symbols: dict[str, list[_Site]] = defaultdict(list)
         self.defined_in: list[set[str]] = [set() for _ in self.chunks]
         by_doc: dict[str, list[int]] = defaultdict(list)
@@ -187,6 +228,11 @@ class CodeIndex:
                 score[site.chunk] += specificity + bonus
         return sorted(score, key=lambda i: (-score[i], i))
 
+    def by_phrases(self, question: str) -> list[int]:
+        """Chunks sharing rare adjacent word pairs with the question: exact names among look-alikes."""
+        limit = max(1, int(PHRASE_MAX_DF * self.phrases.n))
+        return self.phrases.rank([p for p in word_pairs(question) if self.phrases.df(p) <= limit])
+
     def by_paths(self, question: str, word_scores: np.ndarray) -> list[int]:
         """Files whose path words match the question, each as its chunk that best matches the question."""
         out = []
@@ -227,6 +273,7 @@ class CodeIndex:
             (words, 1.0),
             (self.by_symbols(question), SYMBOL_WEIGHT),
             (self.by_paths(question, word_scores), PATH_WEIGHT),
+            (self.by_phrases(question), PHRASE_WEIGHT),
             *extra,
         ]
         if dense:

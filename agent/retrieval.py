@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,7 +22,6 @@ from agent.settings import Settings
 from agent.state import Document, Span
 
 RRF_K = 60
-PAIR_WEIGHT = float(os.environ.get("FORAGE_PAIR_WEIGHT_EXPERIMENT", "2.0"))  # TEMP: measuring
 _COLLECTION_PREFIX = "forage-"
 
 
@@ -271,66 +269,6 @@ def _metadata(c: Chunk, size: int) -> dict[str, str | int]:
 # ---------------------------------------------------------------- ranking
 
 
-_WORD_RE = re.compile(r"(?u)\b\w\w+\b")
-
-
-def word_pairs(text: str) -> list[str]:
-    """Adjacent non-stopword pairs ("marta_kowalski"): exact names and phrases, not loose words."""
-    from bm25s.stopwords import STOPWORDS_EN
-
-    words = [w for w in _WORD_RE.findall(text.lower()) if w not in STOPWORDS_EN]
-    return [f"{a}_{b}" for a, b in zip(words, words[1:], strict=False)]
-
-
-class BM25Ranker:
-    """BM25 (bm25s) over a fixed list of chunk texts, on words or on adjacent word pairs."""
-
-    def __init__(self, texts: Sequence[str], *, pairs: bool = False, max_df: float = 1.0) -> None:
-        import bm25s
-        from bm25s.tokenization import Tokenizer
-
-        self.n = len(texts)
-        self.tokenizer = (
-            Tokenizer(splitter=word_pairs, stopwords=[], lower=False) if pairs else Tokenizer(stopwords="en")
-        )
-        ids = self.tokenizer.tokenize(list(texts), show_progress=False, return_as="ids")
-        vocab = self.tokenizer.get_vocab_dict()
-        self.retriever = bm25s.BM25()
-        self.retriever.index((ids, vocab), show_progress=False)
-        self.common: set[int] = set()
-        if max_df < 1.0 and ids:
-            df = np.bincount(
-                np.concatenate(
-                    [np.unique(np.asarray(d, dtype=np.int64)) for d in ids] or [np.zeros(0, np.int64)]
-                ),
-                minlength=len(vocab),
-            )
-            self.common = set(np.flatnonzero(df > max_df * self.n).tolist())
-
-    def rank(self, query: str) -> list[int]:
-        """Indices of texts that share a term with the query, best first."""
-        q = self.tokenizer.tokenize([query], update_vocab=False, show_progress=False, return_as="ids")[0]
-        # 0 is the empty token (terms the corpus never uses); common terms say nothing here.
-        q = [t for t in q if t != 0 and t not in self.common]
-        if not q or not self.n:
-            return []
-        scores = self.retriever.get_scores(q)
-        hits = np.flatnonzero(scores > 0)
-        return hits[np.argsort(-scores[hits], kind="stable")].tolist()
-
-
-class LexicalRanker:
-    """Words and word pairs: BM25 finds the topic, rare pairs find exact names among look-alikes."""
-
-    def __init__(self, texts: Sequence[str]) -> None:
-        self.words = BM25Ranker(texts)
-        # A pair found in more than 5% of chunks ("special code") is phrasing, not a name.
-        self.pairs = BM25Ranker(texts, pairs=True, max_df=0.05)
-
-    def rankings(self, query: str) -> list[list[int]]:
-        return [self.words.rank(query), self.pairs.rank(query)]
-
-
 def rrf(
     rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None
 ) -> list[str]:
@@ -453,11 +391,8 @@ def rank_chunks(
     """Rank chunks for the question: code-aware lexical signals and, if given, a dense ranking (ids)."""
     ranker = code_index(chunks, documents)
     pos = {c.id: i for i, c in enumerate(ranker.chunks)}
-    extra = []
-    if PAIR_WEIGHT:
-        extra.append((LexicalRanker([c.text for c in ranker.chunks]).pairs.rank(question), PAIR_WEIGHT))
     dense_pos = [pos[i] for i in dense if i in pos]
-    return [ranker.chunks[i] for i in ranker.rank(question, dense=dense_pos, extra=extra)]
+    return [ranker.chunks[i] for i in ranker.rank(question, dense=dense_pos)]
 
 
 def dense_from_vectors(

@@ -251,6 +251,7 @@ def run(repo: Path, questions: list[CodeQuestion], budgets: list[int], settings:
                     "forage_with_outlines": file_recall(packed.full + packed.outline, q.files, repo),
                     "bm25": file_recall(baseline.files(q.question, budget), q.files, repo),
                     "seconds": round(packed.seconds, 3),
+                    "missed": sorted(set(q.files) - {_repo_relative(u, repo) for u in packed.full}),
                 }
             )
         report["budgets"][str(budget)] = {

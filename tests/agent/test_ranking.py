@@ -106,3 +106,19 @@ def test_other_languages_and_broken_python_fall_back_to_declaration_patterns() -
     broken = "def ok():\n    pass\nprint 'python 2'\nclass Old:\n    pass\n"
     assert [x.name for x in definitions(doc("old.py", broken))] == ["ok", "Old"]
     assert [x.name for x in definitions(doc("g.md", "# Guide\ntext\n## Install\n"))] == ["Guide", "Install"]
+
+
+def test_a_full_name_beats_chunks_that_share_only_its_first_or_last_name() -> None:
+    from agent.ranking import word_pairs
+
+    assert word_pairs("The code for Marta Kowalski is 4417.") == ["marta_kowalski"]  # no pair across 'for'
+    lines = []
+    for i in range(400):
+        first, last = ("Marta", f"Other{i}") if i % 2 else (f"Someone{i}", "Kowalski")
+        lines.append(f"The locker of {first} {last} holds item {i}.\n")
+    lines.insert(250, "The locker of Marta Kowalski holds item 9999.\n")
+    d = doc("notes.txt", "".join(lines))
+    chunks = chunk_document(d, 60, 90)
+    index = CodeIndex(chunks, [d])
+    best = index.chunks[index.rank("What does the locker of Marta Kowalski hold?")[0]]
+    assert "9999" in best.text
