@@ -23,6 +23,7 @@ from agent.state import Document, Span
 
 RRF_K = 60
 _COLLECTION_PREFIX = "forage-"
+_ADD_SLICE = 256  # chunks embedded and stored together (~10 s of CPU embedding)
 
 
 class Selection(BaseModel):
@@ -186,18 +187,20 @@ class ChunkIndex:
             return
         changed = list(dict.fromkeys(c.doc_id for c in missing))
         self._drop_stale(changed, current if current is not None else {c.id for c in chunks}, size)
-        before = getattr(self.embedder, "calls", 0)
-        vecs = embed_cached(self.embedder, self.cache, [c.text for c in missing], [c.hash for c in missing])
-        self.embedded += getattr(self.embedder, "calls", 0) - before
-        step = max(1, min(self.client.get_max_batch_size(), 1000))
+        # In slices: the vectors of each are cached and stored before the next is embedded, so
+        # an interrupted `forage index` keeps what it did.
+        step = max(1, min(self.client.get_max_batch_size(), _ADD_SLICE))
         for b in range(0, len(missing), step):
             part = missing[b : b + step]
+            before = getattr(self.embedder, "calls", 0)
+            vecs = embed_cached(self.embedder, self.cache, [c.text for c in part], [c.hash for c in part])
+            self.embedded += getattr(self.embedder, "calls", 0) - before
             self.collection.add(
                 ids=[c.id for c in part],
-                embeddings=vecs[b : b + step],
+                embeddings=vecs,
                 metadatas=[_metadata(c, size) for c in part],
             )
-        self.added += len(missing)
+            self.added += len(part)
 
     def _drop_stale(self, doc_ids: Sequence[str], current: set[str], size: int) -> None:
         for b in range(0, len(doc_ids), 500):
