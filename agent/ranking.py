@@ -30,7 +30,9 @@ from agent.state import Document
 from agent.symbols import Definition, definitions
 
 RRF_K = 60
-PHRASE_WEIGHT = 1.0
+# An exact rare phrase shared with the question (a full name, a multi-word term) is stronger
+# evidence than loose word or vector similarity, which near-misses also have: it counts double.
+PHRASE_WEIGHT = 2.0
 PHRASE_MAX_DF = 0.05  # a word pair in more than 5% of chunks is boilerplate, not a name or a phrase
 SYMBOL_WEIGHT = 1.0
 PATH_WEIGHT = 0.5
