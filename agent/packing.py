@@ -7,6 +7,7 @@ timestamps, no random ids. The question comes last.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -302,3 +303,90 @@ def render_safety(pack: Pack) -> list[str]:
         for f in report.flags[:50]
     ]
     return lines
+
+
+def pack_file_parts(pack: Pack, fmt: str) -> list[str]:
+    """The pieces a whole pack is written as (forage pack, forage mcp): blocks, question, manifest.
+
+    Pieces, not one string: a pack of a big repository is tens of MB, and joining it again
+    would double peak memory.
+    """
+    if fmt == "json":
+        data = json.loads(pack.prefix)
+        data["manifest"] = [b.model_dump(exclude_none=True, exclude={"fetched_at"}) for b in pack.manifest]
+        data["omitted"] = [o.model_dump() for o in pack.omitted]
+        if pack.safety is not None:
+            data["safety"] = pack.safety.model_dump()
+        data["tokens"] = pack.tokens
+        return [json.dumps(data, ensure_ascii=False, indent=1), "\n"]
+    if fmt == "xml":
+        rows = "".join(
+            f'  <block index="{b.block}" uri="{_attr(b.uri)}" span="{b.span.kind}:{b.span.start}-{b.span.end}" '
+            f'fidelity="{b.fidelity}" sha256="{b.hash}" tokens="{b.tokens}"/>\n'
+            for b in pack.manifest
+        )
+        omitted = "".join(
+            f'  <omitted uri="{_attr(o.uri)}" tokens="{o.tokens}" reason="{_attr(o.reason)}"/>\n'
+            for o in pack.omitted
+        )
+        safety = (
+            "".join(
+                f'  <redacted where="{_attr(r.where)}" kind="{r.kind}"/>\n' for r in pack.safety.redactions
+            )
+            + "".join(
+                f'  <flag where="{_attr(f.where)}" kind="{f.kind}" hidden="{str(f.hidden).lower()}">'
+                f"{_attr(f.detail)}</flag>\n"
+                for f in pack.safety.flags
+            )
+            if pack.safety is not None
+            else ""
+        )
+        return [
+            pack.prefix,
+            pack.question_text,
+            f'<manifest tokens="{pack.tokens}">\n{rows}{omitted}{safety}</manifest>\n',
+        ]
+    return [pack.prefix, pack.question_text, "\n", render_manifest(pack)]
+
+
+# Where a page of a pack may end: before a block, the question or the manifest.
+_PAGE_BREAKS = {
+    "markdown": re.compile(r"^(?:## \[\d+\] |# Question$|# Manifest$)", re.M),
+    "xml": re.compile(r'^(?:<document index="|<question>$|<manifest )', re.M),
+    "json": re.compile(r"^ \{$", re.M),
+}
+
+
+def paginate(text: str, page_tokens: int, count_tokens: Callable[[str], int], fmt: Format) -> list[str]:
+    """Cut a rendered pack into pages of at most page_tokens, at block boundaries where possible.
+
+    The pages joined give the text back exactly. A block longer than a page is cut at a line end.
+    """
+    if count_tokens(text) <= page_tokens:
+        return [text]
+    chars_per_token = len(text) / max(1, count_tokens(text))
+    limit = max(400, int(page_tokens * chars_per_token * 0.95))
+    breaks = [m.start() for m in _PAGE_BREAKS.get(fmt, _PAGE_BREAKS["markdown"]).finditer(text)]
+    pages: list[str] = []
+    start = 0
+    while start < len(text):
+        window = limit
+        while True:
+            end = _page_end(text, breaks, start, window)
+            if end - start <= 400 or count_tokens(text[start:end]) <= page_tokens:
+                break
+            window = int(window * 0.85)  # denser text than the average: try a shorter page
+        pages.append(text[start:end])
+        start = end
+    return pages
+
+
+def _page_end(text: str, breaks: list[int], start: int, window: int) -> int:
+    end = min(len(text), start + window)
+    if end == len(text):
+        return end
+    i = bisect.bisect_right(breaks, end) - 1
+    if i >= 0 and breaks[i] > start + window // 2:
+        return breaks[i]
+    newline = text.rfind("\n", start + window // 2, end)
+    return newline + 1 if newline > start else end

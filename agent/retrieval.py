@@ -174,13 +174,20 @@ class ChunkIndex:
         return missing
 
     def add(
-        self, chunks: Sequence[Chunk], size: int = TARGET_TOKENS, *, current: set[str] | None = None
+        self,
+        chunks: Sequence[Chunk],
+        size: int = TARGET_TOKENS,
+        *,
+        current: set[str] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         """Embed (from cache when possible) and add the chunks Chroma does not hold yet.
 
         A document with new chunks has changed (or is new): its chunks of the same size that
         are no longer current are removed, so an edited file leaves no old vectors behind.
         current: every chunk id of the corpus now, when only some of its chunks are added.
+        on_progress(done, total) is called before each slice and at the end; it may raise to
+        stop (a cancelled request), keeping the slices already stored.
         """
         missing = self.missing(chunks)
         if not missing:
@@ -191,6 +198,8 @@ class ChunkIndex:
         # an interrupted `forage index` keeps what it did.
         step = max(1, min(self.client.get_max_batch_size(), _ADD_SLICE))
         for b in range(0, len(missing), step):
+            if on_progress is not None:
+                on_progress(b, len(missing))
             part = missing[b : b + step]
             before = getattr(self.embedder, "calls", 0)
             vecs = embed_cached(self.embedder, self.cache, [c.text for c in part], [c.hash for c in part])
@@ -201,6 +210,8 @@ class ChunkIndex:
                 metadatas=[_metadata(c, size) for c in part],
             )
             self.added += len(part)
+        if on_progress is not None:
+            on_progress(len(missing), len(missing))
 
     def _drop_stale(self, doc_ids: Sequence[str], current: set[str], size: int) -> None:
         for b in range(0, len(doc_ids), 500):
@@ -524,11 +535,12 @@ def build_index(
     lock_timeout: float = 10.0,
     embedder: Embedder | None = None,
     prune: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> IndexStats:
     """Chunk, embed and add documents to the index ahead of time (`forage index`).
 
     prune: also remove the chunks of every document not among these (the index then holds
-    exactly these sources).
+    exactly these sources). on_progress(done, total): chunks embedded so far (may raise to stop).
     """
     started = time.perf_counter()
     chunks = chunk_all(documents)
@@ -545,7 +557,7 @@ def build_index(
             notice=notice,
         )
     with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
-        index.add(chunks)
+        index.add(chunks, on_progress=on_progress)
         if prune:
             index.prune({d.id for d in documents})
         return IndexStats(

@@ -28,6 +28,7 @@ from agent.settings import Settings
 from agent.sources import Source, resolve_source, resolve_sources
 from agent.state import Document, Usage
 from agent.toolbox import Toolbox, server_configs
+from agent.trust import TrustStore
 
 
 class Session:
@@ -44,6 +45,7 @@ class Session:
         checkpointer: Any = None,
         thread_id: str | None = None,
         store: SessionStore | None = None,
+        toolbox: Toolbox | None = None,
     ) -> None:
         self.specs = list(dict.fromkeys(specs))
         self.settings = settings
@@ -57,7 +59,7 @@ class Session:
         self.sources: list[Source] = []
         self.failures: list[str] = []
         self._stack = contextlib.AsyncExitStack()
-        self.toolbox: Toolbox | None = None
+        self.toolbox: Toolbox | None = toolbox  # given: owned (kept running) by the caller, e.g. forage mcp
         self.graph: Any = None
 
     @property
@@ -71,23 +73,40 @@ class Session:
         self.sources, self.failures = resolve_sources(self.specs, self.settings)
         for line in self.failures:
             self.emit("source_failed", text=line)
-        configs = server_configs(self.settings, self.sources)
-        toolbox = self.toolbox = Toolbox(
-            configs, timeout=self.settings.call_timeout, log_dir=self.settings.data_dir / "logs"
-        )
-        await self._stack.enter_async_context(toolbox)
+        toolbox = self.toolbox
+        if toolbox is None:
+            toolbox = self.toolbox = Toolbox(
+                server_configs(self.settings, self.sources),
+                timeout=self.settings.call_timeout,
+                log_dir=self.settings.data_dir / "logs",
+                trust=TrustStore(self.settings.data_dir),
+            )
+            await self._stack.enter_async_context(toolbox)
+        toolbox.emit = self.emit
         needed = set().union(*(s.servers for s in self.sources)) if self.sources else set()
+        # Third-party servers start too, so the planner sees their tools; one that fails is a
+        # notice unless a source needs it.
+        wanted = (needed | toolbox.third_party()) - toolbox.running()
         starting = None
-        if needed:
-            self.emit("servers_starting", names=sorted(needed))
-            starting = asyncio.create_task(toolbox.start(needed))
+        if wanted:
+            self.emit("servers_starting", names=sorted(wanted))
+            starting = asyncio.create_task(toolbox.start(wanted))
             await asyncio.sleep(0)  # let the subprocesses spawn before the slow import below
         import agent.graph  # noqa: F401 - imports langgraph (~1 s) while the servers boot
 
         if starting is not None:
             for name, error in (await starting).items():
-                self.failures.append(f"{name} server: {error}")
-                self.emit("source_failed", text=f"{name} server: {error}")
+                if name in needed:
+                    self.failures.append(f"{name} server: {error}")
+                    self.emit("source_failed", text=f"{name} server: {error}")
+                else:
+                    self.emit("notice", text=f"{name} server not available: {error}")
+        for source in [s for s in self.sources if s.kind == "mcp"]:
+            reason = toolbox.unavailable(source.first_calls[0].name)
+            if reason:  # a changed, excluded or misspelt tool: say why instead of skipping it
+                self.sources.remove(source)
+                self.failures.append(f"{source.spec}: {reason}")
+                self.emit("source_failed", text=f"{source.spec}: {reason}")
         self._build()
         if self.store is not None:
             self.store.touch(self.thread_id, self.specs)
@@ -173,8 +192,12 @@ class Session:
         want_answer: bool = True,
         unbounded: bool = False,
         pack_format: str = "markdown",
+        documents: dict[str, Document] | None = None,
     ) -> RunResult:
-        """Gather what the question needs (follow-ups reuse the session's documents), pack, answer."""
+        """Gather what the question needs (follow-ups reuse the session's documents), pack, answer.
+
+        documents: material gathered before (forage mcp's fresh sources), packed with the rest.
+        """
         await self.settle()
         self.stop.clear()
         started = time.perf_counter()
@@ -198,7 +221,7 @@ class Session:
             update |= {
                 "sources": self.specs,
                 "first_calls": {call_key(c): s.spec for s in self.sources for c in s.first_calls},
-                "documents": {},
+                "documents": dict(documents or {}),
                 "history": [],
                 "failures": list(self.failures),
                 "step": 0,

@@ -6,6 +6,7 @@ Precedence, highest first: CLI flags > environment (FORAGE_*, GEMINI_API_KEY) > 
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from agent.errors import ConfigError
+from agent.mcp_config import McpServer, Origin, from_editor_json, server_entries
 
 Route = Literal["auto", "full", "select", "self"]
 Render = Literal["auto", "always", "never"]
@@ -131,6 +133,17 @@ class Settings(BaseModel):
         default_factory=dict,
         description='USD per 1M tokens per model, e.g. [prices."gemini-3.8-flash"] input, cached, output',
     )
+    # MCP
+    reply_tokens: int = Field(
+        24_000, ge=1000, description="most tokens in one forage mcp tool reply; bigger packs come in pages"
+    )
+    mcp_servers: dict[str, McpServer] = Field(
+        default_factory=dict, description="third-party MCP servers by name ([mcp_servers.NAME] tables)"
+    )
+    mcp_config: list[Path] = Field(
+        default_factory=list,
+        description="mcp.json files (the editors' mcpServers format) to read servers from",
+    )
 
     def api_key(self) -> str | None:
         return self.gemini_api_key.get_secret_value() if self.gemini_api_key else None
@@ -176,7 +189,8 @@ def _check(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
     return dict(values)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path) -> tuple[dict[str, Any], Any]:
+    """One TOML layer: its settings and its raw [mcp_servers] table (validated with its origin)."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -184,15 +198,44 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
     # Accept either top-level keys or a [forage] table.
-    table = data.get("forage", data) if isinstance(data.get("forage"), dict) else data
-    return _check(table, str(path))
+    table = dict(data.get("forage", data) if isinstance(data.get("forage"), dict) else data)
+    servers = table.pop("mcp_servers", None)
+    return _check(table, str(path)), servers
+
+
+def _read_mcp_json(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}; fix the mcp_config path") from exc
+    return from_editor_json(data, str(path))
+
+
+class _Servers:
+    """Third-party servers from every layer, by name: a later layer's entry replaces an earlier one."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.entries: dict[str, McpServer] = {}
+
+    def add(self, table: Any, origin: Origin, defined_in: Path) -> None:
+        if table is not None:
+            self.entries |= server_entries(table, origin=origin, defined_in=str(defined_in), env=self.env)
+
+    def add_json(self, paths: list[Any], origin: Origin, base: Path) -> None:
+        for raw in paths:
+            path = Path(raw).expanduser()
+            path = path if path.is_absolute() else base / path
+            self.add(_read_mcp_json(path), origin, path)
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, field in Settings.model_fields.items():
         raw = env.get(_ENV_PREFIX + name.upper())
-        if raw is None:
+        if raw is None or get_origin(field.annotation) is dict:  # tables (servers, prices): files only
             continue
         ann = field.annotation
         is_list = get_origin(ann) is list or any(get_origin(a) is list for a in get_args(ann))
@@ -221,12 +264,31 @@ def load_settings(
         )
         user_config = base.expanduser() / "forage" / "config.toml"
     merged: dict[str, Any] = {}
+    servers = _Servers(env)
+    # Servers the user defined (their own config, environment, flags) start freely; servers a
+    # project folder defines (its forage.toml, mcp.json, .mcp.json) need one approval first.
     if user_config.is_file():
-        merged.update(_read_toml(user_config))
+        layer, table = _read_toml(user_config)
+        servers.add(table, "user", user_config)
+        servers.add_json(layer.get("mcp_config", []), "user", user_config.parent)
+        merged.update(layer)
+    if (user_config.parent / "mcp.json").is_file():
+        servers.add_json([user_config.parent / "mcp.json"], "user", cwd)
     project = cwd / "forage.toml"
+    for name in (".mcp.json", "mcp.json"):
+        if (cwd / name).is_file():
+            servers.add_json([cwd / name], "project", cwd)
     if project.is_file():
-        merged.update(_read_toml(project))
-    merged.update(_from_env(env))
+        layer, table = _read_toml(project)
+        servers.add(table, "project", project)
+        servers.add_json(layer.get("mcp_config", []), "project", cwd)
+        merged.update(layer)
+    from_env = _from_env(env)
+    servers.add_json(from_env.get("mcp_config", []), "user", cwd)
+    merged.update(from_env)
     explicit = {k: v for k, v in (flags or {}).items() if v is not None}
     merged.update(_check(explicit, "command-line flags"))
+    servers.add_json(explicit.get("mcp_config", []), "user", cwd)
+    if servers.entries:
+        merged["mcp_servers"] = {**merged.get("mcp_servers", {}), **servers.entries}
     return Settings.model_validate(merged)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from agent.errors import SourceError
 from agent.settings import Settings
@@ -14,7 +14,7 @@ from agent.state import ToolCall
 from tools.git_source import is_git_spec
 from tools.office import is_document
 
-Kind = Literal["folder", "file", "pdf", "url", "pdf_url", "git"]
+Kind = Literal["folder", "file", "pdf", "url", "pdf_url", "git", "mcp"]
 
 #: Which server provides each tool the planner may suggest.
 TOOL_SERVER = {
@@ -35,7 +35,39 @@ class Source:
 
     @property
     def servers(self) -> set[str]:
+        if self.kind == "mcp":
+            return {self.target.split("/", 1)[0]}
         return {TOOL_SERVER[c.name] for c in self.first_calls}
+
+
+def _mcp_source(spec: str, settings: Settings) -> Source:
+    """`mcp:server/tool?arg=value&...`: call one tool of a configured third-party server."""
+    from agent.thirdparty import namespaced
+
+    head, _, query = spec[len("mcp:") :].partition("?")
+    server, _, tool = head.strip("/").partition("/")
+    if not server or not tool or "/" in tool:
+        raise SourceError(f"{spec}: write mcp:SERVER/TOOL?arg=value (one server, one tool)")
+    entry = settings.mcp_servers.get(server)
+    if entry is None:
+        known = ", ".join(sorted(settings.mcp_servers)) or "none"
+        raise SourceError(
+            f"{spec}: no MCP server named {server!r} is configured (configured: {known}); "
+            "add it under [mcp_servers] in forage.toml or to an mcp.json"
+        )
+    if not entry.enabled:
+        raise SourceError(
+            f"{spec}: the MCP server {server!r} is disabled in {entry.defined_in or 'the config'}"
+        )
+    args: dict[str, object] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        # A repeated key is a list (?tag=a&tag=b); the tool's schema types the rest at call time.
+        if key in args:
+            prev = args[key]
+            args[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            args[key] = value
+    return Source(spec, "mcp", f"{server}/{tool}", (ToolCall(name=namespaced(server, tool), args=args),))
 
 
 def _is_url(spec: str) -> bool:
@@ -44,6 +76,8 @@ def _is_url(spec: str) -> bool:
 
 def resolve_source(spec: str, settings: Settings) -> Source:
     """Classify a spec and choose its first tool call; raise SourceError with what to do."""
+    if spec.startswith("mcp:"):
+        return _mcp_source(spec, settings)
     if is_git_spec(spec):  # a repository by URL: read like a folder, from a cached checkout
         call = ToolCall(
             name="read_repo", args={"repo": spec.strip(), "max_tokens": settings.max_gather_tokens}

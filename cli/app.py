@@ -17,12 +17,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.errors import AgentError
+from agent.packing import pack_file_parts
 from cli import chat as chat_cli
 from cli import index as index_cli
 from cli import models as models_cli
 from cli import servers as servers_cli
 from cli import sessions as sessions_cli
-from cli.render import Progress, close_model, format_refusal, format_summary, format_usage, pack_file_parts
+from cli.render import Progress, close_model, format_refusal, format_summary, format_usage
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 

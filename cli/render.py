@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from agent.packing import render_manifest
 from agent.screening import format_report
 from agent.state import Action, Pack, Usage
 
@@ -71,54 +69,6 @@ def format_refusal(result: RunResult) -> str | None:
     if answer is None or not answer.unanswerable:
         return None
     return f"The gathered sources do not answer this question: {answer.missing}"
-
-
-def pack_file_parts(pack: Pack, fmt: str) -> list[str]:
-    """The pieces `forage pack` writes, in order: blocks, question (if any), manifest.
-
-    Pieces, not one string: a pack of a big repository is tens of MB, and joining it again
-    would double peak memory.
-    """
-    if fmt == "json":
-        data = json.loads(pack.prefix)
-        data["manifest"] = [b.model_dump(exclude_none=True, exclude={"fetched_at"}) for b in pack.manifest]
-        data["omitted"] = [o.model_dump() for o in pack.omitted]
-        if pack.safety is not None:
-            data["safety"] = pack.safety.model_dump()
-        data["tokens"] = pack.tokens
-        return [json.dumps(data, ensure_ascii=False, indent=1), "\n"]
-    if fmt == "xml":
-        rows = "".join(
-            f'  <block index="{b.block}" uri="{b.uri}" span="{b.span.kind}:{b.span.start}-{b.span.end}" '
-            f'fidelity="{b.fidelity}" sha256="{b.hash}" tokens="{b.tokens}"/>\n'
-            for b in pack.manifest
-        )
-        omitted = "".join(
-            f'  <omitted uri="{o.uri}" tokens="{o.tokens}" reason="{o.reason}"/>\n' for o in pack.omitted
-        )
-        safety = (
-            "".join(
-                f'  <redacted where="{_xml_attr(r.where)}" kind="{r.kind}"/>\n'
-                for r in pack.safety.redactions
-            )
-            + "".join(
-                f'  <flag where="{_xml_attr(f.where)}" kind="{f.kind}" hidden="{str(f.hidden).lower()}">'
-                f"{_xml_attr(f.detail)}</flag>\n"
-                for f in pack.safety.flags
-            )
-            if pack.safety is not None
-            else ""
-        )
-        return [
-            pack.prefix,
-            pack.question_text,
-            f'<manifest tokens="{pack.tokens}">\n{rows}{omitted}{safety}</manifest>\n',
-        ]
-    return [pack.prefix, pack.question_text, "\n", render_manifest(pack)]
-
-
-def _xml_attr(value: str) -> str:
-    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class Progress:

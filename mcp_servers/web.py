@@ -216,6 +216,10 @@ def build_server(
         max_chars and lists the rest by URL (read one in full with fetch_page).
         """
         state: WebState = ctx.request_context.lifespan_context
+
+        async def progress(done: int, total: int, page: str) -> None:
+            await ctx.report_progress(done, total, f"read {page}")
+
         result = await crawl(
             state.reader,
             url,
@@ -225,6 +229,7 @@ def build_server(
             exclude=exclude or (),
             concurrency=crawl_concurrency,
             use_index=use_site_index,
+            on_page=progress,
         )
         return _crawl_result(result, max_pages, max_depth, max_chars)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urlsplit, urlunsplit
 
@@ -50,12 +50,17 @@ async def crawl(
     concurrency: int = 4,
     render: Render = "auto",
     use_index: bool = True,
+    on_page: OnPage | None = None,
 ) -> Crawl:
-    """Read a site from url: the pages its llms.txt or sitemap lists, else breadth-first by links."""
+    """Read a site from url: the pages its llms.txt or sitemap lists, else breadth-first by links.
+
+    on_page(pages read, max_pages, url) is awaited after each page (progress reports).
+    """
     if max_pages < 1 or max_depth < 0 or concurrency < 1:
         raise InvalidArgument("max_pages and concurrency must be >= 1 and max_depth >= 0")
     reader.fetcher.policy.check_url(url)
     result = Crawl(start=url)
+    progress = _Progress(on_page, max_pages)
     index = None
     if use_index and max_depth > 0:
         sitemaps = await reader.sitemaps_of(url)
@@ -66,9 +71,11 @@ async def crawl(
         chosen = _choose(url, index.pages, include, exclude)
         if chosen:
             result.discovery, result.index_url, result.listed = index.kind, index.url, len(chosen)
-            await _read_listed(reader, result, chosen, max_pages, concurrency, render)
+            await _read_listed(reader, result, chosen, max_pages, concurrency, render, progress)
             return result
-    await _follow_links(reader, result, url, max_pages, max_depth, include, exclude, concurrency, render)
+    await _follow_links(
+        reader, result, url, max_pages, max_depth, include, exclude, concurrency, render, progress
+    )
     return result
 
 
@@ -95,12 +102,13 @@ async def _read_listed(
     max_pages: int,
     concurrency: int,
     render: Render,
+    progress: _Progress,
 ) -> None:
     batch = chosen[:max_pages]
     if len(chosen) > max_pages:
         result.stopped_by = "max_pages"
     result.depth_reached = 1
-    outcomes = await _read_all(reader, [item.url for item in batch], concurrency, render)
+    outcomes = await _read_all(reader, [item.url for item in batch], concurrency, render, progress)
     for item, outcome in zip(batch, outcomes, strict=True):
         if isinstance(outcome, ToolError):
             result.failures.append(
@@ -127,8 +135,25 @@ def _from_full_text(result: Crawl, index: SiteIndex, max_pages: int) -> Crawl:
     return result
 
 
+OnPage = Callable[[int, int, str], Awaitable[None]]
+
+
+@dataclass
+class _Progress:
+    """Counts pages read across a crawl's batches and reports each one."""
+
+    on_page: OnPage | None
+    total: int
+    done: int = 0
+
+    async def read(self, url: str) -> None:
+        self.done += 1
+        if self.on_page is not None:
+            await self.on_page(self.done, self.total, url)
+
+
 async def _read_all(
-    reader: WebReader, urls: list[str], concurrency: int, render: Render
+    reader: WebReader, urls: list[str], concurrency: int, render: Render, progress: _Progress
 ) -> list[Page | ToolError]:
     gate = asyncio.Semaphore(concurrency)
 
@@ -138,6 +163,8 @@ async def _read_all(
                 return await reader.read(target, render)
             except ToolError as exc:
                 return exc
+            finally:
+                await progress.read(target)
 
     return await asyncio.gather(*(visit(u) for u in urls))
 
@@ -152,6 +179,7 @@ async def _follow_links(
     exclude: Sequence[str],
     concurrency: int,
     render: Render,
+    progress: _Progress,
 ) -> None:
     """Breadth-first from url, same site only, within page and depth limits."""
     frontier, seen, site, attempted = [url], {normalize_url(url)}, None, 0
@@ -159,7 +187,7 @@ async def _follow_links(
         batch = frontier[: max_pages - attempted]
         attempted += len(batch)
         result.depth_reached = depth
-        outcomes = await _read_all(reader, batch, concurrency, render)
+        outcomes = await _read_all(reader, batch, concurrency, render, progress)
         frontier = []
         for target, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, ToolError):
