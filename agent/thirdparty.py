@@ -9,6 +9,7 @@ documents that look like ours or steer the planner to other tools.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import json
@@ -57,9 +58,10 @@ def _convert(value: str, kind: Any) -> Any:
             if k == "boolean" and value.lower() in ("true", "false", "1", "0", "yes", "no"):
                 return value.lower() in ("true", "1", "yes")
             if k in ("array", "object"):
-                parsed = json.loads(value)
-                if isinstance(parsed, list if k == "array" else dict):
-                    return parsed
+                with contextlib.suppress(ValueError):
+                    parsed = json.loads(value)
+                    if isinstance(parsed, list if k == "array" else dict):
+                        return parsed
             if k == "array":
                 return [v.strip() for v in value.split(",") if v.strip()]
         except ValueError:

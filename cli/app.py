@@ -365,9 +365,9 @@ app.add_typer(sessions_cli.app, name="sessions")
     add_help_option=False,
 )
 def mcp_command(ctx: typer.Context) -> None:
-    """Run forage itself as an MCP server (tools: ask, pack) for editors and agents.
+    """Run forage itself as an MCP server (gather_context, ask, list_sources, index) for editors.
 
-    forage mcp [ROOT...] [--allow-host H] [--model M] [--transport stdio|http --port P]
+    forage mcp [ROOT...] [--allow-host H] [--model M] [--mcp-config PATH] [--transport stdio|http --port P]
     Local sources must lie inside the ROOTs (default: the current folder). See forage mcp --help.
     """
     from mcp_servers.agent import main as serve
