@@ -15,23 +15,21 @@ import asyncio
 import contextlib
 import json
 import sys
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from agent.errors import AgentError
-from agent.events import Cancelled, describe_event
 from agent.packing import pack_file_parts, paginate
 from agent.settings import Settings
 from agent.tokens import TokenCounter
-from agent.workspace import LastPack, Workspace
+from agent.workspace import LastPack
 from mcp_servers import common
+from mcp_servers.agent_sessions import Relay, Sessions, work
 
 PROG = "forage mcp"
 INSTRUCTIONS = (
@@ -46,7 +44,6 @@ LAST_MANIFEST = "forage://pack/last/manifest"
 READS = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
 )
-T = TypeVar("T")
 
 Sources = Annotated[
     list[str],
@@ -57,66 +54,6 @@ Sources = Annotated[
     ),
 ]
 Question = Annotated[str, Field(description="The question the context is for.", min_length=1)]
-
-
-class Relay:
-    """Agent events -> progress notifications. Thread-safe: packing emits from a worker thread."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.loop = asyncio.get_running_loop()
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
-        self.cancelled = threading.Event()
-        self.sent = 0
-
-    def __call__(self, kind: str, **data: Any) -> None:
-        if self.cancelled.is_set():
-            raise Cancelled("the request was cancelled")
-        message = describe_event(kind, data)
-        if message:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
-
-    async def pump(self) -> None:
-        while (message := await self.queue.get()) is not None:
-            self.sent += 1
-            await self.ctx.report_progress(self.sent, None, message)
-
-
-class Sessions:
-    """One Workspace per client session (stdio: one; streamable HTTP: by Mcp-Session-Id)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.by_key: dict[str, Workspace] = {}
-        self.last: LastPack | None = None
-
-    def get(self, ctx: Context) -> Workspace:
-        key = (ctx.headers or {}).get("mcp-session-id") or "default"
-        if key not in self.by_key:
-            self.by_key[key] = Workspace(self.settings)
-        return self.by_key[key]
-
-    async def close(self) -> None:
-        for workspace in self.by_key.values():
-            await workspace.close()
-        self.by_key.clear()
-
-
-async def _work(workspace: Workspace, ctx: Context, job: Callable[[Relay], Awaitable[T]]) -> T:
-    """Run a job with progress notifications; on cancellation free the browser and workers."""
-    relay = Relay(ctx)
-    pump = asyncio.create_task(relay.pump())
-    try:
-        return await job(relay)
-    except asyncio.CancelledError:
-        relay.cancelled.set()
-        with anyio.CancelScope(shield=True):
-            await workspace.release()
-        raise
-    finally:
-        relay.queue.put_nowait(None)
-        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-            await asyncio.wait_for(pump, timeout=5)
 
 
 def _calls(actions: list[Any]) -> list[dict[str, Any]]:
@@ -223,7 +160,7 @@ def build_server(settings: Settings) -> MCPServer:
             return _page(workspace.last, page, settings.reply_tokens, _calls(actions))
 
         try:
-            return await _work(workspace, ctx, job)
+            return await work(workspace, ctx, job)
         except AgentError as exc:
             return common.error_result(exc)
 
@@ -267,7 +204,7 @@ def build_server(settings: Settings) -> MCPServer:
             )  # fmt: skip
 
         try:
-            return await _work(workspace, ctx, job)
+            return await work(workspace, ctx, job)
         except AgentError as exc:
             return common.error_result(exc)
 
@@ -322,7 +259,7 @@ def build_server(settings: Settings) -> MCPServer:
             )  # fmt: skip
 
         try:
-            return await _work(workspace, ctx, job)
+            return await work(workspace, ctx, job)
         except AgentError as exc:
             return common.error_result(exc)
 
