@@ -155,7 +155,7 @@ class Workspace:
                 )
             result.failures = list(dict.fromkeys(failures + result.failures))
             self._remember(new, listings, result)
-            if result.pack is not None:
+            if result.pack is not None and not unbounded:  # an index run's whole corpus is no pack to show
                 key = (question, tuple(specs), budget, fmt, want_answer, model, crawl)
                 self.last = LastPack(key, result.pack, fmt, question, list(specs), result.failures)
             return result, fresh_calls + result.history
