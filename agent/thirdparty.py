@@ -13,6 +13,7 @@ import contextlib
 import fnmatch
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,12 +23,13 @@ MAX_DESCRIPTION = 2000
 
 
 def namespaced(server: str, tool: str) -> str:
-    """`server__tool`, within the 64 characters model APIs allow for a function name."""
-    name = f"{server}{SEPARATOR}{tool}"
-    if len(name) <= MAX_TOOL_NAME:
+    """`server__tool` as model APIs accept a function name: at most 64 of [A-Za-z0-9_.-]."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", tool)
+    name = f"{server}{SEPARATOR}{safe}"
+    if len(name) <= MAX_TOOL_NAME and safe == tool:
         return name
-    digest = hashlib.sha1(tool.encode()).hexdigest()[:6]
-    return f"{server}{SEPARATOR}{tool[: MAX_TOOL_NAME - len(server) - len(SEPARATOR) - 7]}_{digest}"
+    digest = hashlib.sha1(tool.encode()).hexdigest()[:6]  # keeps two tools apart once shortened
+    return f"{server}{SEPARATOR}{safe[: MAX_TOOL_NAME - len(server) - len(SEPARATOR) - 7]}_{digest}"
 
 
 def offered(tool: str, include: Sequence[str], exclude: Sequence[str]) -> bool:

@@ -84,6 +84,8 @@ class Workspace:
     """Gather, pack and answer over one editor session, reusing what is still fresh."""
 
     def __init__(self, settings: Settings) -> None:
+        if not settings.roots:
+            raise ValueError("a Workspace reads only inside settings.roots; set them (forage mcp ROOT...)")
         self.settings = settings
         self.roots = [Path(r).expanduser().resolve() for r in settings.roots]
         self.toolbox = Toolbox(

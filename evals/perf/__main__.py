@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from evals.perf import bench_pack, bench_pdf, bench_retrieval, bench_web
+from evals.perf import bench_mcp, bench_pack, bench_pdf, bench_retrieval, bench_web
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,8 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     status = bench_retrieval.main([]) or 0
     if args.repo:
         status = bench_pack.main(["--repo", str(args.repo)]) or status
+        status = bench_mcp.main(["--repo", str(args.repo)]) or status
     else:
-        print("skipping pack vs Repomix: pass --repo PATH (a real repository checkout)", file=sys.stderr)
+        print(
+            "skipping pack vs Repomix and the forage mcp session: pass --repo PATH (a real repository checkout)",
+            file=sys.stderr,
+        )
     return status
 
 
