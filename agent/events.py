@@ -44,6 +44,8 @@ def describe_event(kind: str, data: dict[str, Any]) -> str | None:
         pack = data["pack"]
         return f"packed {pack.tokens:,} tokens in {len(pack.manifest)} block(s)"
     if kind == "widen":
+        if data.get("route") is None:
+            return f"the pack could not answer; {data.get('why', '')}".rstrip("; ")
         return f"the pack could not answer; widening to {data['route']} at {data['budget']:,} tokens"
     if kind == "answer_start":
         return f"answering with {data['model']}"

@@ -5,7 +5,8 @@ before is not read again while it is unchanged: a folder is listed (sizes and mo
 times, with the files server's own ignore rules) and only the files that changed are read
 again, with one read_many. Web pages are reused for a few minutes; third-party tools are
 called again every time (their answers are live data). The graph (agent/session.py) gathers
-new sources and packs, with the reused documents seeded into its state.
+new sources and packs, with the reused documents seeded into its state. Git repositories are
+reused like web pages (the files server's checkout cache follows the ref when they are read).
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from agent.documents import to_document
 from agent.models.base import ChatModel
 from agent.result import RunResult
-from agent.session import Session
+from agent.session import Session, source_of
 from agent.settings import Settings
 from agent.sources import Source, resolve_sources
 from agent.state import Action, Document, Pack
@@ -32,7 +32,7 @@ from agent.toolbox import CallOutcome, Toolbox, server_configs
 from agent.trust import TrustStore
 
 EventSink = Callable[..., None]
-WEB_REUSE_S = 600.0  # a page fetched this recently is not fetched again in the same session
+WEB_REUSE_S = 600.0  # a page (or repository) fetched this recently is not fetched again in the session
 HEAVY_SERVERS = {"web", "pdf"}  # they hold a browser or worker processes: stopped on cancel
 Listing = dict[str, tuple[int, int]]  # absolute path -> (size, mtime_ns)
 
@@ -175,7 +175,7 @@ class Workspace:
         record = self.records.get(source.spec)
         if record is None or source.kind == "mcp":
             return None
-        if source.kind in ("url", "pdf_url"):
+        if source.kind in ("url", "pdf_url", "git"):
             fresh = time.monotonic() - record.at < WEB_REUSE_S
             return self._owned(record) if fresh else None
         now = await asyncio.to_thread(self._listing, source)
@@ -288,4 +288,4 @@ def _belongs(source: Source, files: Listing, doc: Document) -> bool:
         return str(doc.meta.get("path", "")) in files
     if source.kind == "mcp":
         return f"{doc.meta.get('server')}/{doc.meta.get('tool')}" == source.target
-    return doc.source == "web" and urlsplit(doc.uri).hostname == urlsplit(source.target).hostname
+    return source_of(doc, [source]) == source.spec

@@ -54,11 +54,11 @@ async def test_gather_context_packs_under_the_budget_with_progress(settings):
         assert (
             "## [" in text and "acme.toml" in text and "retry_delay_seconds" in text and "# Manifest" in text
         )
-        assert any(m["uri"] == "acme.toml" for m in data["manifest"])
+        assert any(m["uri"].endswith("acme.toml") for m in data["manifest"])
         assert any(m.startswith("calling read_many") for m in messages)
         assert any(m.startswith("packed ") for m in messages)
         manifest = await client.read_resource("forage://pack/last/manifest")
-        assert '"acme.toml"' in manifest.contents[0].text
+        assert 'acme.toml"' in manifest.contents[0].text
         whole = await client.read_resource("forage://pack/last")
         assert "retry_delay_seconds" in whole.contents[0].text
         prompt = await client.get_prompt("answer_from_context", {"question": QUESTION})

@@ -67,7 +67,7 @@ def _check_gather(result: dict, budget: int) -> None:
     assert not result.get("isError"), text
     assert data["tokens"] <= budget and data["pages"] == 1
     assert "src/client.py" in text and "RETRY_DELAY_SECONDS = 7" in text
-    assert any(m["uri"] == "src/client.py" for m in data["manifest"])
+    assert any(m["uri"].endswith("src/client.py") for m in data["manifest"])
     assert data["omitted"] > 0  # the filler did not all fit: the budget held
 
 
