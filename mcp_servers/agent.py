@@ -93,7 +93,10 @@ def _page(last: LastPack, page: int, reply_tokens: int, calls: list[dict[str, An
             f"(of {len(pages)}).]"
         )
     if last.failures:
-        tail.append("[Not gathered: " + "; ".join(f.splitlines()[0] for f in last.failures) + "]")
+        failed = "; ".join(f.splitlines()[0] for f in last.failures)
+        tail.append(
+            f"[Not gathered: {failed[:1200]}{' …' if len(failed) > 1200 else ''}]"
+        )  # inside the margin
     body = head + pages[page - 1] + ("\n" + "\n".join(tail) if tail else "")
     manifest = (
         [{"block": b.block, "uri": b.uri, "span": b.span.model_dump(exclude_none=True), "tokens": b.tokens}

@@ -185,12 +185,14 @@ class AppSite:
                         f"'The app explains its retry settings in detail. '.repeat(40) + '</p>{links}';</script>"
                         "</body></html>"
                     )
+                if not re.fullmatch(r"/app/[1-9][0-9]*\.html", self.path):  # no llms.txt, sitemap: links
+                    return self._send("not found", "text/plain", status=404)
                 site.hung.set()
                 time.sleep(120)  # the rest of the crawl never finishes
 
-            def _send(self, body: str, ctype: str = "text/html") -> None:
+            def _send(self, body: str, ctype: str = "text/html", status: int = 200) -> None:
                 data = body.encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("content-type", ctype)
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
