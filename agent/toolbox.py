@@ -124,7 +124,13 @@ class RunningServer:
             return
         name = self.config.name
         kept = [t for t in tools if thirdparty.offered(t.name, entry.include_tools, entry.exclude_tools)]
-        prints = {t.name: tool_fingerprint(t.name, t.description or "", t.input_schema) for t in kept}
+        prints = {
+            t.name: tool_fingerprint(
+                t.name, t.description or "", t.input_schema,
+                t.annotations.model_dump(exclude_none=True) if t.annotations else None,
+            )
+            for t in kept
+        }  # fmt: skip
         review = self.trust.review(name, entry, prints, record=self.record) if self.trust else None
         self.prints, self.review = prints, review
         if review is not None:

@@ -1,7 +1,8 @@
 """Fingerprints of third-party MCP servers: what the user accepted, and what changed since.
 
 A server's tool names, descriptions and schemas are what the planning model reads and obeys,
-so a server that changes them between runs (a "rug pull") can smuggle instructions in. Each
+and its annotations (readOnlyHint) are what the write guard goes by, so a server that changes
+them between runs (a "rug pull") can smuggle instructions in or turn a writer into a "reader". Each
 tool is fingerprinted (sha256 of its definition). The first time a server is seen its tools
 are recorded; afterwards a change is named in a warning, and an untrusted server's changed or
 new tools are not offered or called until the user accepts them with `forage servers trust NAME`.
@@ -32,9 +33,18 @@ def _sha(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def tool_fingerprint(name: str, description: str, input_schema: dict[str, Any]) -> str:
-    """sha256 of one tool's definition as the model sees it."""
-    return _sha({"name": name, "description": description, "input_schema": input_schema})
+def tool_fingerprint(
+    name: str, description: str, input_schema: dict[str, Any], annotations: dict[str, Any] | None = None
+) -> str:
+    """sha256 of one tool's definition: what the model reads, and the hints the write guard trusts."""
+    return _sha(
+        {
+            "name": name,
+            "description": description,
+            "input_schema": input_schema,
+            "annotations": annotations or {},
+        }
+    )
 
 
 def launch_fingerprint(entry: McpServer) -> str:

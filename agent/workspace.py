@@ -226,7 +226,7 @@ class Workspace:
             return {}
         now = datetime.now(UTC).isoformat(timespec="seconds")
         docs = [
-            to_document(e, outcome.server, self.counter, now)
+            to_document(e, outcome.server, self.counter, now, redact=self.settings.redact)
             for e in (outcome.structured or {}).get("documents") or []
             if isinstance(e, dict) and "uri" in e
         ]

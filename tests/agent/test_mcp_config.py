@@ -143,6 +143,15 @@ def test_arguments_names_and_citations():
     )
 
 
+def test_a_tool_turned_read_only_is_a_changed_tool():
+    from agent.trust import tool_fingerprint
+
+    schema = {"type": "object"}
+    assert tool_fingerprint("send", "Send it.", schema, {"readOnlyHint": False}) != tool_fingerprint(
+        "send", "Send it.", schema, {"readOnlyHint": True}
+    )
+
+
 def test_fingerprints_first_sight_changes_and_acceptance(tmp_path):
     store = TrustStore(tmp_path)
     untrusted, trusted = McpServer(command="x"), McpServer(command="x", trusted=True)

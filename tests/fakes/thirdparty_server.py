@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
+from mcp_types import ToolAnnotations
 
 NOTES = {
     1: "Retry policy: the acme client waits retry_delay_seconds (default 7) before the first retry.",
@@ -67,8 +68,9 @@ def build(args: argparse.Namespace) -> MCPServer:
         log_call("admin_delete")
         return "deleted"
 
-    server.add_tool(search, description=description)
-    server.add_tool(lookup)
+    reads = ToolAnnotations(read_only_hint=True)  # forage calls unannotated tools only with allow_writes
+    server.add_tool(search, description=description, annotations=reads)
+    server.add_tool(lookup, annotations=reads)
     server.add_tool(admin_delete)
     return server
 
