@@ -144,3 +144,15 @@ def result_document(
     }
     note = f"\n[forage kept the first {len(body):,} of {len(text):,} characters (max_chars)]" if cut else ""
     return entry, body[:4000] + note
+
+
+def outcome(
+    server: str, tool: str, args: dict[str, Any], res: Any, *, max_chars: int
+) -> tuple[str, str, dict[str, Any] | None]:
+    """(status, text for the model, structured content) of a third-party call result."""
+    text = content_text(res.content, res.structured_content)
+    if res.is_error:
+        shown, _ = bounded(text, 4000)
+        return "error", f"{server}/{tool} returned an error: {shown}", None
+    document, shown = result_document(server, tool, args, text, max_chars=max_chars)
+    return "ok", shown, {"documents": [document] if text.strip() else []}

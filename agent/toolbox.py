@@ -27,7 +27,6 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CONNECTION_CLOSED
 
 from agent import thirdparty
-from agent.mcp_config import McpServer
 from agent.models.base import ToolSpec
 from agent.servers import ServerConfig, server_configs
 from agent.sources import TOOL_SERVER
@@ -372,20 +371,12 @@ class Toolbox:
             return CallOutcome(server, "error", text, None, time.perf_counter() - started)
         took = time.perf_counter() - started
         if running.config.entry is not None:
-            return self._third_party_outcome(server, name, args, res, took, running.config.entry)
+            status, text, structured = thirdparty.outcome(
+                server, name, args, res, max_chars=running.config.entry.max_chars
+            )
+            return CallOutcome(server, status, text, structured, took)
         text = "\n".join(getattr(c, "text", "") for c in res.content if getattr(c, "type", "") == "text")
         return CallOutcome(server, "error" if res.is_error else "ok", text, res.structured_content, took)
-
-    def _third_party_outcome(
-        self, server: str, tool: str, args: dict[str, Any], res: Any, took: float, entry: McpServer
-    ) -> CallOutcome:
-        text = thirdparty.content_text(res.content, res.structured_content)
-        if res.is_error:
-            bounded, _ = thirdparty.bounded(text, 4000)
-            return CallOutcome(server, "error", f"{server}/{tool} returned an error: {bounded}", None, took)
-        document, shown = thirdparty.result_document(server, tool, args, text, max_chars=entry.max_chars)
-        structured = {"documents": [document] if text.strip() else []}
-        return CallOutcome(server, "ok", shown, structured, took)
 
     async def stop(self, names: set[str]) -> None:
         """Stop these servers now (their children too); the next use starts them again."""

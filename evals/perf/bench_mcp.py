@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     changed = median([r["changed"] for r in runs])
     report = Report("mcp_session")
     report.add("repo", str(args.repo))
-    report.add("warm_up_first_call_s (embeds every chunk)", warm_up["first"])
+    report.add("warm_up_first_call_s (empty caches)", warm_up["first"])
     report.add("first_call_s (baseline: fresh session)", first)
     report.add("follow_up_s (nothing changed)", again)
     report.add("follow_up_after_one_change_s", changed)
