@@ -16,7 +16,7 @@ from agent.documents import content_hash, doc_id
 from agent.state import Document, Span
 from agent.symbols import outline
 
-Fidelity = Literal["full", "outline", "paths"]
+Fidelity = Literal["full", "excerpt", "outline", "paths"]
 FULL_SHARE = 0.75  # of the selection room: chunks in full for the best-ranked material
 OUTLINE_SHARE = 0.15  # outlines of the next ring; the rest (and what outlines leave) names paths
 PATHS_URI = "forage://other-files"

@@ -101,9 +101,9 @@ def _block_parts(n: int, doc: Document, fmt: Format) -> tuple[str, str, str]:
         lang = _LANGS.get(os.path.splitext(doc.uri.split("#", 1)[0])[1].lower(), "")
     fence = _fence(text)
     rung = doc.meta.get("fidelity", "full")
-    if rung != "full":
+    if rung in ("outline", "paths"):
         lang = "text"
-    title = f"{doc.uri}{doc.span.render()}" + (f" ({rung})" if rung == "outline" else "")
+    title = f"{doc.uri}{doc.span.render()}" + (f" ({rung})" if rung in ("outline", "excerpt") else "")
     head = f"## [{n}] {title}\n{fence}{lang}\n"
     tail = f"\n{fence}\n"
     if not doc.trusted:
@@ -188,7 +188,7 @@ def _fill(
     return [d for d in docs if d.id in chosen]
 
 
-_RUNG = {"full": 0, "outline": 1, "paths": 2}
+_RUNG = {"full": 0, "excerpt": 1, "outline": 2, "paths": 3}
 
 
 def _by_rung(ranked: list[Document]) -> list[Document]:

@@ -435,8 +435,12 @@ def select(
     lock_timeout: float = 10.0,
     embedder: Embedder | None = None,
     chunk_tokens: int | None = None,
+    excerpt_room: int = 0,
 ) -> Selection:
     """Keep the chunks most relevant to the question that fit the budget, in document order.
+
+    excerpt_room: of the budget, tokens for excerpts (agent/excerpts.py) of the files ranked
+    after those whose chunks went in whole.
 
     chunk_tokens: the chunk size (default: chunk_target(budget)); the same size for the same
     corpus means the same chunk ids, so what `forage index` embedded is found again.
@@ -457,18 +461,27 @@ def select(
             chunks, question, embedder, size, dense_n, settings, lock_timeout, documents
         )
     ranked = rank_chunks(chunks, question, dense=dense, documents=documents)
-    chosen, _ = fill_budget(ranked, budget, count_tokens)
+    full_budget = budget - excerpt_room
+    chosen, _ = fill_budget(ranked, full_budget, count_tokens)
     docs_by_id = {d.id: d for d in documents}
     blocks = merge_neighbours(chosen, docs_by_id)
     for b in blocks:
         b.tokens = b.tokens or count_tokens(b.text)
     kept = sum(b.tokens for b in blocks)
-    while kept > budget and chosen:  # a joined block can count a few tokens more than its parts
+    while kept > full_budget and chosen:  # a joined block can count a few tokens more than its parts
         chosen = chosen[:-1]
         blocks = merge_neighbours(chosen, docs_by_id)
         for b in blocks:
             b.tokens = b.tokens or count_tokens(b.text)
         kept = sum(b.tokens for b in blocks)
+    if excerpt_room:
+        from agent.excerpts import excerpts
+
+        weights = code_index(chunks, documents).term_weights(question)
+        shown = {b.uri for b in blocks}
+        extra = excerpts(ranked, shown, budget - kept, weights, docs_by_id, count_tokens)
+        blocks += extra
+        kept += sum(b.tokens for b in extra)
     return Selection(
         documents=blocks, kept_tokens=kept, gathered_tokens=gathered, notice=notice,
         ranked_uris=list(dict.fromkeys(c.uri for c in ranked)),

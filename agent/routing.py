@@ -66,6 +66,7 @@ def select_documents(
     fill the rest as outlines, then a path list (agent/ladder.py).
     """
     from agent import ladder, retrieval  # heavy imports (chromadb, bm25s) only when selecting
+    from agent.excerpts import excerpt_room
 
     # Leave room for block headers, fences and the question around the selected text.
     room = max(256, int(budget * 0.95) - counter(question) - 64)
@@ -73,6 +74,7 @@ def select_documents(
     selection = retrieval.select(
         documents, question, full_room, settings=settings, count_tokens=counter,
         chunk_tokens=retrieval.chunk_target(room),
+        excerpt_room=excerpt_room(full_room) if settings.ladder else 0,
     )  # fmt: skip
     if not settings.ladder or selection.kept_tokens >= selection.gathered_tokens:
         return selection.documents, selection.notice
@@ -108,7 +110,9 @@ def pack_documents(
                 "(embedding chunks seen for the first time takes a while on a CPU; `forage index` does it ahead)",
             )
         selected, notice = select_documents(docs, question, budget, settings=settings, counter=counter)
-        left_out = _not_selected(docs, [d for d in selected if d.meta.get("fidelity", "full") == "full"])
+        left_out = _not_selected(
+            docs, [d for d in selected if d.meta.get("fidelity", "full") in ("full", "excerpt")]
+        )
         docs = selected
     pack = build_pack(
         docs,

@@ -136,7 +136,9 @@ class BlockEntry(BaseModel):
     fetched_at: str | None = None
     redactions: int = 0  # secrets replaced by [REDACTED:kind] in this block
     flags: list[str] = Field(default_factory=list)  # safety flags (agent/screening.py), e.g. "hidden_text"
-    fidelity: Literal["full", "outline", "paths"] = "full"  # the ladder rung: text, outline or path list
+    fidelity: Literal["full", "excerpt", "outline", "paths"] = (
+        "full"  # the ladder rung: text, lines, outline or paths
+    )
 
 
 class Omitted(BaseModel):

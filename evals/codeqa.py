@@ -179,8 +179,9 @@ class BM25Baseline:
 class PackedFiles:
     """The files of one forage pack, by the fidelity they reached it at."""
 
-    full: list[str] = field(default_factory=list)  # chunks of their text
+    full: list[str] = field(default_factory=list)  # their text: chunks in full, or excerpts (lines)
     outline: list[str] = field(default_factory=list)  # signatures and docstrings only
+    excerpt: list[str] = field(default_factory=list)  # of `full`, those only as an excerpt
     seconds: float = 0.0
 
 
@@ -199,8 +200,10 @@ def forage_files(documents: Sequence[Document], question: str, budget: int, sett
     out = PackedFiles(seconds=time.perf_counter() - started)
     for block in pack.manifest:
         fidelity = getattr(block, "fidelity", "full")
-        if fidelity == "full":
+        if fidelity in ("full", "excerpt"):
             out.full.append(block.uri)
+            if fidelity == "excerpt":
+                out.excerpt.append(block.uri)
         elif fidelity == "outline":
             out.outline.append(block.uri)
     return out

@@ -27,7 +27,7 @@ _STOP = set(
     "when where which who why will with you your there their they that these those was were has have "
     "had not no yes into about than then so if".split()
 )
-_BLOCK = re.compile(r"^## \[(\d+)\] (.+)$", re.M)
+_BLOCK = re.compile(r"^## \[(\d+)\] (.+?)(?: \((?:excerpt|outline)\))?$", re.M)
 _LINES = re.compile(r":(\d+)(?:-(\d+))?$")
 
 

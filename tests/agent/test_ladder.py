@@ -42,10 +42,12 @@ def pack(tmp_path: Path, ladder: bool, budget: int = 3000):
     )[0]  # fmt: skip
 
 
-def test_small_budget_shows_chunks_then_outlines_then_paths(tmp_path: Path) -> None:
+def test_small_budget_shows_chunks_excerpts_outlines_then_paths(tmp_path: Path) -> None:
     p = pack(tmp_path, ladder=True)
     rungs = {b.fidelity for b in p.manifest}
-    assert rungs == {"full", "outline", "paths"} and p.tokens <= 3000
+    assert rungs == {"full", "excerpt", "outline", "paths"} and p.tokens <= 3000
+    excerpted = {b.uri for b in p.manifest if b.fidelity == "excerpt"}
+    assert excerpted and not excerpted & {b.uri for b in p.manifest if b.fidelity in ("full", "outline")}
     full = [b.uri for b in p.manifest if b.fidelity == "full"]
     assert "pkg/retry.py" in full
     outlined = {b.uri for b in p.manifest if b.fidelity == "outline"}
