@@ -96,6 +96,10 @@ class Suite:
     def build(self, size: int, seed: int, dest: Path, ctx: BuildContext) -> Case:
         raise NotImplementedError
 
+    def settings_for(self, case: Case, window: int, reserve: int) -> dict[str, Any]:
+        """Settings this suite's cases need beyond the run's (codeqa: the size is the budget)."""
+        return {}
+
     def cases(self, sizes: list[int], seeds: int, ctx: BuildContext) -> list[tuple[int, int]]:
         """The (size, seed) pairs a run covers; suites with their own questions override this."""
         return [(size, seed) for size in sizes for seed in range(seeds)]

@@ -58,6 +58,9 @@ class CodeQA(Suite):
         questions, _ = self._questions(ctx)
         return [(size, n) for size in sizes for n in range(len(questions))]
 
+    def settings_for(self, case: Case, window: int, reserve: int) -> dict[str, Any]:
+        return {"budget": case.size, "window": max(window, case.size + reserve)}
+
     def build(self, size: int, seed: int, dest: Path, ctx: BuildContext) -> Case:
         questions, repo_root = self._questions(ctx)
         q = questions[seed]
