@@ -19,6 +19,7 @@ from rich.markup import escape
 from agent.errors import AgentError
 from agent.packing import pack_file_parts
 from cli import chat as chat_cli
+from cli import eval as eval_cli
 from cli import index as index_cli
 from cli import models as models_cli
 from cli import servers as servers_cli
@@ -357,6 +358,7 @@ app.command("index")(index_cli.index)
 app.command("models")(models_cli.models)
 app.add_typer(servers_cli.app, name="servers")
 app.add_typer(sessions_cli.app, name="sessions")
+app.add_typer(eval_cli.app, name="eval")
 
 
 @app.command(

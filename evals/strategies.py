@@ -44,6 +44,7 @@ class Trial:
     settings: Settings  # window, reserve, data_dir, allowed hosts: the strategy sets the route
     model: ChatModel
     gathered: dict[str, RunResult] = field(default_factory=dict)  # shared by the baselines of a case
+    gather_seconds: float = 0.0
 
     @property
     def budget(self) -> int:
@@ -83,8 +84,9 @@ def _outcome(result: RunResult, *, seconds: float | None = None) -> Outcome:
 
 async def _agent(trial: Trial, route: str, *, unbounded: bool = False) -> Outcome:
     settings = trial.settings.model_copy(update={"route": route})
+    started = time.perf_counter()  # wall time as the user waits for it: server start-up included
     result = await run_session(trial.case.question, trial.specs, settings, trial.model, unbounded=unbounded)
-    return _outcome(result)
+    return _outcome(result, seconds=time.perf_counter() - started)
 
 
 async def full(trial: Trial) -> Outcome:
@@ -103,9 +105,11 @@ async def gathered(trial: Trial) -> RunResult:
     """The case's sources gathered by the agent (pack only, nothing dropped), once per case."""
     if "all" not in trial.gathered:
         settings = trial.settings.model_copy(update={"route": "full"})
+        started = time.perf_counter()
         trial.gathered["all"] = await run_session(
             trial.case.question, trial.specs, settings, trial.model, want_answer=False, unbounded=True
         )
+        trial.gather_seconds = time.perf_counter() - started
     return trial.gathered["all"]
 
 
@@ -134,7 +138,7 @@ async def _baseline(
     return Outcome(
         pack=pack, answer=text, extractive=trial.model.extractive, usage=base.usage + usage,
         tool_calls=len(base.history), gathered_tokens=base.gathered_tokens,
-        seconds=base.duration_s + time.perf_counter() - started, route=f"baseline@{trial.budget}",
+        seconds=trial.gather_seconds + time.perf_counter() - started, route=f"baseline@{trial.budget}",
         cited=cited, failures=list(base.failures),
     )  # fmt: skip
 
