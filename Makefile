@@ -1,5 +1,5 @@
 # The two quick-start commands (README): `make demo` and `make test`. Both set up first.
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench eval
 
 setup:
 	@bash scripts/setup.sh
@@ -18,3 +18,6 @@ lint: setup
 
 bench: setup
 	.venv/bin/python -m evals.perf $(if $(REPO),--repo $(REPO),)
+
+eval: setup
+	.venv/bin/forage eval run all --quick --out runs/quick

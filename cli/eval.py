@@ -144,6 +144,7 @@ def run(
     Example: forage eval run niah-multikey variable-tracking --sizes 8k,32k,128k --window 16k --seeds 3 --out runs/base
     """
     from evals.runner import EvalError, Plan, parse_size
+    from evals.strategies import STRATEGIES
     from evals.tasks import expand
     from evals.tasks.haystack import HAYSTACKS
 
@@ -154,6 +155,11 @@ def run(
         res = parse_size(reserve) if reserve else min(8192, win // 4)
     except (ValueError, EvalError) as exc:
         raise _fail(str(exc), EXIT_USAGE) from exc
+    unknown = [s for s in _split(strategies) if s not in STRATEGIES]
+    if unknown or not _split(strategies):
+        raise _fail(
+            f"unknown strategy {(unknown or [''])[0]!r}; choose from {', '.join(STRATEGIES)}", EXIT_USAGE
+        )
     if haystack not in HAYSTACKS:
         raise _fail(f"--haystack {haystack!r}: choose {' or '.join(HAYSTACKS)}", EXIT_USAGE)
     if res >= win:
