@@ -212,6 +212,8 @@ def _run_plan(plan: Any, folder: Path, *, quiet: bool) -> list[dict[str, Any]]:
             bar.update(
                 task, description=f"{kw['suite']} {show_size(kw['size'])} seed {kw['seed']} {kw['strategy']}"
             )
+        elif kind == "notice":
+            bar.console.print(f"[yellow]{escape(kw['text'])}[/]")
         elif kind == "row":
             row = kw["row"]
             if row.get("error"):

@@ -172,6 +172,11 @@ def _intro(run: Path, meta: dict[str, Any], rows: list[dict[str, Any]]) -> list[
         "Evidence: the share of the planted evidence found verbatim in the pack (aggregation: the share of "
         "the true top words that the pack's own counts rank on top; codeqa: file recall)."
     )
+    lines.append(
+        "Latency is the wall time of one strategy on one case, MCP server start-up included, with the "
+        "case's corpus already indexed (as after `forage index`); the one-time indexing is index_s in "
+        "results.jsonl."
+    )
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     lines.append("Strategies: " + "; ".join(f"{s}: {describe(s)}" for s in strategies) + ".")
     if (run / "HAYSTACK-LICENCE.txt").is_file():

@@ -25,7 +25,7 @@ from agent.models.base import ChatModel
 from agent.settings import Settings
 from evals import scoring
 from evals.site import StaticSite
-from evals.strategies import STRATEGIES, Outcome, Strategy, Trial
+from evals.strategies import EMBEDDING_STRATEGIES, STRATEGIES, Outcome, Strategy, Trial, warm_index
 from evals.tasks import SUITES, BuildContext, Case
 from evals.tasks import codeqa as codeqa_suite
 from evals.tasks.base import SITE
@@ -243,7 +243,7 @@ async def run_plan(
     for name in plan.suites:
         try:
             pairs = SUITES[name].cases(plan.sizes, plan.seeds, ctx)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError, OSError) as exc:
             raise EvalError(f"{name}: {exc}") from exc
         work += [(name, size, seed) for size, seed in pairs]
     todo = sum(1 for w in work for s in plan.strategies if (w[0], w[1], s, w[2]) not in done)
@@ -275,11 +275,18 @@ async def run_plan(
                 trial = Trial(
                     case, resolve_specs(case, folder, out, site), base.model_copy(update=overrides), model
                 )
+                index_s = None
+                if EMBEDDING_STRATEGIES & set(pending):
+                    emit("start", suite=name, size=size, seed=seed, strategy="(indexing)")
+                    try:
+                        index_s = round(await warm_index(trial), 3)
+                    except Exception as exc:  # noqa: BLE001 - the strategies report it themselves, row by row
+                        emit("notice", text=f"{name} {size} {seed}: indexing ahead failed: {exc}")
                 for strategy in pending:
                     emit("start", suite=name, size=size, seed=seed, strategy=strategy)
                     try:
                         outcome = await table[strategy](trial)
-                        row = make_row(case, strategy, outcome, trial, plan.model)
+                        row = make_row(case, strategy, outcome, trial, plan.model) | {"index_s": index_s}
                     except Exception as exc:  # noqa: BLE001 - one case's failure is recorded and re-run later; the run goes on
                         row = error_row(case, strategy, trial, plan.model, f"{type(exc).__name__}: {exc}")
                     sink.write(json.dumps(row, ensure_ascii=False) + "\n")

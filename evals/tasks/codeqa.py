@@ -50,7 +50,8 @@ class CodeQA(Suite):
         limit = ctx.options.get("limit")
         key = (str(repo_root), str(questions), limit)
         if key not in self._loaded:
-            loaded = _module().load_questions(Path(questions).expanduser(), repo_root)
+            # A question whose answer cites no file of the repository cannot be scored by file recall.
+            loaded = [q for q in _module().load_questions(Path(questions).expanduser(), repo_root) if q.files]
             self._loaded[key] = loaded[:limit] if limit else loaded
         return self._loaded[key], repo_root
 
