@@ -143,6 +143,7 @@ def run(
 
     Example: forage eval run niah-multikey variable-tracking --sizes 8k,32k,128k --window 16k --seeds 3 --out runs/base
     """
+    from agent.settings import Settings
     from evals.runner import EvalError, Plan, parse_size
     from evals.strategies import STRATEGIES
     from evals.tasks import expand
@@ -152,7 +153,7 @@ def run(
         names = expand(suites)
         win = parse_size(window)
         size_list = [parse_size(s) for s in _split(sizes or ("8k,32k" if quick else "8k,32k,128k"))]
-        res = parse_size(reserve) if reserve else min(8192, win // 4)
+        res = parse_size(reserve) if reserve else Settings().reserve_for(win)
     except (ValueError, EvalError) as exc:
         raise _fail(str(exc), EXIT_USAGE) from exc
     unknown = [s for s in _split(strategies) if s not in STRATEGIES]

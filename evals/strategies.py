@@ -20,12 +20,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from agent.answering import cited_blocks
 from agent.documents import content_hash
 from agent.models.base import ChatModel, Message
-from agent.nodes import cited_blocks
 from agent.packing import build_pack, sort_key
 from agent.prompts import ANSWER_SYSTEM
+from agent.refusal import is_refusal
 from agent.result import RunResult
+from agent.routing import available_tokens
 from agent.session import run as run_session
 from agent.settings import Settings
 from agent.state import Document, Pack, Span, Usage
@@ -49,8 +51,7 @@ class Trial:
     @property
     def budget(self) -> int:
         """The pack budget the window leaves (as the agent computes it)."""
-        avail = max(1024, (self.settings.window or self.model.window) - self.settings.reserve)
-        return min(avail, self.settings.budget) if self.settings.budget else avail
+        return available_tokens(self.settings, self.model.window)
 
 
 @dataclass
@@ -150,6 +151,8 @@ async def answer_pack(trial: Trial, pack: Pack) -> tuple[str, Usage, list[str]]:
         Message(role="user", content=pack.question_text, cacheable_prefix=pack.prefix),
     ]
     reply = await asyncio.to_thread(trial.model.generate, messages, None)
+    if reply.unanswerable or is_refusal(reply.text):
+        return "", reply.usage, []  # a refusal is no answer (the answer node drops it the same way)
     return reply.text, reply.usage, [c.uri for c in cited_blocks(reply.text, pack)]
 
 
