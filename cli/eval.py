@@ -56,10 +56,8 @@ def list_suites() -> None:
     out.print("\n`all` runs every generated suite; codeqa needs --repo and --questions.")
 
 
-def _summary_table(summary: list[dict[str, Any]]) -> Table:
-    from evals.report import summary_table
-
-    data = summary_table(summary)
+def _rich(data: Any) -> Table:
+    """An evals.report.Table as a rich table for the terminal."""
     table = Table(title=data.title, title_justify="left")
     for h in data.headers:
         table.add_column(h)
@@ -69,20 +67,14 @@ def _summary_table(summary: list[dict[str, Any]]) -> Table:
 
 
 def _print_results(rows: list[dict[str, Any]]) -> list[Any]:
-    from evals.report import detail_table
+    from evals.report import detail_table, summary_table
     from evals.summary import check_gates, summarize
 
     summary = summarize(rows)
     if any(s["suite"] != "codeqa" for s in summary):
-        out.print(_summary_table(summary))
+        out.print(_rich(summary_table(summary)))
     if any(s["suite"] == "codeqa" for s in summary):
-        data = detail_table(summary, "codeqa")
-        table = Table(title="codeqa: file recall", title_justify="left")
-        for h in data.headers:
-            table.add_column(h)
-        for row in data.rows:
-            table.add_row(*row)
-        out.print(table)
+        out.print(_rich(detail_table(summary, "codeqa")))
     gates = check_gates(rows)
     for g in gates:
         colour = {True: "green", False: "red", None: "yellow"}[g.passed]

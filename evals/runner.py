@@ -17,7 +17,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +153,7 @@ def resolve_specs(case: Case, folder: Path, out: Path, site: StaticSite | None) 
     return specs
 
 
-def score(case: Case, outcome: Outcome, *, specs: list[str]) -> dict[str, Any]:
+def score(case: Case, outcome: Outcome) -> dict[str, Any]:
     """The scored part of a row: correctness, evidence, per-needle detail, source precision/recall."""
     pack = outcome.pack
     pack_text = pack.prefix if pack else ""
@@ -199,7 +199,7 @@ def make_row(case: Case, strategy: str, outcome: Outcome, trial: Trial, model_na
         "route": outcome.route, "over_budget": outcome.gathered_tokens > trial.budget,
         "failures": outcome.failures, "error": None,
     }  # fmt: skip
-    row |= score(case, outcome, specs=trial.specs)
+    row |= score(case, outcome)
     return row
 
 
@@ -296,7 +296,3 @@ async def run_plan(
         if site is not None:
             site.__exit__(None, None, None)
     return read_rows(out)
-
-
-def plan_json(plan: Plan) -> dict[str, Any]:
-    return asdict(plan)
