@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal:  # a file or a pipe: wide enough that the tables do not wrap
+    out = Console(highlight=False, soft_wrap=True, width=200)
 
 
 def _fail(message: str, code: int = EXIT_USER) -> typer.Exit:
