@@ -31,7 +31,9 @@ class Figure:
     target: str  # ">= 4", "< 0.05"
     unit: str = "x"  # "x" ratio, "s" seconds, "ms", "share"
 
-    def passes(self, value: float) -> bool:
+    def passes(self, value: float) -> bool | None:
+        if not self.target:
+            return None  # measured and shown, no target set for it
         op, limit = self.target.split()
         return (
             value >= float(limit)
@@ -52,17 +54,20 @@ FIGURES = (
     Figure("retrieval", ("query", "ratio_baseline_over_query"), "a hybrid query on the built index", "the same query rebuilding the lexical index", ">= 1"),
     Figure("retrieval", ("query", "query_ms_median"), "hybrid query latency", "(absolute)", "< 200", "ms"),
     Figure("pack", ("forage_over_repomix",), "forage pack wall time", "Repomix on the same repository", "<= 0.3334", "share"),
+    Figure("safety", ("ratio_with_over_without",), "forage pack with secret redaction", "the same pack without it", ""),
 )  # fmt: skip
+# Benchmarks that need a real repository (--repo), and the file each writes its figures to.
+ON_REPO = {"pack": "pack_vs_repomix.json", "safety": "pack_redaction_cost.json"}
 
 _ARGS = {
     "web": {"quick": ["--pages", "20", "--samples", "5"], "full": []},
-    "pdf": {"quick": ["--files", "10", "--pages", "5", "--rounds", "1"], "full": []},
+    "pdf": {"quick": ["--files", "20", "--pages", "10", "--rounds", "1"], "full": []},
     "retrieval": {
         "quick": ["--tokens", "100000", "--budget", "20000", "--embed-chunks", "64", "--naive-chunks", "32", "--runs", "10"],
         "full": [],
     },
 }  # fmt: skip
-BENCHES = ("web", "pdf", "retrieval", "pack")
+BENCHES = ("web", "pdf", "retrieval", "pack", "safety")
 
 
 def _dig(data: dict[str, Any], path: tuple[str, ...]) -> float | None:
@@ -77,17 +82,11 @@ def _dig(data: dict[str, Any], path: tuple[str, ...]) -> float | None:
 def run_once(bench: str, *, quick: bool, repo: Path | None) -> dict[str, Any]:
     """One run of a benchmark in a fresh process; its JSON result."""
     with tempfile.TemporaryDirectory(prefix="forage-perf-") as tmp:
-        if bench == "pack":
-            cmd = [
-                sys.executable,
-                "-m",
-                "evals.perf.bench_pack",
-                "--repo",
-                str(repo),
-                "--runs",
-                "1" if quick else "3",
-            ]
-            out = ROOT / "evals" / "perf" / "results" / "pack_vs_repomix.json"  # where bench_pack writes
+        if bench in ON_REPO:  # these take their own median over --runs and write a fixed file
+            runs = "1" if quick else "3"
+            cmd = [sys.executable, "-m", f"evals.perf.bench_{bench}", "--repo", str(repo), "--runs", runs]
+            out = ROOT / "evals" / "perf" / "results" / ON_REPO[bench]
+            out.unlink(missing_ok=True)
         else:
             out = Path(tmp) / f"{bench}.json"
             args = _ARGS[bench]["quick" if quick else "full"]
@@ -109,17 +108,18 @@ def run_perf(
 ) -> list[dict[str, Any]]:
     """Run the chosen benchmarks `runs` times; one line per figure with its median and range."""
     emit = on_event or (lambda *a, **k: None)
-    chosen = [b for b in (only or BENCHES) if b != "pack" or repo is not None]
+    chosen = [b for b in (only or BENCHES) if b not in ON_REPO or repo is not None]
     for name in only or []:
         if name not in BENCHES:
             raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHES)}")
-    if "pack" in (only or []) and repo is None:
-        raise ValueError("the pack benchmark compares with Repomix on a real repository: pass --repo PATH")
+    if set(ON_REPO) & set(only or []) and repo is None:
+        raise ValueError("the pack and safety benchmarks run on a real repository: pass --repo PATH")
     samples: dict[Figure, list[float]] = {f: [] for f in FIGURES if f.bench in chosen}
     errors: dict[str, str] = {}
     for bench in chosen:
-        for n in range(runs if bench != "pack" else 1):  # bench_pack takes its own median over runs
-            emit("bench", bench=bench, run=n + 1, runs=runs if bench != "pack" else 1)
+        repeats = 1 if bench in ON_REPO else runs
+        for n in range(repeats):
+            emit("bench", bench=bench, run=n + 1, runs=repeats)
             try:
                 data = run_once(bench, quick=quick, repo=repo)
             except RuntimeError as exc:
@@ -139,12 +139,14 @@ def run_perf(
                 "passed": None if median is None else figure.passes(median), "error": errors.get(figure.bench),
             }
         )  # fmt: skip
-    if repo is None and (only is None or "pack" in only):
-        lines.append(
-            {"bench": "pack", "figure": "forage pack wall time", "baseline": "Repomix", "target": "<= 0.3334",
-             "unit": "share", "median": None, "min": None, "max": None, "runs": 0, "passed": None,
-             "error": "skipped: pass --repo PATH (a real repository) to compare with Repomix"}
-        )  # fmt: skip
+    for bench in ON_REPO:
+        if repo is None and (only is None or bench in only):
+            figure = next(f for f in FIGURES if f.bench == bench)
+            lines.append(
+                {"bench": bench, "figure": figure.label, "baseline": figure.baseline, "target": figure.target,
+                 "unit": figure.unit, "median": None, "min": None, "max": None, "runs": 0, "passed": None,
+                 "error": "skipped: pass --repo PATH (a real repository)"}
+            )  # fmt: skip
     return lines
 
 

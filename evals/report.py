@@ -68,7 +68,8 @@ def signed(v: float | None, fmt: str) -> str:
 
 def summary_table(summary: list[dict[str, Any]]) -> Table:
     """The one table to read first: accuracy and evidence recall per suite, strategy and size."""
-    sizes = sorted({s["size"] for s in summary if s["suite"] != "codeqa"})
+    summary = [s for s in summary if s["suite"] not in OWN_TABLES]
+    sizes = sorted({s["size"] for s in summary})
     table = Table(
         "Summary: accuracy / evidence recall in the pack / tokens sent (mean per case)",
         ["suite", "strategy", *[show_size(n) for n in sizes]],
@@ -109,6 +110,28 @@ def detail_table(summary: list[dict[str, Any]], suite: str) -> Table:
         )  # fmt: skip
     if suite == "codeqa":
         table.note = "evidence: file recall of the cited files in the pack; score: file recall of the answer's citations."
+    return table
+
+
+OWN_TABLES = ("codeqa", "safety")  # suites shown in their own table, not by corpus size
+
+
+def safety_table(rows: list[dict[str, Any]]) -> Table:
+    """The safety suite: attacks blocked per group (and which were not), false positives on clean material."""
+    table = Table("safety (evals/safety.py)", ["kind", "group", "result", "detail"])
+    attacks = [r for r in rows if r["suite"] == "safety" and r["strategy"] == "guards" and not r.get("error")]
+    for group in dict.fromkeys(r["group"] for r in attacks):
+        mine = [r for r in attacks if r["group"] == group]
+        missed = [f"NOT BLOCKED: {r['name']} {r.get('detail', '')}".strip() for r in mine if not r["correct"]]
+        table.rows.append(
+            ["attacks", group, f"{sum(r['correct'] for r in mine)}/{len(mine)} blocked", "; ".join(missed)]
+        )
+    blocked = sum(r["correct"] for r in attacks)
+    table.rows.append(["attacks", "total", f"{blocked}/{len(attacks)} blocked (must be 100%)", ""])
+    for r in (r for r in rows if r["suite"] == "safety" and r["strategy"] == "clean"):
+        figures = ", ".join(f"{k} {v}" for k, v in (r.get("figures") or {}).items())
+        verdict = {True: "ok", False: "FALSE POSITIVES", None: "reported, not gated"}[r["correct"]]
+        table.rows.append(["clean", r["group"], verdict, "; ".join([figures, *r.get("examples", [])])])
     return table
 
 
@@ -203,7 +226,10 @@ def write_report(run: Path, *, compare_to: Path | None = None, out: Path | None 
         if not old_rows:
             raise FileNotFoundError(f"--compare {compare_to}: no results.jsonl rows there")
         changes = compare_table(compare(summary, summarize(old_rows)), compare_to)
-    details = [detail_table(summary, s) for s in dict.fromkeys(x["suite"] for x in summary)]
+    details = [
+        safety_table(rows) if s == "safety" else detail_table(summary, s)
+        for s in dict.fromkeys(x["suite"] for x in summary)
+    ]
     errors = error_table(rows)
     pictures = plots.all_plots(rows, summary, out / "plots")
     intro = _intro(run, meta, rows)

@@ -11,6 +11,7 @@ ended in an error is run again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -240,14 +241,20 @@ async def run_plan(
             target.write_text(note + "\n\n" + licence.read_text(encoding="utf-8", errors="replace"))
     done = {row_key(r) for r in read_rows(out) if not r.get("error")}
     work: list[tuple[str, int, int]] = []
+    own = [n for n in plan.suites if SUITES[n].own_rows and not any(k[0] == n for k in done)]
     for name in plan.suites:
+        if SUITES[name].own_rows:
+            continue
         try:
             pairs = SUITES[name].cases(plan.sizes, plan.seeds, ctx)
         except (RuntimeError, ValueError, OSError) as exc:
             raise EvalError(f"{name}: {exc}") from exc
         work += [(name, size, seed) for size, seed in pairs]
     todo = sum(1 for w in work for s in plan.strategies if (w[0], w[1], s, w[2]) not in done)
-    emit("total", total=todo, skipped=len(work) * len(plan.strategies) - todo)
+    skipped = (
+        len(work) * len(plan.strategies) - todo + sum(SUITES[n].own_rows for n in plan.suites) - len(own)
+    )
+    emit("total", total=todo + len(own), skipped=skipped)
     base = settings.model_copy(
         update={"window": plan.window, "reserve": plan.reserve, "data_dir": out / "data", "model": plan.model}
     )
@@ -260,6 +267,12 @@ async def run_plan(
         if site is not None:
             site.__enter__()
         with results.open("a", encoding="utf-8") as sink:
+            for name in own:
+                emit("start", suite=name, size=0, seed=0, strategy="(its own cases)")
+                for row in await asyncio.to_thread(SUITES[name].rows, ctx):
+                    sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                sink.flush()
+                emit("row", row={"suite": name, "error": None})
             for name, size, seed in work:
                 pending = [s for s in plan.strategies if (name, size, s, seed) not in done]
                 if not pending:

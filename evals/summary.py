@@ -92,6 +92,7 @@ def check_gates(rows: Sequence[dict[str, Any]]) -> list[GateResult]:
                 and (r.get("over_budget") or not gate.over_budget)
                 and gate.metric in r
             ]
+            rs = [r for r in rs if r[gate.metric] is not None]  # None: reported, not gated
             value = _mean(r[gate.metric] for r in rs)
             results.append(GateResult(suite, gate, value, len(rs)))
     return results

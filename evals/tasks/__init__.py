@@ -7,17 +7,9 @@ from evals.tasks.codeqa import CodeQA
 from evals.tasks.cross_source import CrossSource
 from evals.tasks.gather import Gather
 from evals.tasks.niah import NiahMultiKey, NiahMultiQuery, NiahMultiValue, NiahSingle
+from evals.tasks.safety import Safety
 from evals.tasks.variables import VariableTracking
 from evals.tasks.words import CommonWords
-
-
-class Safety(Suite):
-    name = "safety"
-    description = "NOT BUILT YET: adversarial cases (prompt injection, hostile files) arrive with issue 13"
-    example = "(not runnable yet)"
-    available = False
-    unavailable_reason = "the safety suite is not built yet: its adversarial cases arrive with issue 13"
-
 
 SUITES: dict[str, Suite] = {
     s.name: s
@@ -35,7 +27,7 @@ SUITES: dict[str, Suite] = {
     )
 }
 
-# `all`: every generated suite (codeqa needs your repository and questions; safety is not built).
+# `all`: every suite but codeqa, which needs your repository and questions.
 GENERATED = [name for name, s in SUITES.items() if s.available and name != "codeqa"]
 
 

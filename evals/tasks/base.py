@@ -92,6 +92,11 @@ class Suite:
     gates: tuple[Gate, ...] = ()
     available: bool = True
     unavailable_reason: str = ""
+    own_rows: bool = False  # the suite scores itself (safety): rows() instead of cases x strategies
+
+    def rows(self, ctx: BuildContext) -> list[dict[str, Any]]:
+        """All rows of a suite that does not run cases through the strategies."""
+        raise NotImplementedError
 
     def build(self, size: int, seed: int, dest: Path, ctx: BuildContext) -> Case:
         raise NotImplementedError

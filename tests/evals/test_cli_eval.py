@@ -21,7 +21,7 @@ def test_list_names_every_suite_with_an_example() -> None:
                  "common-words", "cross-source", "gather", "codeqa"):  # fmt: skip
         assert name in result.stdout
     assert result.stdout.count("e.g. forage eval run") >= 9
-    assert "safety  NOT BUILT YET" in result.stdout
+    assert "safety  attacks blocked" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,6 @@ def test_list_names_every_suite_with_an_example() -> None:
         (["nope"], 2, "unknown suite 'nope'"),
         (["niah-single", "--haystack", "web"], 2, "--haystack 'web'"),
         (["niah-single", "--window", "4k", "--reserve", "8k"], 2, "leaves no room"),
-        (["safety"], 1, "not built yet"),
         (["codeqa"], 1, "needs --repo PATH and --questions"),
         (["niah-single", "--strategies", "magic"], 2, "unknown strategy 'magic'"),
     ],
@@ -68,7 +67,8 @@ def test_perf_figures_have_targets_that_can_fail() -> None:
     share = Figure("x", ("a",), "f", "g", "< 0.05", "share")
     assert share.passes(0.01) and not share.passes(0.05)
     assert _dig({"a": {"b": 3}}, ("a", "b")) == 3.0 and _dig({"a": {}}, ("a", "b")) is None
-    assert {f.bench for f in FIGURES} == {"web", "pdf", "retrieval", "pack"}
+    assert {f.bench for f in FIGURES} == {"web", "pdf", "retrieval", "pack", "safety"}
+    assert Figure("x", ("a",), "f", "g", "").passes(1.0) is None
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from evals.strategies import Outcome, Trial
 from evals.summary import check_gates
 from evals.tasks import SUITES, BuildContext, Case
 
-GATED = [name for name, s in SUITES.items() if s.gates]
+GATED = [name for name, s in SUITES.items() if s.gates and not s.own_rows]
 
 
 def documents(case: Case, folder: Path, *, broken: bool) -> list[Document]:
@@ -76,3 +76,25 @@ def test_each_gate_fails_on_a_broken_strategy(suite: str, tmp_path: Path) -> Non
         assert len(results) == len(SUITES[suite].gates)
         verdicts = [g.passed for g in results]
         assert verdicts == [not broken] * len(verdicts), [g.describe() for g in results]
+
+
+def test_safety_gates_fail_when_one_attack_gets_through_or_clean_code_is_redacted() -> None:
+    from evals.safety import Case as Attack
+    from evals.safety import Report
+    from evals.tasks.safety import safety_rows
+
+    def report(blocked: bool, redactions: int) -> Report:
+        return Report(
+            attacks=[Attack("secrets", "aws key in .env", True), Attack("exfiltration", "query string", blocked)],
+            clean={"code (installed libraries)": {"files": 10, "redactions": redactions},
+                   "prose (package READMEs)": {"documents": 3, "flagged": 1, "examples": ["x: [tool_call]"]}},
+        )  # fmt: skip
+
+    verdicts = lambda r: [g.passed for g in check_gates(safety_rows(r))]  # noqa: E731
+    assert verdicts(report(True, 0)) == [True, True]
+    assert verdicts(report(False, 0)) == [False, True]
+    assert verdicts(report(True, 2)) == [True, False]
+    rows = safety_rows(report(True, 0))
+    assert [r["strategy"] for r in rows] == ["guards", "guards", "clean", "clean"] and rows[-1][
+        "correct"
+    ] is None

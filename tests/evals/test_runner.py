@@ -226,3 +226,14 @@ def test_the_html_report_shows_its_plots_in_chromium(niah_run: Path, tmp_path: P
     assert {"accuracy_by_size", "evidence_by_size", "tokens_vs_accuracy", "depth_niah-multikey"} <= alts
     assert all(done and w > 200 and h > 100 for done, w, h, _ in sizes), sizes
     assert any(h.startswith("Summary") for h in headings) and shot.stat().st_size > 20_000
+
+
+def test_safety_runs_its_own_cases_once_and_resumes(tmp_path: Path) -> None:
+    p = plan(["safety"], ["select"], options={"quick": True})
+    rows = run(p, tmp_path)
+    attacks = [r for r in rows if r["strategy"] == "guards"]
+    assert len(attacks) >= 20 and {r["group"] for r in attacks} >= {"secrets", "exfiltration", "hidden text"}
+    assert all(g.passed for g in check_gates(rows)), [g.describe() for g in check_gates(rows)]
+    events: list[str] = []
+    again = run(p, tmp_path, on_event=lambda kind, **kw: events.append(kind))
+    assert len(again) == len(rows) and "row" not in events
