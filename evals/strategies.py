@@ -137,8 +137,8 @@ async def warm_index(trial: Trial) -> float:
 
     def index() -> None:
         with retrieval.ChunkIndex(trial.settings, embedder) as idx:
-            for budget in sorted(budgets):
-                idx.add(retrieval.chunk_all(base.gathered, retrieval.chunk_target(budget)))
+            for size in sorted({retrieval.chunk_target(b) for b in budgets}):
+                idx.add(retrieval.chunk_all(base.gathered, size), size)
 
     await asyncio.to_thread(index)
     return time.perf_counter() - started
@@ -227,10 +227,11 @@ async def topk(trial: Trial) -> Outcome:
             raise RuntimeError(
                 f"the topk baseline ranks by embeddings alone, and none is available: {notice}"
             )
-        chunks = retrieval.chunk_all(docs, retrieval.chunk_target(trial.budget))
+        size = retrieval.chunk_target(trial.budget)
+        chunks = retrieval.chunk_all(docs, size)
         by_id = {c.id: c for c in chunks}
         with retrieval.ChunkIndex(trial.settings, embedder) as index:
-            index.add(chunks)
+            index.add(chunks, size)
             top = index.dense(embedder.embed_query(trial.case.question), list(by_id), TOPK)
         blocks = retrieval.merge_neighbours([by_id[i] for i in top], {d.id: d for d in docs})
         for b in blocks:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -151,43 +149,28 @@ def test_gather_scores_source_precision_and_recall(tmp_path: Path) -> None:
     assert 0 < row["source_precision"] <= 1 and row["source_recall"] > 0
 
 
-def test_codeqa_adapter_calls_load_questions_and_file_recall(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A stand-in for evals/codeqa.py (issue 9), with the interface the adapter is written against."""
+def test_codeqa_scores_file_recall_with_evals_codeqa(tmp_path: Path) -> None:
+    """The adapter runs evals.codeqa's own load_questions and file_recall through the agent."""
     repo = tmp_path / "repo"
     (repo / "pkg").mkdir(parents=True)
     (repo / "pkg" / "retry.py").write_text(
-        "def backoff(attempt):\n    '''Delay before a retry.'''\n    return 2 ** attempt\n"
+        'def backoff_delay(attempt):\n    """Seconds to wait before retry number attempt."""\n    return 2**attempt\n'
     )
-    (repo / "pkg" / "other.py").write_text("def unrelated():\n    return 'x'\n" * 200)
+    for n in range(30):  # "other*.py" sort before "retry.py": truncation never reaches it
+        (repo / "pkg" / f"other{n}.py").write_text(f"def unrelated_{n}(x):\n    return x * {n}\n" * 40)
     questions = tmp_path / "q.jsonl"
-    questions.write_text(
-        json.dumps({"question": "How long is the backoff delay?", "answer": "`pkg/retry.py`"}) + "\n"
-    )
-    seen: dict[str, Any] = {}
-
-    def load_questions(path: Path, root: Path) -> list[Any]:
-        seen["load"] = (path, root)
-        return [
-            types.SimpleNamespace(
-                question="How long is the backoff delay?", answer="", files=["pkg/retry.py"]
-            )
-        ]
-
-    def file_recall(paths: list[str], files: list[str], root: Path) -> float:
-        seen.setdefault("recall", []).append(list(paths))
-        return sum(f in paths for f in files) / len(files)
-
-    stand_in = types.ModuleType("evals.codeqa")
-    stand_in.load_questions = load_questions  # type: ignore[attr-defined]
-    stand_in.file_recall = file_recall  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "evals.codeqa", stand_in)
-    p = plan(["codeqa"], ["select"], options={"repo": repo, "questions": questions})
+    lines = [
+        {"question": "How long is the backoff delay before a retry?", "answer": "See `pkg/retry.py`."},
+        {"question": "Which file is unrelated?", "answer": "no file cited"},  # skipped: nothing to recall
+    ]
+    questions.write_text("".join(json.dumps(q) + "\n" for q in lines))
+    p = plan(["codeqa"], ["select", "truncate"], options={"repo": repo, "questions": questions})
     p.sizes = [1024]
-    (row,) = run(p, tmp_path / "run")
-    assert row["error"] is None and row["budget"] == 1024 and row["evidence"] == 1.0
-    assert seen["load"] == (questions, repo.resolve()) and "pkg/retry.py" in seen["recall"][0]
+    rows = run(p, tmp_path / "run")
+    assert len(rows) == 2 and all(r["error"] is None and r["budget"] == 1024 for r in rows)
+    by = {r["strategy"]: r for r in rows}
+    assert by["select"]["evidence"] == 1.0 and by["select"]["tokens_gathered"] > 1024
+    assert by["truncate"]["evidence"] == 0.0
 
 
 def test_sizes_parse_and_show() -> None:
