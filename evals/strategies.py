@@ -8,8 +8,8 @@
             cut at the budget.
   topk      the usual RAG baseline: the five chunks nearest the question by embedding alone.
 
-The baselines gather with the agent (`session.run`, pack only) and answer with the same
-model and answer prompt as the agent's answer node. A strategy is a coroutine
+The baselines gather with the agent (`session.run`, pack only, the deterministic planner)
+and answer with the model under test and the same answer prompt as the agent's answer node. A strategy is a coroutine
 (Trial) -> Outcome; tests register deliberately broken ones to prove the gates can fail.
 """
 
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from agent.answering import cited_blocks
 from agent.documents import content_hash
 from agent.models.base import ChatModel, Message
+from agent.models.extractive import ExtractiveModel
 from agent.packing import build_pack, sort_key
 from agent.prompts import ANSWER_SYSTEM
 from agent.refusal import is_refusal
@@ -103,12 +104,18 @@ async def self_route(trial: Trial) -> Outcome:
 
 
 async def gathered(trial: Trial) -> RunResult:
-    """The case's sources gathered by the agent (pack only, nothing dropped), once per case."""
+    """The case's sources gathered by the agent (pack only, nothing dropped), once per case.
+
+    The deterministic planner gathers (one call per source and its continuations): the
+    baselines are defined over the whole corpus, and a generative model under test would
+    otherwise spend planning calls on a gathering whose only use is to hand over documents.
+    """
     if "all" not in trial.gathered:
         settings = trial.settings.model_copy(update={"route": "full"})
+        planner = ExtractiveModel(window=trial.model.window)
         started = time.perf_counter()
         trial.gathered["all"] = await run_session(
-            trial.case.question, trial.specs, settings, trial.model, want_answer=False, unbounded=True
+            trial.case.question, trial.specs, settings, planner, want_answer=False, unbounded=True
         )
         trial.gather_seconds = time.perf_counter() - started
     return trial.gathered["all"]

@@ -83,3 +83,36 @@ def test_perf_runs_a_benchmark_and_prints_its_ratios(tmp_path: Path) -> None:
     assert all(line["median"] and line["median"] > 0 and line["runs"] == 1 for line in lines)
     bad = runner.invoke(app, ["eval", "perf", "--only", "pack"])
     assert bad.exit_code == 2 and "--repo" in bad.stderr
+
+
+@pytest.mark.slow
+def test_a_gemini_run_scores_generated_answers_and_records_usage(tmp_path: Path) -> None:
+    """`--model gemini-…` against the fake REST server: the planner's calls, the answer, the tokens."""
+    import os
+    import subprocess
+    import sys
+
+    from evals.tasks import SUITES, BuildContext
+    from tests.fakes.gemini_server import GeminiServer
+
+    out = tmp_path / "run"
+    folder = out / "cases" / "niah-single" / "4096" / "0"
+    case = SUITES["niah-single"].build(4096, 0, folder, BuildContext(haystack="generated"))
+    case.save(folder)  # the runner reuses a saved case: the replies below can name its path and value
+    with GeminiServer() as fake:
+        fake.reply_call("read_many", {"paths_or_glob": str((folder / "corpus").resolve())})
+        fake.reply_text("DONE")
+        fake.reply_text(f"The answer is {case.answers[0]} [1].")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FORAGE_", "GEMINI_", "GOOGLE_API"))}
+        env |= {"GEMINI_API_KEY": "test-key", "FORAGE_GEMINI_BASE_URL": fake.url, "HOME": str(tmp_path),
+                "XDG_CONFIG_HOME": str(tmp_path / "cfg")}  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "cli.app", "eval", "run", "niah-single", "--model", "gemini-3.5-flash",
+             "--sizes", "4k", "--window", "2k", "--seeds", "1", "--strategies", "select", "--haystack",
+             "generated", "--out", str(out), "--no-report", "-q"],
+            capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (row,) = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert row["answer_kind"] == "generated" and row["model"] == "gemini-3.5-flash"
+    assert row["correct"] and row["score"] == 1.0 and row["tokens_prompt"] > 0 and row["tool_calls"] == 1
