@@ -94,8 +94,8 @@ def path_list_document(
 def ranked_files(ranked_uris: Sequence[str], documents: Sequence[Document]) -> list[str]:
     """Every gathered URI once: those retrieval ranked first, in rank order, then the rest by path."""
     seen = dict.fromkeys(ranked_uris)
-    rest = sorted({d.uri for d in documents} - seen.keys())
-    return [u for u in seen if u in {d.uri for d in documents}] + rest
+    gathered = {d.uri for d in documents}
+    return [u for u in seen if u in gathered] + sorted(gathered - seen.keys())
 
 
 def lower_rungs(
