@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Literal
-
-from pydantic import BaseModel
 
 from agent.documents import content_hash
 from agent.state import Document, Span
-from tools.tokens import estimate_tokens
+from tools.tokens import MIN_CPT, estimate_tokens
 
 # Chunks are sized for retrieval, not for reading: ~400 tokens keeps the number of embeddings
 # low (the local model embeds ~15 chunks/s per core) while still isolating one topic each.
@@ -33,8 +32,13 @@ _DECORATOR_RE = re.compile(r"^(?:@|#\[)")
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
-class Chunk(BaseModel):
-    """A retrievable piece of one document, with its place in the source."""
+@dataclass(slots=True)
+class Chunk:
+    """A retrievable piece of one document, with its place in the source.
+
+    A plain dataclass: a corpus of 100k files makes 100k chunks, and pydantic's construction
+    alone cost seconds there; chunks are made only here, from typed values.
+    """
 
     id: str  # stable: hash of the parent document id, char range and content hash
     doc_id: str
@@ -68,13 +72,18 @@ def chunk_document(doc: Document, target: int = TARGET_TOKENS, limit: int = MAX_
         return []
     lines = doc.text.splitlines(keepends=True)
     kind = chunk_kind(doc)
-    if kind == "code":
+    # Too small to split: no segment counts more than len/MIN_CPT tokens (+1 for rounding up),
+    # so packing would merge every segment into one piece anyway.
+    tiny = kind in ("code", "text") and len(doc.text) / MIN_CPT + len(lines) <= target
+    if tiny:
+        segments: list[Segment] = [(0, len(lines), None)]
+    elif kind == "code":
         segments = list(_code_segments(lines))
     elif kind in ("markdown", "web"):
         segments = list(_heading_segments(lines))
     else:
         segments = list(_paragraph_segments(lines))
-    pieces = _pack(lines, segments, target, limit)
+    pieces = segments if tiny else _pack(lines, segments, target, limit)
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
@@ -110,9 +119,13 @@ def _span_for(doc: Document, kind: ChunkKind, lo: int, hi: int, label: str | Non
     if kind == "pages" or doc.span.kind == "pages":
         return doc.span.model_copy()
     if doc.span.kind == "section" or kind == "web":
-        return Span(kind="section", label=label or doc.span.label or doc.title)
+        return Span.model_construct(
+            kind="section", start=None, end=None, label=label or doc.span.label or doc.title
+        )
     first = doc.span.start if doc.span.kind == "lines" and doc.span.start else 1
-    return Span(kind="lines", start=first + lo, end=first + hi - 1)
+    if doc.span.kind == "lines" and doc.span.start == first + lo and doc.span.end == first + hi - 1:
+        return doc.span  # the whole document (spans are never changed in place, only copied)
+    return Span.model_construct(kind="lines", start=first + lo, end=first + hi - 1, label=None)
 
 
 # A segment is (first_line, end_line_exclusive, label). Segments never straddle a boundary.

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from agent.screening import screen_entry
 from agent.state import Document, Span
 from agent.tokens import TokenCounter
 
-TRUSTED_SERVERS = {"files", "pdf"}
+TRUSTED_SERVERS = {"files", "pdf"}  # our own local readers; everything else is untrusted
 
 
 def content_hash(text: str) -> str:
     """The sha256 a document is deduplicated, cached and listed in the manifest by."""
-    return hashlib.sha256(
-        text.encode("utf-8", "surrogatepass")
-    ).hexdigest()  # our own local readers; everything else is untrusted
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def doc_id(uri: str, span: Span) -> str:
@@ -24,27 +23,51 @@ def doc_id(uri: str, span: Span) -> str:
     return "d" + hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
-def to_document(
-    entry: dict[str, Any], server: str, counter: TokenCounter, now: str, *, redact: bool = True
-) -> Document:
-    """Turn one structured `documents` entry from a tool result into a Document, screened.
+def to_documents(
+    entries: Sequence[Any], server: str, counter: TokenCounter, now: str, *, redact: bool = True
+) -> list[Document]:
+    """Turn a tool result's structured `documents` entries into Documents, screened.
 
     Screening (agent/screening.py) drops invisible characters, redacts secrets unless redact is
     False, and flags untrusted text that addresses the assistant, before the text is counted.
+    Entries that are not objects with a `uri` are skipped. One scouting pass over all the texts
+    decides which could hold a secret at all (most code cannot), as the direct pack path does.
     """
+    entries = [e for e in entries if isinstance(e, dict) and "uri" in e]
+    marks = [redact] * len(entries)
+    if redact and len(entries) > 1:
+        from tools.secrets import may_hold_secrets
+
+        meta = [e.get("meta") if isinstance(e.get("meta"), dict) else {} for e in entries]
+        marks = may_hold_secrets(
+            [str(e.get("text") or "") for e in entries],
+            [str(m.get("path") or e["uri"]) for e, m in zip(entries, meta, strict=True)],
+        )
+    return [_document(e, server, counter, now, redact=mark) for e, mark in zip(entries, marks, strict=True)]
+
+
+def _document(
+    entry: dict[str, Any], server: str, counter: TokenCounter, now: str, *, redact: bool
+) -> Document:
     span = Span.model_validate(entry.get("span") or {"kind": "whole"})
     source = entry.get("source") if entry.get("source") in ("file", "web", "pdf") else "mcp"
     # A server's own claim of trust is not enough: only our local readers are trusted.
     trusted = bool(entry.get("trusted", False)) and server in TRUSTED_SERVERS
+    if not isinstance(entry.get("meta"), dict):
+        entry = {**entry, "meta": {}}
     text, meta = screen_entry(entry, trusted=trusted, redact=redact)
-    return Document(
-        id=doc_id(str(entry["uri"]), span),
-        uri=str(entry["uri"]),
+    title = entry.get("title")
+    uri = str(entry["uri"])
+    # model_construct: every field is computed or coerced right here (the span was validated),
+    # and validating a folder's 100k documents again costs seconds.
+    return Document.model_construct(
+        id=doc_id(uri, span),
+        uri=uri,
         text=text,
         hash=content_hash(text),
         span=span,
-        title=entry.get("title"),
-        source=source,  # type: ignore[arg-type]
+        title=None if title is None else str(title),
+        source=source,
         trusted=trusted,
         tokens=counter(text),
         fetched_at=now,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from agent.chunking import Chunk
 from agent.documents import content_hash
-from agent.ranking import code_tokens
+from agent.ranking import TokenMemo, code_tokens
 from agent.state import Document, Span
 
 EXCERPT_TOKENS = 120  # about ten lines of code: enough to show what is there and where
@@ -30,7 +30,7 @@ def best_window(
     lines: Sequence[str], weights: Mapping[str, float], max_tokens: int, count_tokens: Callable[[str], int]
 ) -> tuple[int, int]:
     """The [start, end) run of lines within max_tokens whose distinct question terms weigh most."""
-    memo: dict[str, tuple[str, ...]] = {}
+    memo = TokenMemo()
     line_terms = [set(code_tokens(line, memo)) & weights.keys() for line in lines]
     costs = [count_tokens(line) + 1 for line in lines]
     best, best_span = -1.0, (0, 0)

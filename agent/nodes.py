@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from agent.compaction import action_id, observation_size, plan_compaction
-from agent.documents import TRUSTED_SERVERS, content_hash, to_document
+from agent.documents import TRUSTED_SERVERS, content_hash, to_documents
 from agent.guard import Guard
 from agent.models.base import ChatModel, Message
 from agent.prompts import PLAN_SYSTEM, summarize_observation
@@ -230,11 +230,7 @@ class Nodes:
         entries = structured.pop("documents", None) or []
         documents = []
         if outcome.status == "ok":
-            documents = [
-                to_document(e, outcome.server, self.count, now, redact=self.settings.redact)
-                for e in entries
-                if isinstance(e, dict) and "uri" in e
-            ]
+            documents = to_documents(entries, outcome.server, self.count, now, redact=self.settings.redact)
         return CallResult(
             tool=call.name,
             server=outcome.server,

@@ -456,10 +456,9 @@ def select(
     avg = max(1, sum(len(c.text) for c in chunks) // max(1, len(chunks)) // 4)
     dense_n = min(len(chunks), max(50, 3 * budget // avg))
     dense: list[str] = []
+    later: list[Chunk] = []  # not embedded yet: handed to the background worker once selected
     if embedder is not None:
-        dense, notice = _dense_ranking(
-            chunks, question, embedder, size, dense_n, settings, lock_timeout, documents
-        )
+        dense, later = _dense_ranking(chunks, question, embedder, size, dense_n, settings, lock_timeout)
     ranked = rank_chunks(chunks, question, dense=dense, documents=documents)
     full_budget = budget - excerpt_room
     chosen, _ = fill_budget(ranked, full_budget, count_tokens)
@@ -482,6 +481,8 @@ def select(
         extra = excerpts(ranked, shown, budget - kept, weights, docs_by_id, count_tokens)
         blocks += extra
         kept += sum(b.tokens for b in extra)
+    if later and embedder is not None:  # after ranking, so the worker does not slow it down
+        notice = _embed_rest(settings, embedder, later, len(chunks))
     return Selection(
         documents=blocks, kept_tokens=kept, gathered_tokens=gathered, notice=notice,
         ranked_uris=list(dict.fromkeys(c.uri for c in ranked)),
@@ -496,42 +497,51 @@ def _dense_ranking(
     dense_n: int,
     settings: Settings,
     lock_timeout: float,
-    documents: Sequence[Document],
-) -> tuple[list[str], str | None]:
-    """Dense ids for the question, and a notice when not every chunk could be ranked densely.
+) -> tuple[list[str], list[Chunk]]:
+    """Dense ids for the question, and the chunks that could not be embedded now.
 
-    When every chunk's vector is in the local cache (an indexed corpus), rank exactly in memory:
-    no Chroma import or lock on the query path. Otherwise add what is missing to the index
-    first, embedding at most a few seconds' worth now; the rest is embedded in the background.
+    A local corpus of up to MAX_CACHED_DENSE chunks is ranked exactly in memory from the
+    content-hash cache: no Chroma import or lock on the query path. Beyond that, or with a
+    Chroma server, what is missing is added to the index first. Either way at most a few
+    seconds' worth of chunks is embedded now; the rest is left for the background.
     """
     if settings.chroma_url is None and len(chunks) <= MAX_CACHED_DENSE:
         cache = EmbeddingCache(settings.data_dir / "embeddings.sqlite")
         try:
             vectors = cache.get_many(embedder.name, [c.hash for c in chunks])
+            unknown = list({c.hash: c for c in chunks if c.hash not in vectors}.values())
+            if unknown and len(unknown) <= EMBED_AT_QUESTION:
+                vecs = embed_cached(embedder, cache, [c.text for c in unknown], [c.hash for c in unknown])
+                vectors.update(zip((c.hash for c in unknown), vecs, strict=True))
+                unknown = []
         finally:
             cache.close()
-        if all(c.hash in vectors for c in chunks):
-            return dense_from_vectors(embedder.embed_query(question), chunks, vectors, dense_n), None
+        return dense_from_vectors(embedder.embed_query(question), chunks, vectors, dense_n), unknown
     with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
         pending = index.missing(chunks)
         unknown = _not_cached(index, embedder, pending)
         if len(unknown) <= EMBED_AT_QUESTION:
             index.add(chunks, size)
-            return index.dense(embedder.embed_query(question), [c.id for c in chunks], dense_n), None
+            return index.dense(embedder.embed_query(question), [c.id for c in chunks], dense_n), []
         # Embedding a big, unindexed corpus takes minutes on a CPU: add what the cache already
         # holds, rank densely among those and lexically over all, and embed the rest elsewhere.
         todo = {c.id for c in unknown}
         ready = [c for c in chunks if c.id not in todo]
         index.add(ready, size, current={c.id for c in chunks})
         dense = index.dense(embedder.embed_query(question), [c.id for c in ready], dense_n) if ready else []
+    return dense, unknown
+
+
+def _embed_rest(settings: Settings, embedder: Embedder, unknown: Sequence[Chunk], total: int) -> str:
+    """Hand the chunks not embedded yet to the background worker; the notice that says so."""
     started = background.embed_later(settings, embedder.name, unknown)
     how = (
         "embedding them in the background now (the next question over these sources ranks densely)"
         if started
         else "run `forage index` on these sources once to rank everything densely"
     )
-    return dense, (
-        f"{len(unknown):,} of {len(chunks):,} chunks are not embedded yet, so they were ranked by "
+    return (
+        f"{len(unknown):,} of {total:,} chunks are not embedded yet, so they were ranked by "
         f"keywords and code signals only; {how}."
     )
 

@@ -33,13 +33,14 @@ def screen_text(
 ) -> tuple[str, dict[str, Any]]:
     """Screen one text; return it and what was done ({"redactions", "flags", "invisible"})."""
     done: dict[str, Any] = {}
-    invisible = HiddenText()
     # Every invisible character is outside ASCII: most source files are done in one C pass.
-    raw, text = text, text if text.isascii() else strip_invisible(text, invisible)
-    # In the user's own files zero-width spaces and joiners are typography (dropped, not
-    # flagged); tag characters and bidi controls are flagged wherever they are.
-    if invisible.count and (not trusted or _SMUGGLING.search(raw)):
-        done["invisible"] = invisible.as_meta()
+    if not text.isascii():
+        invisible = HiddenText()
+        raw, text = text, strip_invisible(text, invisible)
+        # In the user's own files zero-width spaces and joiners are typography (dropped, not
+        # flagged); tag characters and bidi controls are flagged wherever they are.
+        if invisible.count and (not trusted or _SMUGGLING.search(raw)):
+            done["invisible"] = invisible.as_meta()
     if redact:
         from tools.secrets import redact as redact_secrets  # detect-secrets: imported when used
 

@@ -70,7 +70,7 @@ def server_configs(
             # and bigger replies mean fewer round trips on large folders.
             (
                 "-m", "mcp_servers.files", *roots, "--max-file-bytes", str(settings.max_file_bytes),
-                "--compact", "--reply-chars", "4000000", *git,
+                "--compact", "--reply-chars", "1000000", *git,
             ),
         )  # fmt: skip
     if roots:

@@ -140,14 +140,11 @@ _KINDS = {"class": "class", "interface": "type", "struct": "type", "enum": "type
 
 def _generic(text: str) -> list[Definition]:
     out: list[Definition] = []
-    starts = [0]
-    for m in re.finditer("\n", text):
-        starts.append(m.end())
-    import bisect
-
+    line, pos = 1, 0  # line numbers counted forward from match to match, in C
     stack: list[tuple[int, str, str]] = []  # (indent, name, kind) of the enclosing definitions
     for m in _GENERIC.finditer(text):
-        line = bisect.bisect_right(starts, m.start())
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
         end = text.find("\n", m.start())
         sig = text[m.start() : end if end >= 0 else len(text)].strip()
         kind = _KINDS.get(m.group("kw"), "function")

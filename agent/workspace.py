@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.documents import to_document
+from agent.documents import to_documents
 from agent.models.base import ChatModel
 from agent.result import RunResult
 from agent.session import Session, source_of
@@ -225,11 +225,8 @@ class Workspace:
         if outcome.status != "ok":
             return {}
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        docs = [
-            to_document(e, outcome.server, self.counter, now, redact=self.settings.redact)
-            for e in (outcome.structured or {}).get("documents") or []
-            if isinstance(e, dict) and "uri" in e
-        ]
+        entries = (outcome.structured or {}).get("documents") or []
+        docs = to_documents(entries, outcome.server, self.counter, now, redact=self.settings.redact)
         return {d.id: d for d in docs}
 
     def _action(

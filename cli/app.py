@@ -379,11 +379,16 @@ def mcp_command(ctx: typer.Context) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    from tools.runtime import skip_exit_collection, tune_gc
+
+    tune_gc()
     try:
         app()
     except KeyboardInterrupt:
         err.print("[yellow]Interrupted.[/]")
         sys.exit(EXIT_INTERRUPTED)
+    finally:
+        skip_exit_collection()
 
 
 if __name__ == "__main__":

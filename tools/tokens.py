@@ -14,6 +14,7 @@ import math
 _PROSE_CPT = 4.0
 _CODE_CPT = 3.6
 _SAMPLE = 4096
+MIN_CPT = 1.2  # the densest estimate: no text counts more than len/MIN_CPT tokens
 _PUNCT = frozenset("{}()[]<>;:=+-*/\\|&^%$#@!~`'\",.?_")
 _PUNCT_BYTES = "".join(sorted(_PUNCT)).encode("ascii")
 _DELETE_PUNCT = dict.fromkeys(map(ord, _PUNCT))
@@ -39,7 +40,7 @@ def chars_per_token(text: str) -> float:
     cpt = _PROSE_CPT - (_PROSE_CPT - _CODE_CPT) * density
     # Non-Latin scripts tokenize much denser (often ~1-2 chars per token).
     cpt -= 2.0 * (non_ascii / len(sample))
-    return max(1.2, cpt)
+    return max(MIN_CPT, cpt)
 
 
 def estimate_tokens(text: str) -> int:

@@ -97,6 +97,36 @@ def test_small_definitions_are_packed_together_and_ids_are_stable() -> None:
     assert [c.id for c in a] == [c.id for c in b] and a[0].hash == content_hash(PY)
 
 
+def test_a_tiny_file_is_one_chunk_exactly_as_packing_would_make_it() -> None:
+    import random
+
+    from agent.chunking import _code_segments, _pack, _paragraph_segments
+
+    rng = random.Random(3)
+    pieces = [
+        "def f():\n",
+        "    return 1\n",
+        "\n",
+        "x = [1, 2, {3: (4,)}]\n",
+        "# ;;;;;;;;;;;;\n",
+        "prose words\n",
+    ]
+    for n in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        name, segments = (
+            (f"file:///m{n}.py", _code_segments) if n % 2 else (f"file:///m{n}.txt", _paragraph_segments)
+        )
+        lines = text.splitlines(keepends=True)
+        for target in (8, 40, 400):
+            want = [(lo, hi) for lo, hi, _ in _pack(lines, list(segments(lines)), target, target * 3 // 2)]
+            got = chunk_document(doc(name, text), target=target, limit=target * 3 // 2)
+            starts = [0]
+            for line in lines:
+                starts.append(starts[-1] + len(line))
+            kept = [(lo, hi) for lo, hi in want if "".join(lines[lo:hi]).strip()]
+            assert [(c.start_char, c.end_char) for c in got] == [(starts[lo], starts[hi]) for lo, hi in kept]
+
+
 def test_markdown_is_cut_at_headings_with_heading_path_labels() -> None:
     md = "# Guide\nintro\n\n## Install\n" + "pip install x\n" * 30 + "## Use\n" + "run it\n" * 30
     chunks = chunk_document(doc("file:///g.md", md), target=60, limit=200)

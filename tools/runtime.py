@@ -1,0 +1,28 @@
+"""Process-wide settings for forage's own processes (the CLI and the MCP servers).
+
+The cyclic garbage collector's default young-generation threshold (700 new containers) makes
+it scan the heap over and over while a big folder is read, chunked and indexed: on 100,000
+small files that was ~7 s of a 28 s `forage ask` (measured with the collector off: 20 s).
+Nearly all that work finds nothing, since documents, chunks and postings are acyclic and
+freed by reference counting. A larger threshold keeps the collector, just less eager.
+
+At exit, the interpreter's last full collection scanned the same heap once more (2.5 s of
+that run, after the answer was out); freezing the heap first leaves exit to reference counts.
+"""
+
+from __future__ import annotations
+
+import gc
+
+YOUNG_THRESHOLD = 20_000  # new containers between young collections (CPython default: 700)
+
+
+def tune_gc() -> None:
+    """Collect cycles less eagerly; call once, at the start of a forage process."""
+    young, older, oldest = gc.get_threshold()
+    gc.set_threshold(max(YOUNG_THRESHOLD, young), older, oldest)
+
+
+def skip_exit_collection() -> None:
+    """Spare the interpreter's last full collection at exit: call as the process is done."""
+    gc.freeze()
