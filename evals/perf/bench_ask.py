@@ -12,14 +12,13 @@ Run: python -m evals.perf.bench_ask [--files 100000] [--budget 100000]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
 import tempfile
 from pathlib import Path
 
-from evals.perf.common import RESULTS, run_measured
+from evals.perf.common import RESULTS, publish, run_measured
 
 QUESTION = "Where is the retry delay configured?"
 _WORDS = "alpha beta gamma delta retry cache token budget window model server client request response stream".split()
@@ -76,12 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {"ask<20s": ask.seconds < 20, "ask<600MB": ask.peak_rss_mb < 600},
         "load_average": os.getloadavg()[0],
     }
-    text = json.dumps(result, indent=2)
-    print(text)
+    publish(result, args.out)
     if ask.returncode not in (0, 3):
         print(ask.stderr[-3000:], file=sys.stderr)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
     return 0
 
 

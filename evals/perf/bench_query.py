@@ -15,14 +15,13 @@ Run: python -m evals.perf.bench_query --repo PATH [--runs 5] [--budget 16000]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from evals.perf.common import RESULTS, median, run_measured
+from evals.perf.common import RESULTS, median, publish, run_measured
 
 QUESTIONS = [
     "Where is the configuration file parsed and validated?",
@@ -98,10 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_query.json")
     args = parser.parse_args(argv)
     result = bench(args.repo, args.budget, args.runs)
-    text = json.dumps(result, indent=2)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
+    publish(result, args.out)
     return 0
 
 

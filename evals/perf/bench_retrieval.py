@@ -28,6 +28,7 @@ from agent.ranking import CodeIndex
 from agent.retrieval import ChunkIndex, build_index, chunk_all, dense_from_vectors, rank_chunks, select
 from agent.settings import Settings
 from agent.state import Document, Span
+from evals.perf.common import publish
 from tools.tokens import estimate_tokens
 
 _TOPICS = """retry backoff cache index chunk token budget window model server client request response
@@ -203,10 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "again_embeds_nothing": result["ask_again"]["again_embedded_chunks"] == 0,  # type: ignore[index]
         "query_median<200ms": result["query"]["query_ms_median"] < 200,  # type: ignore[index]
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
+    publish(result, args.out)
     return 0
 
 

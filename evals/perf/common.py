@@ -60,6 +60,14 @@ def run_measured(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str]
     return Run(elapsed, peak, proc.returncode, out, err)
 
 
+def publish(result: dict[str, Any], out: Path) -> None:
+    """Print a benchmark's figures as JSON and write them to `out`."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n", encoding="utf-8")
+
+
 @dataclass
 class Report:
     name: str
