@@ -2,6 +2,11 @@
 
 from collections.abc import Iterator
 
+# stdio_client's errlog defaults to sys.stderr as it was when mcp.client.stdio was first
+# imported. Import it now, under pytest's own capture, so a test that first imports it while
+# typer's CliRunner has swapped sys.stderr for a stream without a file descriptor does not
+# leave every later stdio client failing with io.UnsupportedOperation.
+import mcp.client.stdio  # noqa: F401
 import pytest
 
 from tests.webfixtures import HitCounter, SiteServer
