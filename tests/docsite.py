@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import functools
 import gzip
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
+
+from evals.site import LoopbackServer
 
 
 def html(title: str, body: str) -> str:
     return f"<!doctype html><html><head><title>{title}</title></head><body><main>{body}</main></body></html>"
 
 
-class DocsSite:
+class DocsSite(LoopbackServer):
     """Serve a folder of files; `files` maps paths to text (".gz" paths are gzipped)."""
 
     def __init__(self, root: Path, files: dict[str, str]) -> None:
@@ -29,18 +30,7 @@ class DocsSite:
             def log_message(self, *args: object) -> None:
                 site.requests.append(self.path)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> DocsSite:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(functools.partial(Handler, directory=str(root)))
 
 
 LONG = "Acme is a small build tool that reads one configuration file and runs your tasks in order. " * 3

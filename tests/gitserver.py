@@ -8,10 +8,11 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from evals.site import LoopbackServer
 
 AUTH = "Basic " + base64.b64encode(b"reader:s3cret").decode()
 
@@ -49,7 +50,7 @@ def commit(work: Path, files: dict[str, str], message: str) -> str:
     return git("rev-parse", "HEAD", cwd=work)
 
 
-class GitHttpServer:
+class GitHttpServer(LoopbackServer):
     """Serve every bare repository under root over smart HTTP; records request paths."""
 
     def __init__(self, root: Path) -> None:
@@ -111,18 +112,7 @@ class GitHttpServer:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> GitHttpServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
     def fetches(self) -> int:
         """How many pack downloads (fetch requests, not ref listings) were served."""

@@ -13,8 +13,10 @@ import contextlib
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from evals.site import LoopbackServer
 
 HUGE_BYTES = 200 * 1024 * 1024
 CRAWL_PAGES = 12
@@ -127,7 +129,7 @@ def crawl_page(i: int) -> str:
     )
 
 
-class SiteServer:
+class SiteServer(LoopbackServer):
     """A threaded HTTP server on 127.0.0.1 serving the test site; records every request."""
 
     def __init__(self, forbidden_port: int, *, delay: float = 0.0) -> None:
@@ -139,19 +141,7 @@ class SiteServer:
         self.inflight = 0
         self.max_inflight = 0
         self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> SiteServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(self._handler())
 
     def paths(self, prefix: str = "") -> list[str]:
         with self._lock:
