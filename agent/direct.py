@@ -21,6 +21,7 @@ from agent.errors import SourceError
 from agent.result import RunResult
 from agent.routing import available_tokens, choose_route, pack_documents
 from agent.screening import screen_text, with_safety
+from agent.secret_verdicts import settle, verdicts_for
 from agent.settings import Settings
 from agent.sources import Source, local_roots, resolve_sources
 from agent.state import Action, Document, Span, Usage
@@ -48,6 +49,7 @@ def _document(
     now: str,
     redact: bool,
     counter: TokenCounter,
+    digest: str | None = None,
     **meta: Any,
 ) -> Document:
     # Screened as the agent path screens (agent/screening.py): secrets redacted, invisible
@@ -57,14 +59,14 @@ def _document(
     if done or meta.get("hidden"):
         meta = with_safety(dict(meta), done)
     if screened is not text and screened != text:
-        text, tokens = screened, counter(screened)
+        text, tokens, digest = screened, counter(screened), None
     # model_construct: these fields come from our own reader, already typed; validating
     # thousands of documents would cost more than reading them.
     return Document.model_construct(
         id=doc_id(uri, span),
         uri=uri,
         text=text,
-        hash=content_hash(text),
+        hash=digest or content_hash(text),
         span=span,
         title=uri,
         source=source,  # type: ignore[arg-type]
@@ -117,11 +119,12 @@ class _Reader:
             self.failures.append(f"{source.spec}: {exc}")
             self._record("read_many", args, "error", [], t0, str(exc))
             return
-        scan = [False] * len(bundle.files)
-        if self.settings.redact:  # one scouting pass over the folder; only hits are redacted
-            from tools.secrets import may_hold_secrets
-
-            scan = may_hold_secrets([ft.text for ft in bundle.files], [str(ft.path) for ft in bundle.files])
+        texts, names = [ft.text for ft in bundle.files], [str(ft.path) for ft in bundle.files]
+        digests = [content_hash(t) for t in texts]
+        scan = [False] * len(texts)
+        verdicts = verdicts_for(self.settings.data_dir) if self.settings.redact else None
+        if verdicts is not None:  # one scouting pass over what is not known clean; only hits are redacted
+            scan = verdicts.marks(texts, names, digests)
         added = [
             _document(
                 ft.display,
@@ -134,11 +137,14 @@ class _Reader:
                 now=self.now,
                 redact=redact,
                 counter=self.counter,
+                digest=digest,
                 path=str(ft.path),
                 encoding=ft.encoding,
             )  # fmt: skip
-            for ft, redact in zip(bundle.files, scan, strict=True)
+            for ft, redact, digest in zip(bundle.files, scan, digests, strict=True)
         ]
+        if verdicts is not None:
+            settle(verdicts, texts, names, digests, scan, [d.meta for d in added])
         pdfs = [s["path"] for s in bundle.skipped if s.get("reason") == "pdf"]
         self.pdfs += pdfs
         if not added and not pdfs:

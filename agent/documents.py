@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agent.screening import screen_entry
+from agent.secret_verdicts import SecretVerdicts, settle
 from agent.state import Document, Span
 from agent.tokens import TokenCounter
 
@@ -24,30 +25,56 @@ def doc_id(uri: str, span: Span) -> str:
 
 
 def to_documents(
-    entries: Sequence[Any], server: str, counter: TokenCounter, now: str, *, redact: bool = True
+    entries: Sequence[Any],
+    server: str,
+    counter: TokenCounter,
+    now: str,
+    *,
+    redact: bool = True,
+    verdicts: SecretVerdicts | None = None,
 ) -> list[Document]:
     """Turn a tool result's structured `documents` entries into Documents, screened.
 
     Screening (agent/screening.py) drops invisible characters, redacts secrets unless redact is
     False, and flags untrusted text that addresses the assistant, before the text is counted.
     Entries that are not objects with a `uri` are skipped. One scouting pass over all the texts
-    decides which could hold a secret at all (most code cannot), as the direct pack path does.
+    decides which could hold a secret at all (most code cannot), as the direct pack path does;
+    with `verdicts`, texts the detector already found clean in an earlier run are not scouted.
     """
     entries = [e for e in entries if isinstance(e, dict) and "uri" in e]
     marks = [redact] * len(entries)
-    if redact and len(entries) > 1:
+    if not redact or (len(entries) < 2 and verdicts is None):
+        return [
+            _document(e, server, counter, now, redact=mark) for e, mark in zip(entries, marks, strict=True)
+        ]
+    meta = [e.get("meta") if isinstance(e.get("meta"), dict) else {} for e in entries]
+    texts = [str(e.get("text") or "") for e in entries]
+    names = [str(m.get("path") or e["uri"]) for e, m in zip(entries, meta, strict=True)]
+    if verdicts is None:
         from tools.secrets import may_hold_secrets
 
-        meta = [e.get("meta") if isinstance(e.get("meta"), dict) else {} for e in entries]
-        marks = may_hold_secrets(
-            [str(e.get("text") or "") for e in entries],
-            [str(m.get("path") or e["uri"]) for e, m in zip(entries, meta, strict=True)],
-        )
-    return [_document(e, server, counter, now, redact=mark) for e, mark in zip(entries, marks, strict=True)]
+        marks = may_hold_secrets(texts, names)
+        return [
+            _document(e, server, counter, now, redact=mark) for e, mark in zip(entries, marks, strict=True)
+        ]
+    digests = [content_hash(t) for t in texts]
+    marks = verdicts.marks(texts, names, digests)
+    docs = [
+        _document(e, server, counter, now, redact=mark, digest=digest)
+        for e, mark, digest in zip(entries, marks, digests, strict=True)
+    ]
+    settle(verdicts, texts, names, digests, marks, [d.meta for d in docs])
+    return docs
 
 
 def _document(
-    entry: dict[str, Any], server: str, counter: TokenCounter, now: str, *, redact: bool
+    entry: dict[str, Any],
+    server: str,
+    counter: TokenCounter,
+    now: str,
+    *,
+    redact: bool,
+    digest: str | None = None,
 ) -> Document:
     span = Span.model_validate(entry.get("span") or {"kind": "whole"})
     source = entry.get("source") if entry.get("source") in ("file", "web", "pdf") else "mcp"
@@ -55,7 +82,10 @@ def _document(
     trusted = bool(entry.get("trusted", False)) and server in TRUSTED_SERVERS
     if not isinstance(entry.get("meta"), dict):
         entry = {**entry, "meta": {}}
+    raw = entry.get("text")
     text, meta = screen_entry(entry, trusted=trusted, redact=redact)
+    if digest is None or text is not raw:
+        digest = content_hash(text)
     title = entry.get("title")
     uri = str(entry["uri"])
     # model_construct: every field is computed or coerced right here (the span was validated),
@@ -64,7 +94,7 @@ def _document(
         id=doc_id(uri, span),
         uri=uri,
         text=text,
-        hash=content_hash(text),
+        hash=digest,
         span=span,
         title=None if title is None else str(title),
         source=source,

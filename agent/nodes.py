@@ -21,6 +21,7 @@ from agent.guard import Guard
 from agent.models.base import ChatModel, Message
 from agent.prompts import PLAN_SYSTEM, summarize_observation
 from agent.screening import merge_pieces, screen_text
+from agent.secret_verdicts import verdicts_for
 from agent.settings import Settings
 from agent.state import Action, AgentState, CallResult, ModelTurn, ToolCall, Usage
 from agent.tokens import TokenCounter
@@ -230,7 +231,10 @@ class Nodes:
         entries = structured.pop("documents", None) or []
         documents = []
         if outcome.status == "ok":
-            documents = to_documents(entries, outcome.server, self.count, now, redact=self.settings.redact)
+            documents = to_documents(
+                entries, outcome.server, self.count, now, redact=self.settings.redact,
+                verdicts=verdicts_for(self.settings.data_dir) if self.settings.redact else None,
+            )  # fmt: skip
         return CallResult(
             tool=call.name,
             server=outcome.server,

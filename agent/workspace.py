@@ -23,6 +23,7 @@ from typing import Any
 from agent.documents import to_documents
 from agent.models.base import ChatModel
 from agent.result import RunResult
+from agent.secret_verdicts import verdicts_for
 from agent.session import Session, source_of
 from agent.settings import Settings
 from agent.sources import Source, resolve_sources
@@ -226,7 +227,10 @@ class Workspace:
             return {}
         now = datetime.now(UTC).isoformat(timespec="seconds")
         entries = (outcome.structured or {}).get("documents") or []
-        docs = to_documents(entries, outcome.server, self.counter, now, redact=self.settings.redact)
+        docs = to_documents(
+                entries, outcome.server, self.counter, now, redact=self.settings.redact,
+                verdicts=verdicts_for(self.settings.data_dir) if self.settings.redact else None,
+            )  # fmt: skip
         return {d.id: d for d in docs}
 
     def _action(
