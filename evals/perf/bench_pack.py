@@ -1,6 +1,9 @@
 """`forage pack` against Repomix on the same repository, in the same run.
 
-Usage: python -m evals.perf.bench_pack --repo PATH [--runs 3]
+Usage: python -m evals.perf.bench_pack --repo PATH [--runs 3] [--cold]
+
+forage keeps one data dir across its runs (what a user re-packing a repository has: clean
+secret verdicts remembered), or with --cold a fresh one for every run (first contact).
 
 Target (issue 2): forage's median wall time is at most 1/3 of Repomix's, and the forage
 process tree peaks under 500 MB. Both tools' own token totals are reported. Runs alternate
@@ -11,6 +14,7 @@ load affect both alike.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import sys
@@ -37,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         "--repo", type=Path, required=True, help="a real repository checkout (~1,700 files, ~14 MB)"
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="a fresh data dir for every forage run: nothing remembered (clean secret verdicts) from the last",
+    )
     args = parser.parse_args(argv)
     repo = args.repo.resolve()
     npx = shutil.which("npx")
@@ -49,19 +58,22 @@ def main(argv: list[str] | None = None) -> int:
     report.add("repo", str(repo))
     report.add("files", files)
     report.add("megabytes", round(mb, 1))
+    report.add("forage_data_dir", "fresh per run (cold)" if args.cold else "kept across runs (warm)")
     with tempfile.TemporaryDirectory() as tmp:
         out_f, out_r = Path(tmp) / "forage.md", Path(tmp) / "repomix.xml"
         cmd_f = [*forage, "pack", str(repo), "-o", str(out_f), "--quiet"]
         cmd_r = [npx, "-y", REPOMIX, str(repo), "-o", str(out_r), "--no-file-summary"]
-        env_f = None
+        env_f = {**os.environ, "FORAGE_DATA_DIR": str(Path(tmp) / "data")}  # warm: kept across runs
         warm_r = run_measured(cmd_r, cwd=Path(tmp))  # installs repomix into the npx cache
-        warm_f = run_measured(cmd_f, cwd=Path(tmp))
+        warm_f = run_measured(cmd_f, cwd=Path(tmp), env=env_f)
         if warm_r.returncode or warm_f.returncode:
             print(warm_r.stderr[-2000:], warm_f.stderr[-2000:], file=sys.stderr)
             return 1
         times_r, times_f, peaks_f, peaks_r = [], [], [], []
         last_f = last_r = warm_f
-        for _ in range(args.runs):
+        for n in range(args.runs):
+            if args.cold:
+                env_f = {**os.environ, "FORAGE_DATA_DIR": str(Path(tmp) / f"data-{n}")}
             last_r = run_measured(cmd_r, cwd=Path(tmp))
             last_f = run_measured(cmd_f, cwd=Path(tmp), env=env_f)
             times_r.append(last_r.seconds)
