@@ -93,6 +93,8 @@ def run_pending(data_dir: Path, embedder: Any | None = None) -> int:
                 for path in files:
                     done += _embed_file(path, embedder, cache)
                     path.unlink(missing_ok=True)
+                if not spool.exists():
+                    break
         finally:
             cache.close()
     finally:
@@ -113,6 +115,8 @@ def _embed_file(path: Path, embedder: Any, cache: EmbeddingCache) -> int:
     have = cache.get_many(embedder.name, list(todo))
     items = [(h, t) for h, t in todo.items() if h not in have]
     for b in range(0, len(items), _BATCH):
+        if not path.exists():  # the data dir was removed under us: nothing to embed it for
+            break
         part = items[b : b + _BATCH]
         vecs = embedder.embed([t for _, t in part])
         cache.put_many(embedder.name, {h: v for (h, _), v in zip(part, vecs, strict=True)})
