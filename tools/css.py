@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 MAX_RULES = 5000  # selectors read from <style> blocks; a page with more is not a page
+_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_BRACE = re.compile(r"[{}]")
 _NUMBER = re.compile(r"^(-?\d+(?:\.\d+)?)(px|em|rem|%|vw|vh|pt)?$")
 
 Declarations = dict[str, tuple[str, bool]]
@@ -85,22 +87,23 @@ class StyleRules:
 
 def _strip_blocks(css: str) -> str:
     """Drop comments and every @-block (media queries, keyframes, supports): only plain rules stay."""
-    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-    out, depth, i = [], 0, 0
-    while i < len(css):
-        if css[i] == "@" and depth == 0:
-            j = css.find("{", i)
-            k = css.find(";", i)
-            if j == -1 or (k != -1 and k < j):  # @import ...;
-                i = (k + 1) if k != -1 else len(css)
-                continue
-            depth, i = 1, j + 1
-            while i < len(css) and depth:
-                depth += {"{": 1, "}": -1}.get(css[i], 0)
-                i += 1
+    css = _COMMENT.sub("", css)
+    # str.find and a regex over the braces: pages inline hundreds of kB of CSS, and a loop over
+    # every character cost as much as the extraction itself.
+    out, i = [], 0
+    while (at := css.find("@", i)) != -1:
+        out.append(css[i:at])
+        j, k = css.find("{", at), css.find(";", at)
+        if j == -1 or (k != -1 and k < j):  # @import ...;
+            i = (k + 1) if k != -1 else len(css)
             continue
-        out.append(css[i])
-        i += 1
+        depth, i = 1, len(css)
+        for brace in _BRACE.finditer(css, j + 1):
+            depth += 1 if brace.group() == "{" else -1
+            if not depth:
+                i = brace.end()
+                break
+    out.append(css[i:])
     return "".join(out)
 
 
