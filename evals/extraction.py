@@ -2,6 +2,7 @@
 
 Usage:
     python -m evals.extraction [--corpus KIND=PATH]... [--workers 2] [--limit N] [--out FILE]
+        [--pages FILE]
 
 Every method runs on the same pages in the same run. Corpora are public checkouts (fetch the
 repository, then ``git clone`` it locally); nothing of them is committed here:
@@ -18,6 +19,13 @@ Scores. On full-text corpora: bag-of-words precision, recall and F1 per page (av
 the text each extractor returns, as it would be packed (forage's markdown, trafilatura's
 text), and the same over word 4-grams (order matters there). On snippet corpora: a snippet
 counts as found when it occurs (whitespace and markdown emphasis ignored) in the output.
+Characters a reader does not see (soft hyphens, zero-width spaces and joiners, byte-order marks)
+are removed from every text before scoring, for every method alike: "of\u00adfen" and "offen"
+are the same word on screen.
+
+Each corpus is also scored in two halves, even- and odd-indexed pages (``even``/``odd`` in the
+report): extraction settings are chosen on the even pages, so the odd ones are a held-out figure.
+``--pages FILE`` writes every page's scores (JSON lines) to look at the worst pages.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ SMOKE_PAGES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "page
 DEFAULT_OUT = Path("evals/perf/results/extraction.json")
 _TOKEN = re.compile(r"\w+")
 _MARKUP = re.compile(r"[*`|#]+|(?<!\w)_|_(?!\w)")
+_UNSEEN = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 WCEB_TYPES = ("article", "blog", "documentation")
 
 
@@ -162,7 +171,7 @@ METHODS: dict[str, Callable[[str, str], str]] = {
 
 
 def tokens(text: str) -> list[str]:
-    return [w.lower() for w in _TOKEN.findall(text or "")]
+    return [w.lower() for w in _TOKEN.findall(_UNSEEN.sub("", text or ""))]
 
 
 def overlap(predicted: str, truth: str, n: int = 1) -> tuple[float, float, float]:
@@ -182,7 +191,7 @@ def snippets(predicted: str, page: Page) -> tuple[int, int, int, int]:
     """(found, missed, leaked, kept out) for a snippet-annotated page."""
 
     def norm(text: str) -> str:
-        return " ".join(text.split())
+        return " ".join(_UNSEEN.sub("", text).split())
 
     text = norm(_MARKUP.sub("", predicted))
     found = sum(norm(s) in text for s in page.must)
@@ -239,15 +248,29 @@ def summarize(results: list[tuple[str, dict[str, Any]]], names: tuple[str, ...])
     return report
 
 
-def run(pages: list[Page], names: tuple[str, ...] = tuple(METHODS), workers: int = 2) -> dict[str, Any]:
-    """Score every method on the pages; a summary per method."""
+def run(
+    pages: list[Page],
+    names: tuple[str, ...] = tuple(METHODS),
+    workers: int = 2,
+    rows: list[tuple[str, dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """Score every method on the pages; a summary per method, and per half (even, odd pages).
+
+    ``rows``, when given, receives every page's scores.
+    """
     jobs = [(page, names) for page in pages]
     if workers > 1 and len(pages) > 4:
         with ProcessPoolExecutor(workers) as pool:
             results = list(pool.map(score_page, jobs, chunksize=4))
     else:
         results = [score_page(job) for job in jobs]
-    return summarize(results, names)
+    if rows is not None:
+        rows.extend(results)
+    report = summarize(results, names)
+    if len(results) > 1:
+        report["even"] = summarize(results[0::2], names)
+        report["odd"] = summarize(results[1::2], names)
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="pages per corpus (0: all)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--pages", type=Path, help="write every page's scores here (JSON lines)")
     args = parser.parse_args(argv)
+    rows: list[tuple[str, dict[str, Any]]] = []
     corpora = [c.split("=", 1) for c in args.corpus] or [["smoke", str(SMOKE_PAGES)]]
     report: dict[str, Any] = {}
     for kind, path in corpora:
@@ -269,10 +294,12 @@ def main(argv: list[str] | None = None) -> int:
             pages = pages[: args.limit]
         if not pages:
             parser.error(f"no pages found for {kind} under {path}; is it a checkout of that repository?")
-        report[kind] = run(pages, workers=args.workers)
+        report[kind] = run(pages, workers=args.workers, rows=rows)
         print(kind, json.dumps(report[kind], indent=2), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if args.pages:
+        args.pages.write_text("".join(json.dumps({"page": n, **r}) + "\n" for n, r in rows), encoding="utf-8")
     return 0
 
 
