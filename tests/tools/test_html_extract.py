@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import lxml.html
+from lxml import etree
+
+from tools.css import _strip_blocks
 from tools.hidden import HiddenText, strip_invisible
-from tools.html_extract import extract_html
+from tools.html_blocks import html_blocks
+from tools.html_extract import extract_html, holds_more
 
 FILLER = (
     "Acme reads its settings from a TOML file called acme.toml in the project folder, and every "
@@ -109,3 +114,63 @@ def test_tables_and_code_blocks_are_kept_and_links_are_not_inline():
     assert "```\n[retry]\ndelay_seconds = 7\n```" in got.markdown
     assert "the option reference" in got.markdown and "](https://" not in got.markdown
     assert any(link.url == "https://docs.acme.example/options" for link in got.links)
+
+
+def test_readability_takes_over_when_it_holds_the_article_trafilatura_cut_short():
+    # Modelled on mozilla/readability's "social-buttons" page: trafilatura keeps one of the
+    # repeated paragraphs, readability all five (and still drops the share widget and the footer).
+    lorem = (
+        "Lorem ipsum dolor sit amet, consectetur adipisicing elit, sed do eiusmod tempor incididunt ut "
+        "labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco."
+    )
+    widget = (
+        '<div class="sharedaddy sd-block sd-like"><h3 class="sd-title">Like this:</h3>'
+        '<div class="likes-widget-placeholder" style="height:55px"><span class="button"><span>Like</span>'
+        '</span><span class="loading">Loading...</span></div></div>'
+    )
+    para = f"<p>{lorem}</p>"
+    html = (
+        '<html><head><title>Share buttons</title></head><body><nav><a href="/">Home</a></nav>'
+        f'<article class="main-content"><h1>Lorem ipsum dolor</h1>{para * 2}{widget}{para * 3}</article>'
+        '<footer><a href="/about">About us</a></footer></body></html>'
+    )
+    got = extract(html)
+    assert got.method == "readability"
+    assert got.markdown.startswith("# Lorem ipsum dolor") and got.markdown.count("Lorem ipsum dolor sit") == 5
+    assert not any(words in got.markdown for words in ("Like this", "Loading", "About us", "Home"))
+
+
+def test_the_second_opinion_needs_nearly_all_our_words_and_clearly_more():
+    ours = "alpha bravo charlie delta echo foxtrot golf hotel india juliet"
+    more = " kilo lima mike november oscar papa"
+    assert holds_more(ours + more, ours)
+    assert not holds_more(ours + more[:-5], ours)  # 40% more is not clearly more
+    assert not holds_more(more * 3 + " " + ours[12:], ours)  # much more, but two of our words missing
+    assert not holds_more("alpha bravo kilo lima mike november oscar papa quebec romeo sierra tango", ours)
+    assert holds_more("some text at last", "")
+
+
+def test_blocks_write_every_text_once_in_order():
+    html = (
+        "<div><h2>Setup</h2><ul><li><p>First <b>step</b></p><ul><li>nested</li></ul></li><li>Second</li></ul>"
+        "<pre>x = 1\ny = 2</pre><table><tr><th>a</th><th>b|c</th></tr><tr><td>1</td><td>2</td></tr></table>"
+        "<p>Tail<br>line<!-- a comment --> end</p><script>var hidden = 1</script></div>"
+    )
+    assert html_blocks(lxml.html.fragment_fromstring(html)) == (
+        "## Setup\n\n- First step\n\n- nested\n\n- Second\n\n```\nx = 1\ny = 2\n```\n\n"
+        "| a | b\\|c |\n| --- | --- |\n| 1 | 2 |\n\nTail line end"
+    )
+    deep = root = etree.Element("div")
+    for _ in range(5000):  # deeper than Python's recursion limit
+        deep = etree.SubElement(deep, "div")
+    deep.text = "bottom"
+    assert html_blocks(root) == "bottom"
+
+
+def test_stylesheet_at_blocks_are_skipped_whatever_their_nesting():
+    css = (
+        "/* .gone { display:none } */ @import url(x.css); @supports (display:grid) { @media print "
+        "{ .a { display:none } } .b { display:none } } .c { display:none } @font-face { font-family: x }"
+        " .d { color: red }"
+    )
+    assert " ".join(_strip_blocks(css).split()) == ".c { display:none } .d { color: red }"
