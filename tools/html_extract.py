@@ -14,6 +14,7 @@ Everything here is a pure function of (html, url) so it can run in a worker proc
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -107,14 +108,14 @@ def extract_html(html: str, url: str, *, rendered: bool = False) -> Extracted:
         deduplicate=False,
         **EXTRACT_SETTINGS,
     )
-    markdown = (markdown or "").strip()
+    markdown = _tidy_markdown(markdown or "")
     method = "trafilatura"
-    if (second := readability_article(tree)) and holds_more(second, markdown):
+    if could_hold_more(tree, markdown) and holds_more(second := readability_article(tree), markdown):
         markdown, method = second, "readability"
     if not markdown:
         markdown = full_text(tree)
         method = "fulltext"
-    markdown = strip_invisible(_tidy_markdown(markdown), hidden)
+    markdown = strip_invisible(markdown.strip(), hidden)
     return Extracted(
         title=title,
         markdown=markdown,
@@ -135,6 +136,18 @@ def readability_article(tree: etree._Element) -> str:
     except Unparseable:
         return ""
     return html_blocks(_parse(summary)) if summary.strip() else ""
+
+
+def could_hold_more(tree: etree._Element, markdown: str) -> bool:
+    """Tell whether the page has words enough for readability's article to hold more than ours.
+
+    readability only keeps text the page has, so on a page whose text trafilatura has nearly all
+    taken it cannot win, and is not run (a third to a half of real pages).
+    """
+    body = tree.find("body")
+    texts = (body if body is not None else tree).xpath(".//text()[not(ancestor::script or ancestor::style)]")
+    page_words = sum(len(_WORD.findall(text)) for text in texts)
+    return page_words > SECOND_OPINION_GROWTH * len(_WORD.findall(markdown))
 
 
 def holds_more(candidate: str, markdown: str) -> bool:
@@ -182,14 +195,20 @@ def looks_like_app_shell(html: str, tree: etree._Element | None = None) -> bool:
 def page_links(tree: etree._Element, base_url: str) -> list[Link]:
     """Return the page's http(s) links, absolute, without fragments, first occurrence kept."""
     base = tree.xpath("//base/@href")
-    base_url = urljoin(base_url, base[0].strip()) if base else base_url
+    if base:
+        # A <base href> that is no URL ("http://[x]/") leaves links resolving against the page's own.
+        with contextlib.suppress(ValueError):
+            base_url = urljoin(base_url, base[0].strip())
     seen: dict[str, Link] = {}
     for anchor in tree.xpath("//a[@href]"):
         href = (anchor.get("href") or "").strip()
         if not href or href.startswith("#") or href.lower().startswith(_SKIP_LINK_SCHEMES):
             continue
-        absolute, _ = urldefrag(urljoin(base_url, href))
-        if urlsplit(absolute).scheme not in ("http", "https") or absolute in seen:
+        try:
+            absolute, _ = urldefrag(urljoin(base_url, href))
+            if urlsplit(absolute).scheme not in ("http", "https") or absolute in seen:
+                continue
+        except ValueError:  # "http://[not-an-ip]/": one broken link, not a broken page
             continue
         text = " ".join(anchor.text_content().split())[:200]
         seen[absolute] = Link(absolute, text)

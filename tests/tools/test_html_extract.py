@@ -174,3 +174,11 @@ def test_stylesheet_at_blocks_are_skipped_whatever_their_nesting():
         " .d { color: red }"
     )
     assert " ".join(_strip_blocks(css).split()) == ".c { display:none } .d { color: red }"
+
+
+def test_a_broken_link_does_not_break_the_page():
+    # A real page (kxan.com, trafilatura's evaluation set) links to "https://[ccpa-preferences]".
+    body = '<p>See <a href="https://[ccpa-preferences]/x">privacy choices</a> and <a href="/ok">this</a>.</p>'
+    got = extract(page(body, head='<title>Configuring Acme</title><base href="http://[bad">'))
+    assert "acme.toml" in got.markdown and "privacy choices" in got.markdown
+    assert [link.url for link in got.links] == ["https://docs.acme.example/ok"]
