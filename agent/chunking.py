@@ -89,10 +89,13 @@ def chunk_document(doc: Document, target: int = TARGET_TOKENS, limit: int = MAX_
         starts.append(starts[-1] + len(line))
     chunks: list[Chunk] = []
     for order, (lo, hi, label) in enumerate(pieces):
-        text = "".join(lines[lo:hi])
+        whole = lo == 0 and hi == len(lines)
+        # A chunk that is its whole document shares the document's text and hash (one copy of
+        # a 100k-file folder's text in memory, not two).
+        text = doc.text if whole else "".join(lines[lo:hi])
         if not text.strip():
             continue
-        h = content_hash(text)
+        h = doc.hash if whole and doc.hash else content_hash(text)
         span = _span_for(doc, kind, lo, hi, label)
         cid = hashlib.sha256(f"{doc.id}\0{starts[lo]}\0{h}".encode()).hexdigest()[:32]
         chunks.append(

@@ -43,9 +43,11 @@ def to_documents(
     """
     entries = [e for e in entries if isinstance(e, dict) and "uri" in e]
     marks = [redact] * len(entries)
+    spans: dict[str, Span] = {}  # equal spans of one result share an instance
     if not redact or (len(entries) < 2 and verdicts is None):
         return [
-            _document(e, server, counter, now, redact=mark) for e, mark in zip(entries, marks, strict=True)
+            _document(e, server, counter, now, redact=mark, spans=spans)
+            for e, mark in zip(entries, marks, strict=True)
         ]
     meta = [e.get("meta") if isinstance(e.get("meta"), dict) else {} for e in entries]
     texts = [str(e.get("text") or "") for e in entries]
@@ -55,16 +57,33 @@ def to_documents(
 
         marks = may_hold_secrets(texts, names)
         return [
-            _document(e, server, counter, now, redact=mark) for e, mark in zip(entries, marks, strict=True)
+            _document(e, server, counter, now, redact=mark, spans=spans)
+            for e, mark in zip(entries, marks, strict=True)
         ]
     digests = [content_hash(t) for t in texts]
     marks = verdicts.marks(texts, names, digests)
     docs = [
-        _document(e, server, counter, now, redact=mark, digest=digest)
+        _document(e, server, counter, now, redact=mark, digest=digest, spans=spans)
         for e, mark, digest in zip(entries, marks, digests, strict=True)
     ]
     settle(verdicts, texts, names, digests, marks, [d.meta for d in docs])
     return docs
+
+
+# Every field of a Document is given when it is built here, so the instances can share one set
+# as pydantic's `__pydantic_fields_set__` (each would own a 700-byte copy). It never changes:
+# pydantic only adds field names to it, all already in; a copied model gets its own set.
+_ALL_FIELDS = set(Document.model_fields)
+
+
+def _span(raw: Any, spans: dict[str, Span]) -> Span:
+    """The validated span; equal spans of one result share an instance (spans are only ever copied)."""
+    raw = raw or {"kind": "whole"}
+    key = repr(raw)
+    span = spans.get(key)
+    if span is None:
+        span = spans[key] = Span.model_validate(raw)
+    return span
 
 
 def _document(
@@ -75,8 +94,9 @@ def _document(
     *,
     redact: bool,
     digest: str | None = None,
+    spans: dict[str, Span] | None = None,
 ) -> Document:
-    span = Span.model_validate(entry.get("span") or {"kind": "whole"})
+    span = _span(entry.get("span"), {} if spans is None else spans)
     source = entry.get("source") if entry.get("source") in ("file", "web", "pdf") else "mcp"
     # A server's own claim of trust is not enough: only our local readers are trusted.
     trusted = bool(entry.get("trusted", False)) and server in TRUSTED_SERVERS
@@ -88,6 +108,8 @@ def _document(
         digest = content_hash(text)
     title = entry.get("title")
     uri = str(entry["uri"])
+    if title == uri:
+        title = uri  # files are titled by their path: one string, not two equal ones
     # model_construct: every field is computed or coerced right here (the span was validated),
     # and validating a folder's 100k documents again costs seconds.
     return Document.model_construct(
@@ -102,4 +124,5 @@ def _document(
         tokens=counter(text),
         fetched_at=now,
         meta=meta,
+        _fields_set=_ALL_FIELDS,
     )

@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -44,20 +46,62 @@ def available() -> bool:
         return False
 
 
-def build_graph(weights_dir: Path) -> bytes:
-    """Serialise the encoder as an ONNX model: (input_ids, attention_mask) -> unit vectors."""
-    from onnx import TensorProto, helper, numpy_helper
-    from safetensors.numpy import load_file
+class _Weights:
+    """The tensors of a safetensors file, each read from disk when asked for.
+
+    Read with plain file reads rather than a memory map, so a tensor's pages leave the
+    process's resident memory once it is written out.
+    """
+
+    _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with open(path, "rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            self._header = json.loads(fh.read(size))
+        self._base = 8 + size
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        info = self._header[name]
+        lo, hi = info["data_offsets"]
+        with open(self.path, "rb") as fh:
+            fh.seek(self._base + lo)
+            raw = fh.read(hi - lo)
+        return np.frombuffer(raw, dtype=self._DTYPES[info["dtype"]]).reshape(info["shape"])
+
+
+def _varint(n: int) -> bytes:
+    """A protobuf varint (field tags and lengths)."""
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def write_graph(weights_dir: Path, out: BinaryIO, spill_dir: Path | None = None) -> None:
+    """Write the encoder as an ONNX model: (input_ids, attention_mask) -> unit vectors.
+
+    Streamed: each weight is read, serialised to a spill file and dropped as the graph is
+    built, then the model is written field by field (protobuf writes fields by number, so
+    the bytes are those `helper.make_model(...).SerializeToString()` gives). Building the
+    whole message in memory held the weights four times over (~600 MB) on first contact.
+    """
+    from onnx import GraphProto, ModelProto, TensorProto, helper, numpy_helper
 
     cfg = json.loads((weights_dir / "config.json").read_text(encoding="utf-8"))
-    w = load_file(str(weights_dir / "model.safetensors"))
+    w = _Weights(weights_dir / "model.safetensors")
     hidden, heads = cfg["hidden_size"], cfg["num_attention_heads"]
     eps = float(cfg.get("layer_norm_eps", 1e-12))
     nodes: list[Any] = []
-    inits: list[Any] = []
+    spill = tempfile.TemporaryFile(dir=spill_dir)  # noqa: SIM115 (closed below) on disk, not in memory
 
     def const(name: str, value: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(value, name))
+        data = numpy_helper.from_array(value, name).SerializeToString()
+        spill.write(_varint(5 << 3 | 2) + _varint(len(data)))  # GraphProto.initializer
+        spill.write(data)
         return name
 
     def node(op: str, inputs: list[str], name: str, **attrs: Any) -> str:
@@ -118,28 +162,27 @@ def build_graph(weights_dir: Path) -> bytes:
     norm = node("Max", [node("ReduceL2", [mean, const("axism1", np.array([-1], np.int64))], "l2", keepdims=1),
                         const("eps12", np.array(1e-12, np.float32))], "l2.c")  # fmt: skip
     nodes.append(helper.make_node("Div", [mean, norm], ["embedding"], name="embedding"))
-    graph = helper.make_graph(
-        nodes,
-        "minilm",
-        [
+    head = GraphProto(node=nodes, name="minilm").SerializeToString()  # fields 1, 2
+    tail = GraphProto(
+        input=[
             helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"]),
         ],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
-        inits,
-    )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)],
-        producer_name="forage",
-    )
-    model.ir_version = 8
-    return model.SerializeToString()
+        output=[helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
+    ).SerializeToString()  # fields 11, 12
+    opsets = [helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)]
+    with spill:
+        inits = spill.tell()
+        out.write(ModelProto(ir_version=8, producer_name="forage").SerializeToString())  # fields 1, 2
+        out.write(_varint(7 << 3 | 2) + _varint(len(head) + inits + len(tail)))  # ModelProto.graph
+        out.write(head)
+        spill.seek(0)
+        shutil.copyfileobj(spill, out)
+        out.write(tail)
+        out.write(ModelProto(opset_import=opsets).SerializeToString())  # field 8
 
 
-def _skip_ln(
-    node: Any, const: Any, w: dict[str, np.ndarray], h: str, skip: str, prefix: str, eps: float
-) -> str:
+def _skip_ln(node: Any, const: Any, w: _Weights, h: str, skip: str, prefix: str, eps: float) -> str:
     """LayerNorm(h @ W + b + skip) in one fused op: the dense output of a sublayer plus its residual."""
     mm = node(
         "MatMul",
@@ -165,7 +208,8 @@ def graph_file(cache_dir: Path, weights_dir: Path | None = None) -> Path:
         if not path.is_file():
             cache_dir.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(build_graph(weights_dir))
+            with open(tmp, "wb") as fh:
+                write_graph(weights_dir, fh, cache_dir)
             os.replace(tmp, path)  # a concurrent builder writes the same bytes; last rename wins
     return path
 

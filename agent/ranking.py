@@ -138,8 +138,7 @@ class BM25:
         lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=self.n)
         avg = float(lengths.mean()) if self.n and lengths.any() else 1.0
         self.norm = (k1 * (1 - b + b * lengths / avg)).astype(np.float32)
-        self._vocab: dict[str, int] = {}
-        vocab = self._vocab
+        vocab: dict[str, int] = {}
         vocab.update((t, i) for i, t in enumerate(dict.fromkeys(chain.from_iterable(docs))))
         terms = np.fromiter(
             map(vocab.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=int(lengths.sum())
@@ -150,16 +149,28 @@ class BM25:
         self._tf = tf.astype(np.float32)
         self._start = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(np.bincount(pairs // max(1, self.n), minlength=len(vocab)), out=self._start[1:])
+        # The vocabulary is kept as sorted 64-bit string hashes (this process's, like the index),
+        # not as a dict of strings: 100k files hold a million distinct identifiers and word pairs,
+        # ~100 bytes each as dict entries, 12 here.
+        keys = np.fromiter(map(hash, vocab), dtype=np.int64, count=len(vocab))
+        order = np.argsort(keys, kind="stable")
+        self._keys = keys[order]
+        self._ids = order.astype(np.int32)
+
+    def _term(self, term: str) -> int | None:
+        h = hash(term)
+        i = int(np.searchsorted(self._keys, h))
+        return int(self._ids[i]) if i < len(self._keys) and self._keys[i] == h else None
 
     def _hit(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        t = self._vocab.get(term)
+        t = self._term(term)
         if t is None:
             return None
         lo, hi = self._start[t], self._start[t + 1]
         return self._docs[lo:hi], self._tf[lo:hi]
 
     def df(self, term: str) -> int:
-        t = self._vocab.get(term)
+        t = self._term(term)
         return 0 if t is None else int(self._start[t + 1] - self._start[t])
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
@@ -179,7 +190,7 @@ class BM25:
         return hits[np.argsort(-s[hits], kind="stable")].tolist()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Site:
     chunk: int
     definition: Definition
@@ -201,7 +212,7 @@ class CodeIndex:
         self.paths = BM25([path_tokens[u] for u in self.files])
         self.phrases = BM25([word_pairs(c.text) for c in self.chunks])
         self.symbols: dict[str, list[_Site]] = defaultdict(list)
-        self.defined_in: dict[int, set[str]] = defaultdict(set)  # chunk -> names it defines
+        defined_in: dict[int, set[str]] = defaultdict(set)  # chunk -> names it defines
         by_doc: dict[str, list[int]] = defaultdict(list)
         for i, c in enumerate(self.chunks):
             by_doc[c.doc_id].append(i)
@@ -217,8 +228,10 @@ class CodeIndex:
                 if pos < 0:
                     continue
                 ci = idx[pos]
-                self.symbols[d.name.lower()].append(_Site(ci, d))
-                self.defined_in[ci].add(d.name.lower())
+                key = d.name.lower()
+                self.symbols[key].append(_Site(ci, d))
+                defined_in[ci].add(key)
+        self.defined_in = {ci: tuple(names) for ci, names in defined_in.items()}  # tuples: a third of a set
 
     def term_weights(self, question: str) -> dict[str, float]:
         """The question's word tokens that occur in the corpus, each weighed by its rarity (idf)."""
@@ -275,7 +288,7 @@ class CodeIndex:
         seen = set(sources)
         for ci in sources:
             used = {w.lower() for w in _WORD.findall(self.chunks[ci].text) if len(w) > 3}
-            used -= self.defined_in.get(ci, set())
+            used.difference_update(self.defined_in.get(ci, ()))
             # The rarer a name, the more it says: follow names with few definitions first.
             named = sorted(
                 (n for n in used if 0 < len(self.symbols.get(n, ())) <= 3), key=lambda n: len(self.symbols[n])

@@ -516,6 +516,8 @@ def _dense_ranking(
                 unknown = []
         finally:
             cache.close()
+        if not vectors:  # first contact: nothing to rank densely, so no model to load (~300 MB)
+            return [], unknown
         return dense_from_vectors(embedder.embed_query(question), chunks, vectors, dense_n), unknown
     with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
         pending = index.missing(chunks)

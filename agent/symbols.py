@@ -19,7 +19,7 @@ MAX_PARSE_CHARS = 1_500_000  # ast on bigger (generated) files costs more than i
 _DOC_LINE_CHARS = 100
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: the symbol index holds one per definition of a corpus
 class Definition:
     """One definition: `qualname` is dotted (Class.method); lines are 1-based, of the document."""
 

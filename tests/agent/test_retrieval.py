@@ -35,6 +35,7 @@ class HashEmbedder:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.queries = 0
 
     def _vec(self, text: str) -> np.ndarray:
         v = np.zeros(self.dim, dtype=np.float32)
@@ -47,6 +48,7 @@ class HashEmbedder:
         return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
+        self.queries += 1
         return self._vec(text)
 
 
@@ -316,6 +318,7 @@ def test_big_unindexed_corpus_is_ranked_lexically_at_once(
     )  # fmt: skip
     assert "4417" in "".join(d.text for d in sel.documents)
     assert emb.calls == 0  # nothing was embedded on the question's time
+    assert emb.queries == 0  # no chunk has a vector yet: the model is not even loaded for the question
     assert sel.notice and "not embedded yet" in sel.notice and "forage index" in sel.notice
 
 
@@ -386,6 +389,18 @@ def test_onnx_engine_matches_sentence_transformers(local_embedder: LocalEmbedder
     ours = local_embedder.embed(texts)
     assert (ours * ref).sum(axis=1).min() > 0.9999
     assert float(local_embedder.embed_query(texts[1]) @ ref[1]) > 0.9999
+
+
+def test_the_streamed_onnx_file_is_the_model_onnx_would_serialise(local_embedder: LocalEmbedder) -> None:
+    import onnx
+
+    from agent.minilm import graph_file, model_dir
+
+    data = graph_file(local_embedder.cache_dir, model_dir()).read_bytes()
+    model = onnx.load_model_from_string(data)  # the hand-framed fields parse as one model
+    assert model.SerializeToString() == data  # ... and are exactly protobuf's own bytes for it
+    assert len(model.graph.initializer) > 50 and model.graph.node[-1].output == ["embedding"]
+    assert list(local_embedder.cache_dir.iterdir()) == [graph_file(local_embedder.cache_dir)]  # no spill left
 
 
 def _doc_chunks(settings: Settings, d: Document) -> set[str]:
