@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from agent.models.base import ChatModel, Message
@@ -37,6 +37,7 @@ class AnswerNodes:
         on_event: EventSink | None = None,
         on_text: Callable[[str], None] | None = None,
         stop: Stop | None = None,
+        on_gathered: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.model = model
@@ -44,11 +45,16 @@ class AnswerNodes:
         self.emit: EventSink = on_event or (lambda *a, **k: None)
         self.on_text = on_text
         self.stop = stop or Stop()
+        # Awaited when gathering is over, before routing (nothing after it calls a tool): a
+        # one-shot run stops its servers there, so they do not sit in memory through ranking.
+        self.on_gathered = on_gathered
 
     def available(self) -> int:
         return available_tokens(self.settings, self.model.window)
 
     async def route(self, state: AgentState) -> dict[str, Any]:
+        if self.on_gathered is not None:
+            await self.on_gathered()
         gathered = sum(d.tokens for d in state.get("documents", {}).values())
         unbounded = bool(state.get("unbounded"))
         avail = self.available()

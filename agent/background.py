@@ -5,33 +5,73 @@ vector yet are written to a spool file in the data directory, and one detached, 
 worker process (`python -m agent.background`) embeds them into the content-hash cache. The
 next question over the same material finds every vector there and ranks densely. Only the
 local engine runs in the background (a remote engine would need the key in another process).
+
+A one-shot question (`agent.session.run`: `forage ask`, `forage pack`) holds `answering()`
+while it runs: the worker waits for it to end before it loads the model, so the two peaks of
+memory (the question's corpus and index, the worker's model) do not add up. In a chat the
+worker starts at once: the session lives on, and the next question wants the vectors.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.embeddings import LOCAL_MODEL, EmbeddingCache
+# agent.embeddings is imported where it is used: a worker waiting for a question to end is a
+# bare interpreter, not one holding numpy, pydantic and the settings.
 
 MAX_SPOOL_CHUNKS = 300_000  # beyond this, `forage index` is the better tool (and says how far it got)
 _BATCH = 64  # vectors are written to the cache every batch, so a killed worker loses little
+MAX_WAIT_S = 600.0  # a worker waits this long at most for one-shot questions to end (back-to-back evals)
 
 
 def pending_dir(data_dir: Path) -> Path:
     return data_dir / "pending"
 
 
+@contextlib.contextmanager
+def answering(data_dir: Path) -> Iterator[None]:
+    """Hold background workers off (before they load the model) while this one-shot question runs."""
+    spool = pending_dir(data_dir)
+    spool.mkdir(parents=True, exist_ok=True)
+    fd = os.open(spool / "busy.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # shared: questions in other processes may run alongside
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _wait_for_questions(spool: Path, timeout: float) -> None:
+    """Return once no one-shot question holds `answering()`, or after timeout seconds."""
+    fd = os.open(spool / "busy.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return  # nobody answers now; closing the file lets the next question start
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(0.2)
+    finally:
+        os.close(fd)
+
+
 def embed_later(settings: Any, model: str, chunks: Sequence[Any]) -> bool:
     """Spool the chunks and make sure a worker runs; False when background embedding is not possible."""
+    from agent.embeddings import LOCAL_MODEL
+
     if model != LOCAL_MODEL or not chunks or len(chunks) > MAX_SPOOL_CHUNKS:
         return False
     spool = pending_dir(settings.data_dir)
@@ -71,8 +111,11 @@ def _worker_running(spool: Path) -> bool:
         os.close(fd)
 
 
-def run_pending(data_dir: Path, embedder: Any | None = None) -> int:
-    """Embed every spooled chunk into the cache (one worker at a time); return how many were embedded."""
+def run_pending(data_dir: Path, embedder: Any | None = None, *, wait: float = MAX_WAIT_S) -> int:
+    """Embed every spooled chunk into the cache (one worker at a time); return how many were embedded.
+
+    wait: seconds to wait at most for one-shot questions (`answering()`) to end first.
+    """
     spool = pending_dir(data_dir)
     spool.mkdir(parents=True, exist_ok=True)
     fd = os.open(spool / "worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
@@ -83,6 +126,9 @@ def run_pending(data_dir: Path, embedder: Any | None = None) -> int:
         return 0  # another worker has it
     done = 0
     try:
+        _wait_for_questions(spool, wait)
+        from agent.embeddings import EmbeddingCache
+
         if embedder is None:
             from agent.embeddings import LocalEmbedder
 
@@ -103,7 +149,7 @@ def run_pending(data_dir: Path, embedder: Any | None = None) -> int:
     return done
 
 
-def _embed_file(path: Path, embedder: Any, cache: EmbeddingCache) -> int:
+def _embed_file(path: Path, embedder: Any, cache: Any) -> int:
     todo: dict[str, str] = {}
     with open(path, encoding="utf-8") as fh:
         for line in fh:

@@ -7,7 +7,7 @@ a session killed in the middle of a step re-runs only the calls that had not fin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
@@ -29,11 +29,14 @@ def build_graph(
     on_text: Callable[[str], None] | None = None,
     checkpointer: Any = None,
     stop: Stop | None = None,
+    on_gathered: Callable[[], Awaitable[None]] | None = None,
 ) -> Any:
-    """Compile the agent graph with the model and toolbox injected."""
+    """Compile the agent graph with the model and toolbox injected (on_gathered: see AnswerNodes)."""
     stop = stop or Stop()
     nodes = Nodes(settings, model, toolbox, on_event=on_event, on_text=on_text, stop=stop)
-    answering = AnswerNodes(settings, model, nodes.count, on_event=on_event, on_text=on_text, stop=stop)
+    answering = AnswerNodes(
+        settings, model, nodes.count, on_event=on_event, on_text=on_text, stop=stop, on_gathered=on_gathered
+    )
     g = StateGraph(AgentState)
     g.add_node("plan", nodes.plan)
     g.add_node("call", nodes.call)

@@ -136,6 +136,9 @@ def pack_blocks(pack: Pack, docs: Sequence[Document]) -> list[Document]:
     return [by_id[b.doc_id] for b in pack.manifest if b.doc_id in by_id]
 
 
+_OMITTED_FIELDS = set(Omitted.model_fields)
+
+
 def _not_selected(gathered: Sequence[Document], selected: Sequence[Document]) -> list[Omitted]:
     """What retrieval left out: whole documents, or the share of a document it did not keep."""
     kept: dict[str, int] = {}
@@ -149,11 +152,13 @@ def _not_selected(gathered: Sequence[Document], selected: Sequence[Document]) ->
         have = kept.get(uri, 0)
         if have == 0:
             # model_construct: a 100k-file corpus leaves ~100k of these, from our own counts
+            # (all fields given: they share one fields set, as agent/documents.py explains)
             out.append(
                 Omitted.model_construct(
-                    uri=uri, tokens=tokens, reason="not selected (less relevant to the question)"
+                    _fields_set=_OMITTED_FIELDS,
+                    uri=uri, tokens=tokens, reason="not selected (less relevant to the question)",
                 )
-            )
+            )  # fmt: skip
         elif have < tokens:
             out.append(
                 Omitted(

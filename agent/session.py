@@ -46,8 +46,10 @@ class Session:
         thread_id: str | None = None,
         store: SessionStore | None = None,
         toolbox: Toolbox | None = None,
+        one_shot: bool = False,
     ) -> None:
         self.specs = list(dict.fromkeys(specs))
+        self.one_shot = one_shot  # one question, then closed: its own servers stop once gathering is over
         self.settings = settings
         self.model = model
         self.emit: EventSink = on_event or (lambda *a, **k: None)
@@ -60,6 +62,7 @@ class Session:
         self.failures: list[str] = []
         self._stack = contextlib.AsyncExitStack()
         self.toolbox: Toolbox | None = toolbox  # given: owned (kept running) by the caller, e.g. forage mcp
+        self._owns_toolbox = toolbox is None
         self.graph: Any = None
 
     @property
@@ -124,7 +127,14 @@ class Session:
             on_text=self.on_text,
             checkpointer=self.checkpointer,
             stop=self.stop,
+            on_gathered=self._release_servers if self.one_shot and self._owns_toolbox else None,
         )
+
+    async def _release_servers(self) -> None:
+        """Stop this one-shot session's servers: nothing after gathering calls a tool, and a big
+        folder's files server holds ~200 MB while the corpus is ranked and packed."""
+        if self.toolbox is not None:
+            await self.toolbox.close()
 
     def use_model(self, model: ChatModel) -> None:
         """Answer (and plan) the next questions with another model; what was gathered stays."""
@@ -419,8 +429,17 @@ async def run(
     on_event: EventSink | None = None,
     on_text: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """One question in a throwaway session: gather, pack and (unless packing only) answer."""
-    async with Session(specs, settings, model, on_event=on_event, on_text=on_text) as session:
-        return await session.ask(
-            question, want_answer=want_answer, unbounded=unbounded, pack_format=pack_format
-        )
+    """One question in a throwaway session: gather, pack and (unless packing only) answer.
+
+    Background embedding waits for it to end (agent/background.py): this process is at its
+    memory peak until then, and ends soon after.
+    """
+    from agent.background import answering
+
+    with answering(settings.data_dir):
+        async with Session(
+            specs, settings, model, on_event=on_event, on_text=on_text, one_shot=True
+        ) as session:
+            return await session.ask(
+                question, want_answer=want_answer, unbounded=unbounded, pack_format=pack_format
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import subprocess
@@ -23,41 +24,86 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+    peaks_mb: dict[str, float] = field(default_factory=dict)  # each process's own peak, by its role
+    linger_s: float = 0.0  # how long detached children were still measured after the command ended
 
 
-def run_measured(cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
-    """Run a command; return wall time and the peak summed RSS of it and its children."""
+def _role(proc: psutil.Process) -> str:
+    """A short name for a process of the tree: `python -m X` -> X, else the program and its first argument."""
+    cmd = proc.cmdline()
+    if "-m" in cmd[:-1]:
+        return cmd[cmd.index("-m") + 1]
+    return " ".join(Path(c).name for c in cmd[:2])
+
+
+def run_measured(
+    cmd: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None, linger: float = 0.0
+) -> Run:
+    """Run a command; return wall time and the peak summed RSS of it and its children.
+
+    A child whose command line is still its parent's (forked, not yet exec'd: it shares the
+    parent's pages) is not counted twice. linger: keep measuring the children that outlive
+    the command (a detached background worker) for up to this many seconds after it ends, in
+    the same sum, then stop them: the figure is then the peak of everything it started.
+    """
     peak = 0.0
+    peaks: dict[str, float] = {}
+    seen: dict[int, psutil.Process] = {}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    done = threading.Event()
+    ended = threading.Event()
+
+    def measure(procs: list[psutil.Process]) -> None:
+        nonlocal peak
+        total = 0
+        for p in procs:
+            try:
+                if p.pid != proc.pid and p.parent() is not None and p.cmdline() == p.parent().cmdline():
+                    continue
+                rss = p.memory_info().rss
+                role = _role(p)
+            except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue
+            if not role:  # exited (a zombie has no command line and no memory)
+                continue
+            total += rss
+            peaks[role] = max(peaks.get(role, 0.0), rss / 1e6)
+        peak = max(peak, total / 1e6)
 
     def sample() -> None:
-        nonlocal peak
         try:
             root = psutil.Process(proc.pid)
         except psutil.NoSuchProcess:
             return
-        while not done.is_set():
-            total = 0
+        while not ended.is_set():
             try:
-                for p in [root, *root.children(recursive=True)]:
-                    try:
-                        total += p.memory_info().rss
-                    except psutil.NoSuchProcess:
-                        continue
+                kids = root.children(recursive=True)
             except psutil.NoSuchProcess:
                 break
-            peak = max(peak, total / 1e6)
-            done.wait(0.02)
+            seen.update((k.pid, k) for k in kids)
+            measure([root, *kids])
+            ended.wait(0.02)
+        deadline = time.perf_counter() + linger
+        while time.perf_counter() < deadline:
+            alive = [p for p in seen.values() if p.is_running()]
+            if not alive:
+                break
+            measure(alive)
+            time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     out, err = proc.communicate()
     elapsed = time.perf_counter() - started
-    done.set()
+    ended.set()
+    lingered = time.perf_counter()
     sampler.join()
-    return Run(elapsed, peak, proc.returncode, out, err)
+    lingered = time.perf_counter() - lingered
+    for p in seen.values() if linger else ():  # children that outlived the command: ours to stop
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if p.is_running():
+                p.terminate()
+    return Run(elapsed, peak, proc.returncode, out, err, {k: round(v, 1) for k, v in peaks.items()}, lingered)
 
 
 def publish(result: dict[str, Any], out: Path) -> None:

@@ -86,6 +86,29 @@ async def test_extractive_default_reads_folder_and_answers(repo, tmp_path):
     assert any(c.uri.endswith("client.py") for c in result.answer.citations)
 
 
+async def test_a_one_shot_run_stops_its_servers_once_gathering_is_over(repo, tmp_path):
+    import psutil
+
+    from agent.models.extractive import ExtractiveModel
+
+    def servers() -> list[str]:
+        kids = psutil.Process().children(recursive=True)
+        return [" ".join(k.cmdline()) for k in kids if "mcp_servers.files" in " ".join(k.cmdline())]
+
+    seen: dict[str, list[str]] = {}
+
+    def on_event(kind: str, **data: object) -> None:
+        if kind in ("plan", "route"):
+            seen.setdefault(kind, servers())
+
+    result = await run(
+        "Where is the retry delay?", [str(repo)], _settings(tmp_path), ExtractiveModel(), on_event=on_event
+    )
+    assert result.answer is not None and "RETRY_DELAY = 0.5" in result.answer.text
+    assert len(seen["plan"]) == 1  # the files server read the folder...
+    assert seen["route"] == []  # ... and was stopped before ranking and packing began
+
+
 async def test_missing_source_and_dead_server_are_failures_and_others_go_on(repo, tmp_path):
     from agent.models.extractive import ExtractiveModel
 

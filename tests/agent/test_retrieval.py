@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -345,6 +346,42 @@ def test_background_worker_embeds_spooled_chunks_into_the_cache(tmp_path: Path) 
     assert not background.embed_later(settings, "test-hash", chunks)  # only the local engine runs there
     # In-process, the same worker embeds nothing twice.
     assert background.run_pending(settings.data_dir, embedder=HashEmbedder()) == 0
+
+
+def test_the_worker_waits_for_a_one_shot_question_to_end_before_embedding(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from agent import background
+    from agent.embeddings import EmbeddingCache
+
+    settings = settings_in(tmp_path)
+    chunks = chunk_document(doc("file:///w.txt", "".join(f"note {i} about snow\n\n" for i in range(3))), 5, 8)
+    spool = background.pending_dir(settings.data_dir)
+    spool.mkdir(parents=True)
+    (spool / "1-1.jsonl").write_text(
+        "".join(json.dumps({"hash": c.hash, "text": c.text}) + "\n" for c in chunks), encoding="utf-8"
+    )
+    emb = HashEmbedder()
+    done: list[int] = []
+    with background.answering(settings.data_dir):
+        worker = threading.Thread(target=lambda: done.append(background.run_pending(settings.data_dir, emb)))
+        worker.start()
+        time.sleep(1.0)
+        assert worker.is_alive() and emb.calls == 0  # held off while the question runs
+    worker.join(timeout=60)
+    assert done == [len(chunks)]
+    cache = EmbeddingCache(settings.data_dir / "embeddings.sqlite")
+    try:
+        assert set(cache.get_many(emb.name, [c.hash for c in chunks])) == {c.hash for c in chunks}
+    finally:
+        cache.close()
+    # A worker does not wait for ever: past its limit it embeds anyway.
+    with background.answering(settings.data_dir):
+        (spool / "2-1.jsonl").write_text(
+            json.dumps({"hash": "h2", "text": "more snow"}) + "\n", encoding="utf-8"
+        )
+        assert background.run_pending(settings.data_dir, HashEmbedder(), wait=0.3) == 1
 
 
 # ---------------------------------------------------------------- engine, hygiene, migration
