@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import subprocess
@@ -49,6 +50,19 @@ def answering(data_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+@functools.cache  # once per data dir and process (tests run many commands in one process)
+def hold_until_exit(data_dir: Path) -> None:
+    """Hold background workers off until this process ends (a one-shot command, after run()).
+
+    The lock is never released by hand: the kernel drops it when the process exits, after it
+    has freed the process's memory, so the worker's model never shares the machine with it.
+    """
+    spool = pending_dir(data_dir)
+    spool.mkdir(parents=True, exist_ok=True)
+    fd = os.open(spool / "busy.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_SH)  # the descriptor stays open until exit, on purpose
 
 
 def _wait_for_questions(spool: Path, timeout: float) -> None:

@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any
 
 import numpy as np
 
@@ -132,19 +133,29 @@ class BM25:
     Python lists took several seconds and ~50 bytes.
     """
 
-    def __init__(self, docs: Sequence[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
+    def __init__(
+        self,
+        docs: Sequence[list[str]] | Sequence[list[int]],
+        k1: float = 1.5,
+        b: float = 0.75,
+        *,
+        hashed: bool = False,
+    ) -> None:
+        """hashed: the tokens are given as their `hash()` already (strings are looked up by theirs)."""
         self.n = len(docs)
         self.k1 = k1
         lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=self.n)
         avg = float(lengths.mean()) if self.n and lengths.any() else 1.0
         self.norm = (k1 * (1 - b + b * lengths / avg)).astype(np.float32)
-        vocab: dict[str, int] = {}
+        vocab: dict[Any, int] = {}
         vocab.update((t, i) for i, t in enumerate(dict.fromkeys(chain.from_iterable(docs))))
         terms = np.fromiter(
             map(vocab.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=int(lengths.sum())
         )
-        owner = np.repeat(np.arange(self.n, dtype=np.int64), lengths)
-        pairs, tf = np.unique(terms * max(1, self.n) + owner, return_counts=True)  # by term, then doc
+        terms *= max(1, self.n)
+        terms += np.repeat(np.arange(self.n, dtype=np.int64), lengths)  # in place: one array, not three
+        pairs, tf = np.unique(terms, return_counts=True)  # by term, then doc
+        del terms
         self._docs = (pairs % max(1, self.n)).astype(np.int32)
         self._tf = tf.astype(np.float32)
         self._start = np.zeros(len(vocab) + 1, dtype=np.int64)
@@ -152,7 +163,7 @@ class BM25:
         # The vocabulary is kept as sorted 64-bit string hashes (this process's, like the index),
         # not as a dict of strings: 100k files hold a million distinct identifiers and word pairs,
         # ~100 bytes each as dict entries, 12 here.
-        keys = np.fromiter(map(hash, vocab), dtype=np.int64, count=len(vocab))
+        keys = np.fromiter(vocab if hashed else map(hash, vocab), dtype=np.int64, count=len(vocab))
         order = np.argsort(keys, kind="stable")
         self._keys = keys[order]
         self._ids = order.astype(np.int32)
@@ -210,7 +221,9 @@ class CodeIndex:
         path_tokens = {u: code_tokens(_path_words(u), memo) for u in self.files}
         self.words = BM25([path_tokens[c.uri] + code_tokens(c.text, memo) for c in self.chunks])
         self.paths = BM25([path_tokens[u] for u in self.files])
-        self.phrases = BM25([word_pairs(c.text) for c in self.chunks])
+        del memo, path_tokens  # every distinct word of the corpus: not held while pairs are built
+        # Pairs as their hashes: a corpus's word pairs are mostly distinct strings, ~70 bytes each.
+        self.phrases = BM25([[hash(p) for p in word_pairs(c.text)] for c in self.chunks], hashed=True)
         self.symbols: dict[str, list[_Site]] = defaultdict(list)
         defined_in: dict[int, set[str]] = defaultdict(set)  # chunk -> names it defines
         by_doc: dict[str, list[int]] = defaultdict(list)

@@ -67,6 +67,7 @@ def select_documents(
     """
     from agent import ladder, retrieval  # heavy imports (chromadb, bm25s) only when selecting
     from agent.excerpts import excerpt_room
+    from tools.runtime import release_memory
 
     # Leave room for block headers, fences and the question around the selected text.
     room = max(256, int(budget * 0.95) - counter(question) - 64)
@@ -76,6 +77,7 @@ def select_documents(
         chunk_tokens=retrieval.chunk_target(room),
         excerpt_room=excerpt_room(full_room) if settings.ladder else 0,
     )  # fmt: skip
+    release_memory()  # what indexing freed (token lists, sort buffers), before packing
     if not settings.ladder or selection.kept_tokens >= selection.gathered_tokens:
         return selection.documents, selection.notice
     headers = sum(24 for _ in selection.documents)  # block header and fences of each full block

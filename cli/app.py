@@ -330,6 +330,9 @@ def _execute(
     if warn:
         _warn_unredacted(settings)
     progress = Progress(err, quiet=quiet)
+    from agent.background import hold_until_exit
+
+    hold_until_exit(settings.data_dir)  # one command: background embedding starts as it exits
 
     def on_text(chunk: str) -> None:
         sys.stdout.write(chunk)
