@@ -67,7 +67,10 @@ def hold_until_exit(data_dir: Path) -> None:
 
 def _wait_for_questions(spool: Path, timeout: float) -> None:
     """Return once no one-shot question holds `answering()`, or after timeout seconds."""
-    fd = os.open(spool / "busy.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(spool / "busy.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        return  # the data dir was removed: the loop below finds nothing to embed
     deadline = time.monotonic() + timeout
     try:
         while True:
