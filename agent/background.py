@@ -15,9 +15,9 @@ worker starts at once: the session lives on, and the next question wants the vec
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import fcntl
-import functools
 import json
 import os
 import subprocess
@@ -52,13 +52,20 @@ def answering(data_dir: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-@functools.cache  # once per data dir and process (tests run many commands in one process)
+_HELD: set[Path] = set()  # data dirs this process holds workers off for, until it exits
+_AT_EXIT: set[Path] = set()  # data dirs whose worker starts as this process exits
+
+
 def hold_until_exit(data_dir: Path) -> None:
     """Hold background workers off until this process ends (a one-shot command, after run()).
 
-    The lock is never released by hand: the kernel drops it when the process exits, after it
-    has freed the process's memory, so the worker's model never shares the machine with it.
+    A worker is then started as the process exits, and the lock is never released by hand:
+    the kernel drops it when the process is gone, after it has freed the process's memory, so
+    the worker's model never shares the machine with it. Once per data dir and process.
     """
+    if Path(data_dir) in _HELD:
+        return
+    _HELD.add(Path(data_dir))
     spool = pending_dir(data_dir)
     spool.mkdir(parents=True, exist_ok=True)
     fd = os.open(spool / "busy.lock", os.O_RDWR | os.O_CREAT, 0o644)
@@ -101,10 +108,20 @@ def embed_later(settings: Any, model: str, chunks: Sequence[Any]) -> bool:
     os.replace(tmp, name)
     if _worker_running(spool):
         return True  # it picks the new file up when it finishes its current one
+    if Path(settings.data_dir) in _HELD:  # a one-shot command: start it as this process exits
+        if Path(settings.data_dir) not in _AT_EXIT:
+            _AT_EXIT.add(Path(settings.data_dir))
+            atexit.register(_start_worker, Path(settings.data_dir))
+        return True
+    return _start_worker(Path(settings.data_dir))
+
+
+def _start_worker(data_dir: Path) -> bool:
+    spool = pending_dir(data_dir)
     log = open(spool / "worker.log", "ab")  # noqa: SIM115 (handed to the child, closed below)
     try:
         subprocess.Popen(
-            [sys.executable, "-m", "agent.background", "--data-dir", str(settings.data_dir)],
+            [sys.executable, "-m", "agent.background", "--data-dir", str(data_dir)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
             cwd=str(Path(__file__).resolve().parents[1]),
         )  # fmt: skip

@@ -384,6 +384,46 @@ def test_the_worker_waits_for_a_one_shot_question_to_end_before_embedding(tmp_pa
         assert background.run_pending(settings.data_dir, HashEmbedder(), wait=0.3) == 1
 
 
+def test_a_one_shot_command_starts_the_worker_as_it_exits(tmp_path: Path) -> None:
+    import time
+
+    from agent import background
+
+    data = tmp_path / "data"
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from agent import background
+        from agent.chunking import chunk_document
+        from agent.embeddings import LOCAL_MODEL
+        from agent.settings import Settings
+        from agent.state import Document
+        from agent.chunking import content_hash
+        data = Path({str(data)!r})
+        background.hold_until_exit(data)
+        text = "".join(f"note {{i}} about hail\\n\\n" for i in range(3))
+        chunks = chunk_document(Document(id="d", uri="file:///h.txt", text=text, hash=content_hash(text)), 5, 8)
+        assert background.embed_later(Settings(data_dir=data), LOCAL_MODEL, chunks)
+        import psutil
+        print([" ".join(p.cmdline()) for p in psutil.Process().children()])
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"  # spooled, but no worker while the command ran
+    spool = background.pending_dir(data)
+    deadline = time.monotonic() + 240
+    while list(spool.glob("*.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not list(spool.glob("*.jsonl"))  # ... started as it exited, and it embedded the spool
+
+
 # ---------------------------------------------------------------- engine, hygiene, migration
 
 
