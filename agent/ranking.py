@@ -8,10 +8,11 @@ Signals, each a ranked list of chunks (fused with weighted reciprocal-rank fusio
   paths    files whose path words match the question, each represented by its best chunk;
   phrases  rare adjacent word pairs shared with the question (a full name among near-misses);
   dense    nearest chunks by embedding (when indexed);
-  refs     the definitions that the best chunks call or import (graph-guided expansion, at a
-           lower weight).
-Then a diversity pass: each further chunk of a file already represented counts a little less,
-so a small budget reaches several files instead of one file's every chunk.
+  refs     the definitions that the best chunks call or import, those used by more of them
+           first (graph-guided expansion).
+Then files are ranked: a file stands on its best chunk plus a decayed share of its others, and
+each further chunk of a file counts a little less, so a small budget reaches several files
+instead of one file's every chunk.
 """
 
 from __future__ import annotations
@@ -39,9 +40,17 @@ PHRASE_WEIGHT = 1.0
 PHRASE_MAX_DF = 0.05  # a word pair in more than 5% of chunks is boilerplate, not a name or a phrase
 SYMBOL_WEIGHT = 1.0
 PATH_WEIGHT = 0.5
-REF_WEIGHT = 0.5  # expansion along references: found through a chunk, not through the question
+# Expansion along references. Definitions are ranked by how much the best chunks use them, so
+# the list is as sure as the others and counts as one: at 0.5 the definitions that many of the
+# best chunks call (the grammar classes a dialect's rules are built from) stayed out of 16k packs.
+REF_WEIGHT = 1.0
 EXPAND_FROM = 10  # references are followed from this many of the best chunks
 SAME_FILE_DECAY = 0.85  # each earlier-ranked chunk of the same file scales a chunk's fused score
+REF_MAX_DEFINITIONS = 3  # names defined in more places than this are not followed
+# A file's standing: its best chunk's fused score plus this share of its further chunks' scores,
+# each further one counting less (a decayed sum).
+FILE_REST_WEIGHT = 0.3
+FILE_REST_DECAY = 0.8
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -295,25 +304,29 @@ class CodeIndex:
             out.append(max(idx, key=lambda i: (word_scores[i], -i)))
         return out
 
-    def references(self, sources: Sequence[int], limit: int = 60) -> list[int]:
-        """Chunks defining what the given chunks use (calls, attributes, imports), in source order."""
-        out: list[int] = []
-        seen = set(sources)
-        for ci in sources:
+    def references(
+        self, sources: Sequence[int], limit: int = 60, weights: Sequence[float] | None = None
+    ) -> list[int]:
+        """Chunks defining what the given chunks use (calls, attributes, imports), most used first.
+
+        A definition scores the weight of each source that uses its name, shared among the
+        name's definitions: what several of the best chunks call outranks what one mentions.
+        """
+        score: dict[int, float] = defaultdict(float)
+        own = set(sources)
+        for n, ci in enumerate(sources):
+            weight = 1.0 if weights is None else weights[n]
             used = {w.lower() for w in _WORD.findall(self.chunks[ci].text) if len(w) > 3}
             used.difference_update(self.defined_in.get(ci, ()))
-            # The rarer a name, the more it says: follow names with few definitions first.
-            named = sorted(
-                (n for n in used if 0 < len(self.symbols.get(n, ())) <= 3), key=lambda n: len(self.symbols[n])
-            )
-            for n in named:
-                for site in self.symbols[n]:
-                    if site.chunk not in seen:
-                        seen.add(site.chunk)
-                        out.append(site.chunk)
-            if len(out) >= limit:
-                break
-        return out[:limit]
+            for name in used:
+                sites = self.symbols.get(name)
+                if not sites or len(sites) > REF_MAX_DEFINITIONS:
+                    continue  # a name defined in many places says little about which one is meant
+                share = weight / len(sites)
+                for site in sites:
+                    if site.chunk not in own:
+                        score[site.chunk] += share
+        return sorted(score, key=lambda i: (-score[i], i))[:limit]
 
     def rank(
         self, question: str, *, dense: Sequence[int] = (), extra: Sequence[tuple[Sequence[int], float]] = ()
@@ -332,9 +345,10 @@ class CodeIndex:
         ]
         if dense:
             lists.append((dense, 1.0))
-        first = fuse(lists)
-        lists.append((self.references(list(first)[:EXPAND_FROM]), REF_WEIGHT))
-        return diversify(fuse(lists), [self.chunks[i].uri for i in range(len(self.chunks))])
+        best = list(fuse(lists).items())[:EXPAND_FROM]
+        refs = self.references([i for i, _ in best], weights=[s for _, s in best])
+        lists.append((refs, REF_WEIGHT))
+        return diversify(fuse(lists), [c.uri for c in self.chunks])
 
 
 def _path_words(uri: str) -> str:
@@ -352,11 +366,27 @@ def fuse(lists: Sequence[tuple[Sequence[int], float]], k: int = RRF_K) -> dict[i
 
 
 def diversify(scores: dict[int, float], uri_of: Sequence[str]) -> list[int]:
-    """Re-rank so each further chunk of an already-represented file counts a little less."""
+    """Re-rank by file: a file stands on its best chunk plus a share of its others' scores.
+
+    Evidence spread over several chunks of one file (a module whose functions each match a
+    part of the question) lifts that file above one with a single lucky chunk. Within the
+    order, each further chunk of a file counts a little less, so a small budget reaches
+    several files instead of one file's every chunk.
+    """
     seen: dict[str, int] = defaultdict(int)
+    first: dict[str, int] = {}
+    standing: dict[str, float] = {}
     adjusted: dict[int, float] = {}
     for key, s in scores.items():  # best first
         uri = uri_of[key]
-        adjusted[key] = s * SAME_FILE_DECAY ** seen[uri]
-        seen[uri] += 1
+        n = seen[uri]
+        if n == 0:
+            first[uri] = key
+            standing[uri] = s
+        else:
+            standing[uri] += FILE_REST_WEIGHT * s * FILE_REST_DECAY ** (n - 1)
+        adjusted[key] = s * SAME_FILE_DECAY**n
+        seen[uri] = n + 1
+    for uri, key in first.items():
+        adjusted[key] = standing[uri]
     return sorted(adjusted, key=lambda key: -adjusted[key])

@@ -122,3 +122,26 @@ def test_a_full_name_beats_chunks_that_share_only_its_first_or_last_name() -> No
     index = CodeIndex(chunks, [d])
     best = index.chunks[index.rank("What does the locker of Marta Kowalski hold?")[0]]
     assert "9999" in best.text
+
+
+def test_a_file_with_several_matching_chunks_outranks_one_lucky_chunk() -> None:
+    scores = {0: 1.0, 1: 0.9, 2: 0.85, 3: 0.8}  # file b: one chunk; file a: three that each match
+    uris = ["b", "a", "a", "a"]
+    ranked = diversify(scores, uris)
+    assert [uris[i] for i in ranked][:2] == ["a", "b"] and ranked[0] == 1  # a's best chunk leads
+    assert diversify({0: 1.0, 1: 0.5}, ["b", "a"]) == [0, 1]  # one weak chunk does not
+
+
+def test_a_definition_several_of_the_best_chunks_use_outranks_one_used_once() -> None:
+    docs = [
+        doc("src/core.py", "def shared_helper(x):\n    return x\n"),
+        doc("src/other.py", "def lone_helper(x):\n    return x\n"),
+        *(doc(f"src/user{i}.py", f"def user_{i}(x):\n    return shared_helper(x) + {i}\n") for i in range(3)),
+        doc("src/user9.py", "def user_9(x):\n    return lone_helper(x)\n"),
+    ]
+    chunks = [c for d in docs for c in chunk_document(d, 60, 90)]
+    index = CodeIndex(chunks, docs)
+    users = sorted((i for i, c in enumerate(index.chunks) if c.uri.startswith("src/user")), reverse=True)
+    assert index.chunks[users[0]].uri == "src/user9.py"  # the best source uses the lone helper
+    refs = [index.chunks[i].uri for i in index.references(users, weights=[1.5, 1.0, 1.0, 1.0])]
+    assert refs == ["src/core.py", "src/other.py"]  # used by three (weight 3) before by one (1.5)
