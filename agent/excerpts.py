@@ -8,6 +8,7 @@ its exact line span, so the model can cite it and ask for more (read_file with t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 from agent.chunking import Chunk
@@ -44,7 +45,7 @@ def best_window(
             used += costs[end]
             seen |= line_terms[end]
             end += 1
-        score = sum(weights[t] for t in seen)
+        score = math.fsum(weights[t] for t in seen)  # exact: the same for any order of the set
         if score > best:
             best, best_span = score, (start, max(end, start + 1))
     return best_span

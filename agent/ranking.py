@@ -318,7 +318,7 @@ class CodeIndex:
             weight = 1.0 if weights is None else weights[n]
             used = {w.lower() for w in _WORD.findall(self.chunks[ci].text) if len(w) > 3}
             used.difference_update(self.defined_in.get(ci, ()))
-            for name in used:
+            for name in sorted(used):  # a fixed order: float sums, so ties, must not depend on hash seeds
                 sites = self.symbols.get(name)
                 if not sites or len(sites) > REF_MAX_DEFINITIONS:
                     continue  # a name defined in many places says little about which one is meant
