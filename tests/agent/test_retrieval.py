@@ -323,6 +323,30 @@ def test_big_unindexed_corpus_is_ranked_lexically_at_once(
     assert sel.notice and "not embedded yet" in sel.notice and "forage index" in sel.notice
 
 
+def test_a_partly_embedded_corpus_is_ranked_lexically_not_by_the_part_that_has_vectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agent.retrieval as retrieval
+
+    settings = settings_in(tmp_path)
+    one, two = _haystack()
+    emb = HashEmbedder()
+    question = "What is the vault combination for Marta Kowalski?"
+    select([one], question, 300, settings=settings, count_tokens=estimate_tokens, embedder=emb)
+    assert emb.calls  # one.txt's chunks now have vectors; two.txt's (the needle's) have none
+    monkeypatch.setattr(retrieval, "EMBED_AT_QUESTION", 1)  # our own limit, made tiny
+    queries = emb.queries
+    sel = select([one, two], question, 300, settings=settings, count_tokens=estimate_tokens, embedder=emb)
+    assert sel.notice and "not embedded yet" in sel.notice
+    assert emb.queries == queries  # no dense ranking of the embedded part only
+    lexical = select(
+        [one, two], question, 300, settings=settings_in(tmp_path / "lex", embedding="none"),
+        count_tokens=estimate_tokens,
+    )  # fmt: skip
+    assert [d.text for d in sel.documents] == [d.text for d in lexical.documents]
+    assert "4417" in "".join(d.text for d in sel.documents)
+
+
 def test_background_worker_embeds_spooled_chunks_into_the_cache(tmp_path: Path) -> None:
     import time
 
