@@ -125,6 +125,13 @@ class SecretVerdicts:
 _OPEN: dict[Path | None, SecretVerdicts] = {}
 
 
+def forget_verdicts() -> None:
+    """Drop the loaded stores (they were saved as they learned); a later call loads them again."""
+    for verdicts in _OPEN.values():
+        verdicts.save()
+    _OPEN.clear()
+
+
 def verdicts_for(data_dir: Path | None) -> SecretVerdicts:
     """One store per data dir and process (a chat or MCP session reuses what it loaded)."""
     if data_dir not in _OPEN:
