@@ -58,6 +58,14 @@ def local_embedder(tmp_path_factory: pytest.TempPathFactory) -> LocalEmbedder:
     return LocalEmbedder(tmp_path_factory.mktemp("forage-data"))  # the ONNX graph is built once per session
 
 
+def _python(script: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a script in a fresh interpreter from the repository root (what it imports is its own)."""
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[2],
+        timeout=timeout,
+    )  # fmt: skip
+
+
 def settings_in(tmp_path: Path, **kw: object) -> Settings:
     return Settings(data_dir=tmp_path / "data", **kw)  # type: ignore[arg-type]
 
@@ -432,13 +440,7 @@ def test_a_one_shot_command_starts_the_worker_as_it_exits(tmp_path: Path) -> Non
         print([" ".join(p.cmdline()) for p in psutil.Process().children()])
         """
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).parents[2],
-        timeout=120,
-    )
+    out = _python(script, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"  # spooled, but no worker while the command ran
     spool = background.pending_dir(data)
@@ -470,13 +472,7 @@ def test_query_path_never_imports_torch(tmp_path: Path) -> None:
         print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules))
         """
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).parents[2],
-        timeout=300,
-    )
+    out = _python(script, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
