@@ -15,6 +15,7 @@ from tools import files
 from tools.files import FileText
 from tools.git_source import Checkout, checkout, parse_spec
 from tools.netpolicy import NetPolicy
+from tools.runtime import release_memory
 from tools.safety import Roots
 
 PROG = "python -m mcp_servers.files"
@@ -174,11 +175,14 @@ def build_server(
             allowed, paths_or_glob, max_tokens, offset, max_file_bytes=max_file_bytes, cache=listings,
             max_reply_chars=reply_chars, contents=not compact,
         )  # fmt: skip
-        return common.result(
+        result = common.result(
             out.text, documents=[_doc(f) for f in out.files], tokens=out.tokens, skipped=out.skipped,
             skipped_more=out.skipped_more, left=out.left, left_count=out.left_count, empty=out.empty,
             next=out.next,
         )  # fmt: skip
+        del out  # the page's file texts: freed, and handed back to the system before the next page
+        release_memory()
+        return result
 
     @tool
     def search_files(
