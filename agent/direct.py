@@ -119,12 +119,14 @@ class _Reader:
             self.failures.append(f"{source.spec}: {exc}")
             self._record("read_many", args, "error", [], t0, str(exc))
             return
-        texts, names = [ft.text for ft in bundle.files], [str(ft.path) for ft in bundle.files]
-        digests = [content_hash(t) for t in texts]
-        scan = [False] * len(texts)
-        verdicts = verdicts_for(self.settings.data_dir) if self.settings.redact else None
+        names = [str(ft.path) for ft in bundle.files]
+        digests = [
+            content_hash(ft.text) for ft in bundle.files
+        ]  # each document's hash, also the verdicts' key
+        scan = [False] * len(names)
+        verdicts = verdicts_for(self.settings)
         if verdicts is not None:  # one scouting pass over what is not known clean; only hits are redacted
-            scan = verdicts.marks(texts, names, digests)
+            scan = verdicts.marks([ft.text for ft in bundle.files], names, digests)
         added = [
             _document(
                 ft.display,
@@ -144,7 +146,7 @@ class _Reader:
             for ft, redact, digest in zip(bundle.files, scan, digests, strict=True)
         ]
         if verdicts is not None:
-            settle(verdicts, texts, names, digests, scan, [d.meta for d in added])
+            settle(verdicts, names, digests, scan, [d.meta for d in added])
         pdfs = [s["path"] for s in bundle.skipped if s.get("reason") == "pdf"]
         self.pdfs += pdfs
         if not added and not pdfs:

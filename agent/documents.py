@@ -42,31 +42,29 @@ def to_documents(
     with `verdicts`, texts the detector already found clean in an earlier run are not scouted.
     """
     entries = [e for e in entries if isinstance(e, dict) and "uri" in e]
-    marks = [redact] * len(entries)
-    spans: dict[str, Span] = {}  # equal spans of one result share an instance
-    if not redact or (len(entries) < 2 and verdicts is None):
-        return [
-            _document(e, server, counter, now, redact=mark, spans=spans)
-            for e, mark in zip(entries, marks, strict=True)
+    marks: list[bool] = [redact] * len(entries)
+    digests: list[str | None] = [None] * len(entries)
+    names: list[str] = []
+    if redact and (verdicts is not None or len(entries) > 1):
+        texts = [str(e.get("text") or "") for e in entries]
+        names = [
+            str((e.get("meta") if isinstance(e.get("meta"), dict) else {}).get("path") or e["uri"])
+            for e in entries
         ]
-    meta = [e.get("meta") if isinstance(e.get("meta"), dict) else {} for e in entries]
-    texts = [str(e.get("text") or "") for e in entries]
-    names = [str(m.get("path") or e["uri"]) for e, m in zip(entries, meta, strict=True)]
-    if verdicts is None:
-        from tools.secrets import may_hold_secrets
+        if verdicts is None:
+            from tools.secrets import may_hold_secrets
 
-        marks = may_hold_secrets(texts, names)
-        return [
-            _document(e, server, counter, now, redact=mark, spans=spans)
-            for e, mark in zip(entries, marks, strict=True)
-        ]
-    digests = [content_hash(t) for t in texts]
-    marks = verdicts.marks(texts, names, digests)
+            marks = may_hold_secrets(texts, names)
+        else:
+            digests = [content_hash(t) for t in texts]
+            marks = verdicts.marks(texts, names, digests)
+    spans: dict[str, Span] = {}  # equal spans of one result share an instance
     docs = [
         _document(e, server, counter, now, redact=mark, digest=digest, spans=spans)
         for e, mark, digest in zip(entries, marks, digests, strict=True)
     ]
-    settle(verdicts, texts, names, digests, marks, [d.meta for d in docs])
+    if verdicts is not None and names:
+        settle(verdicts, names, digests, marks, [d.meta for d in docs])  # type: ignore[arg-type]
     return docs
 
 

@@ -232,9 +232,13 @@ class Nodes:
         documents = []
         if outcome.status == "ok":
             documents = to_documents(
-                entries, outcome.server, self.count, now, redact=self.settings.redact,
-                verdicts=verdicts_for(self.settings.data_dir) if self.settings.redact else None,
-            )  # fmt: skip
+                entries,
+                outcome.server,
+                self.count,
+                now,
+                redact=self.settings.redact,
+                verdicts=verdicts_for(self.settings),
+            )
         return CallResult(
             tool=call.name,
             server=outcome.server,

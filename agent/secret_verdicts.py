@@ -23,6 +23,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 KEY_BYTES = 16
 MAX_KEYS = 4_000_000  # 64 MB: past that the store starts over
@@ -57,7 +58,7 @@ class SecretVerdicts:
         self.clean: set[bytes] = self._load()
         self.pending: list[bytes] = []
 
-    def key(self, text: str, name: str, digest: str) -> bytes:
+    def key(self, name: str, digest: str) -> bytes:
         """The verdict's key: the text (by its sha256 `digest`), its name and the rules."""
         return hashlib.blake2b(
             f"{self.fingerprint}\0{name}\0{digest}".encode("utf-8", "surrogatepass"), digest_size=KEY_BYTES
@@ -69,7 +70,7 @@ class SecretVerdicts:
         Texts the scout finds nothing in are clean by construction and remembered at once; the
         caller remembers the others (`remember`) once the detector found nothing in them.
         """
-        keys = [self.key(t, n, d) for t, n, d in zip(texts, names, digests, strict=True)]
+        keys = [self.key(n, d) for n, d in zip(names, digests, strict=True)]
         todo = [i for i, k in enumerate(keys) if k not in self.clean]
         marks = [False] * len(texts)
         if todo:
@@ -82,9 +83,9 @@ class SecretVerdicts:
                     self._add(keys[i])
         return marks
 
-    def remember(self, text: str, name: str, digest: str) -> None:
-        """The detector found nothing in this text: don't scan it again."""
-        self._add(self.key(text, name, digest))
+    def remember(self, name: str, digest: str) -> None:
+        """The detector found nothing in this text (by its digest): don't scan it again."""
+        self._add(self.key(name, digest))
 
     def _add(self, key: bytes) -> None:
         if key not in self.clean:
@@ -132,8 +133,12 @@ def forget_verdicts() -> None:
     _OPEN.clear()
 
 
-def verdicts_for(data_dir: Path | None) -> SecretVerdicts:
-    """One store per data dir and process (a chat or MCP session reuses what it loaded)."""
+def verdicts_for(settings: Any) -> SecretVerdicts | None:
+    """The settings' store (None when redaction is off): one per data dir and process, so a chat
+    or MCP session reuses what it loaded."""
+    if not settings.redact:
+        return None
+    data_dir = settings.data_dir
     if data_dir not in _OPEN:
         _OPEN[data_dir] = SecretVerdicts(data_dir)
     return _OPEN[data_dir]
@@ -141,14 +146,13 @@ def verdicts_for(data_dir: Path | None) -> SecretVerdicts:
 
 def settle(
     verdicts: SecretVerdicts,
-    texts: Sequence[str],
     names: Sequence[str],
     digests: Sequence[str],
     marks: Sequence[bool],
     metas: Sequence[dict],
 ) -> None:
     """Remember the texts the detector saw and found nothing in (no redactions in their meta), and save."""
-    for text, name, digest, mark, meta in zip(texts, names, digests, marks, metas, strict=True):
+    for name, digest, mark, meta in zip(names, digests, marks, metas, strict=True):
         if mark and not (meta.get("safety") or {}).get("redactions"):
-            verdicts.remember(text, name, digest)
+            verdicts.remember(name, digest)
     verdicts.save()

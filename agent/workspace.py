@@ -228,9 +228,13 @@ class Workspace:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         entries = (outcome.structured or {}).get("documents") or []
         docs = to_documents(
-                entries, outcome.server, self.counter, now, redact=self.settings.redact,
-                verdicts=verdicts_for(self.settings.data_dir) if self.settings.redact else None,
-            )  # fmt: skip
+            entries,
+            outcome.server,
+            self.counter,
+            now,
+            redact=self.settings.redact,
+            verdicts=verdicts_for(self.settings),
+        )
         return {d.id: d for d in docs}
 
     def _action(
