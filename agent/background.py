@@ -39,14 +39,20 @@ def pending_dir(data_dir: Path) -> Path:
     return data_dir / "pending"
 
 
-@contextlib.contextmanager
-def answering(data_dir: Path) -> Iterator[None]:
-    """Hold background workers off (before they load the model) while this one-shot question runs."""
+def _hold_workers(data_dir: Path) -> int:
+    """Take the questions' lock (shared: questions in other processes may run alongside); its fd."""
     spool = pending_dir(data_dir)
     spool.mkdir(parents=True, exist_ok=True)
     fd = os.open(spool / "busy.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+@contextlib.contextmanager
+def answering(data_dir: Path) -> Iterator[None]:
+    """Hold background workers off (before they load the model) while this one-shot question runs."""
+    fd = _hold_workers(data_dir)
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH)  # shared: questions in other processes may run alongside
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -66,10 +72,7 @@ def hold_until_exit(data_dir: Path) -> None:
     if Path(data_dir) in _HELD:
         return
     _HELD.add(Path(data_dir))
-    spool = pending_dir(data_dir)
-    spool.mkdir(parents=True, exist_ok=True)
-    fd = os.open(spool / "busy.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    fcntl.flock(fd, fcntl.LOCK_SH)  # the descriptor stays open until exit, on purpose
+    _hold_workers(data_dir)  # the descriptor stays open until exit, on purpose
 
 
 def _wait_for_questions(spool: Path, timeout: float) -> None:

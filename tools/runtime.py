@@ -17,7 +17,6 @@ one-shot `forage ask` held through ranking for nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import gc
 from typing import Any
@@ -38,8 +37,12 @@ def skip_exit_collection() -> None:
 
 @functools.cache
 def _libc() -> Any:
-    name = ctypes.util.find_library("c")
-    return ctypes.CDLL(name) if name else None
+    # The symbols already loaded into this process, libc's among them: find_library("c") would
+    # run `ldconfig -p` in a subprocess, forked from a process at its memory peak.
+    try:
+        return ctypes.CDLL(None)
+    except OSError:
+        return None
 
 
 def release_memory() -> bool:
