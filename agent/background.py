@@ -103,12 +103,16 @@ def embed_later(settings: Any, model: str, chunks: Sequence[Any]) -> bool:
         return False
     spool = pending_dir(settings.data_dir)
     spool.mkdir(parents=True, exist_ok=True)
-    name = spool / f"{time.time_ns()}-{os.getpid()}.jsonl"
-    tmp = name.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for c in chunks:
-            fh.write(json.dumps({"hash": c.hash, "text": c.text}, ensure_ascii=False) + "\n")
-    os.replace(tmp, name)
+    queued = _queued_hashes(spool)  # the question before this one may have spooled the same corpus
+    new = {c.hash: c.text for c in chunks if c.hash not in queued}
+    if new:
+        name = spool / f"{time.time_ns()}-{os.getpid()}.jsonl"
+        tmp = name.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for h, text in new.items():
+                fh.write(json.dumps({"hash": h, "text": text}, ensure_ascii=False) + "\n")
+        name.with_suffix(".hashes").write_text("".join(h + "\n" for h in new), encoding="ascii")
+        os.replace(tmp, name)  # the list of hashes is there before the spool file it describes
     if _worker_running(spool):
         return True  # it picks the new file up when it finishes its current one
     if Path(settings.data_dir) in _HELD:  # a one-shot command: start it as this process exits
@@ -117,6 +121,17 @@ def embed_later(settings: Any, model: str, chunks: Sequence[Any]) -> bool:
             atexit.register(_start_worker, Path(settings.data_dir))
         return True
     return _start_worker(Path(settings.data_dir))
+
+
+def _queued_hashes(spool: Path) -> set[str]:
+    """The hashes of the chunks in spool files no worker has finished yet (each file lists them aside)."""
+    queued: set[str] = set()
+    for listing in spool.glob("*.hashes"):
+        if not listing.with_suffix(".jsonl").exists():
+            continue  # embedded already (or a spool file never written)
+        with contextlib.suppress(OSError):
+            queued.update(listing.read_text(encoding="ascii").split())
+    return queued
 
 
 def _start_worker(data_dir: Path) -> bool:
@@ -176,8 +191,12 @@ def run_pending(data_dir: Path, embedder: Any | None = None, *, wait: float = MA
                 for path in files:
                     done += _embed_file(path, embedder, cache)
                     path.unlink(missing_ok=True)
+                    path.with_suffix(".hashes").unlink(missing_ok=True)
                 if not spool.exists():
                     break
+            for listing in spool.glob("*.hashes"):  # left by a worker killed between two unlinks
+                if not listing.with_suffix(".jsonl").exists():
+                    listing.unlink(missing_ok=True)
         finally:
             cache.close()
     finally:
