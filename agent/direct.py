@@ -195,7 +195,7 @@ class _Reader:
     def read_pdfs(self, first_spec: dict[str, str]) -> None:
         if not self.pdfs:
             return
-        from tools.pdf_worker import PdfPool
+        from tools.pdf_pool import PdfPool
 
         with PdfPool(
             workers=2, deadline=30.0, memory_mb=512, default_password=self.settings.password()

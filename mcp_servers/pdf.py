@@ -17,7 +17,7 @@ from pydantic import Field
 from mcp_servers import common
 from tools import pdf
 from tools.errors import DamagedDocument, EncryptedDocument, InvalidArgument
-from tools.pdf_worker import PdfPool, PdfRead
+from tools.pdf_pool import PdfPool, PdfRead
 from tools.safety import Roots
 
 PROG = "python -m mcp_servers.pdf"

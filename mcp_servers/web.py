@@ -25,7 +25,7 @@ from tools.web import Page, WebReader
 from tools.web_render import Chromium, Renderer
 
 if TYPE_CHECKING:  # pypdf and the PDF server load only when a URL serves a PDF
-    from tools.pdf_worker import PdfPool
+    from tools.pdf_pool import PdfPool
 
 PROG = "python -m mcp_servers.web"
 INSTRUCTIONS = (
@@ -68,7 +68,7 @@ class WebState:
     def pdf_pool(self) -> PdfPool:
         """Start the PDF worker pool on first use (time and memory limits for untrusted bytes)."""
         if self._pdf_pool is None:
-            from tools.pdf_worker import PdfPool
+            from tools.pdf_pool import PdfPool
 
             self._pdf_pool = PdfPool(workers=1, deadline=PDF_DEADLINE_S, memory_mb=512)
             self._pdf_pool.start()

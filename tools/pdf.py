@@ -1,7 +1,7 @@
 """PDF text extraction with pypdf: open (and repair), decrypt, page ranges, outline, search.
 
 Everything here runs in-process and trusts nothing about the file, but it cannot bound time
-or memory on its own: `tools.pdf_worker.PdfPool` runs these functions in worker processes
+or memory on its own: `tools.pdf_pool.PdfPool` runs these functions in worker processes
 with a deadline and RLIMIT_AS. pypdf's own decompression limits (`pypdf.Configuration`) are
 left at their defaults on purpose.
 

@@ -1,6 +1,6 @@
 """Opening untrusted PDF bytes with pypdf: repair a broken xref or trailer, then decrypt.
 
-Nothing here bounds time or memory: ``tools.pdf_worker.PdfPool`` runs it in worker processes
+Nothing here bounds time or memory: ``tools.pdf_pool.PdfPool`` runs it in worker processes
 with a deadline and RLIMIT_AS.
 """
 

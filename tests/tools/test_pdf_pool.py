@@ -1,4 +1,4 @@
-"""tools.pdf_worker: the worker pool's deadline, memory limit, crash recovery and content-hash cache."""
+"""tools.pdf_pool: the worker pool's deadline, memory limit, crash recovery and content-hash cache."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from tests import pdffixtures
 from tools.errors import DamagedDocument, EncryptedDocument
-from tools.pdf_worker import PdfPool
+from tools.pdf_pool import PdfPool
 
 
 @pytest.fixture(scope="session")
