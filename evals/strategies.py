@@ -132,6 +132,7 @@ async def warm_index(trial: Trial) -> float:
     their latencies comparable, and the one-time cost is reported apart (index_s).
     """
     from agent import retrieval
+    from agent.chroma_index import ChunkIndex
     from agent.embeddings import choose_embedder
     from agent.routing import choose_route
 
@@ -143,7 +144,7 @@ async def warm_index(trial: Trial) -> float:
     started = time.perf_counter()
 
     def index() -> None:
-        with retrieval.ChunkIndex(trial.settings, embedder) as idx:
+        with ChunkIndex(trial.settings, embedder) as idx:
             for size in sorted({retrieval.chunk_target(b) for b in budgets}):
                 idx.add(retrieval.chunk_all(base.gathered, size), size)
 
@@ -226,6 +227,7 @@ async def truncate(trial: Trial) -> Outcome:
 
 async def topk(trial: Trial) -> Outcome:
     from agent import retrieval
+    from agent.chroma_index import ChunkIndex
     from agent.embeddings import choose_embedder
 
     def choose(docs: list[Document], counter: TokenCounter) -> list[Document]:
@@ -237,7 +239,7 @@ async def topk(trial: Trial) -> Outcome:
         size = retrieval.chunk_target(trial.budget)
         chunks = retrieval.chunk_all(docs, size)
         by_id = {c.id: c for c in chunks}
-        with retrieval.ChunkIndex(trial.settings, embedder) as index:
+        with ChunkIndex(trial.settings, embedder) as index:
             index.add(chunks, size)
             top = index.dense(embedder.embed_query(trial.case.question), list(by_id), TOPK)
         blocks = retrieval.merge_neighbours([by_id[i] for i in top], {d.id: d for d in docs})

@@ -22,10 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from agent.chroma_index import ChunkIndex
 from agent.chunking import content_hash
 from agent.embeddings import LocalEmbedder, torch_model_available
 from agent.ranking import CodeIndex
-from agent.retrieval import ChunkIndex, build_index, chunk_all, dense_from_vectors, rank_chunks, select
+from agent.retrieval import build_index, chunk_all, dense_from_vectors, rank_chunks, select
 from agent.settings import Settings
 from agent.state import Document, Span
 from evals.perf.common import publish

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agent.chroma_index import ChunkIndex
 from agent.chunking import Chunk, chunk_document, content_hash
 from agent.embeddings import BM25_ONLY_NOTICE, LocalEmbedder
 from agent.errors import IndexLocked
-from agent.retrieval import ChunkIndex, build_index, fill_budget, merge_neighbours, rrf, select
+from agent.retrieval import build_index, fill_budget, merge_neighbours, rrf, select
 from agent.settings import Settings
 from agent.state import Document, Span
 from tools.tokens import estimate_tokens
@@ -275,7 +276,7 @@ def test_second_writer_process_gets_index_locked(tmp_path: Path) -> None:
         f"""
         import sys
         from pathlib import Path
-        from agent.retrieval import IndexLock
+        from agent.chroma_index import IndexLock
         lock = IndexLock(Path({str(settings.data_dir / "index" / "forage.lock")!r}), 0)
         lock.acquire()
         print("locked", flush=True)
@@ -523,8 +524,8 @@ def test_an_edited_file_leaves_no_old_chunks_and_prune_keeps_only_these_sources(
 def test_vectors_of_the_old_bf16_engine_are_adopted_once(tmp_path: Path) -> None:
     import chromadb
 
+    from agent.chroma_index import collection_name
     from agent.embeddings import EmbeddingCache
-    from agent.retrieval import collection_name
 
     settings = settings_in(tmp_path)
     cache = EmbeddingCache(settings.data_dir / "embeddings.sqlite")
