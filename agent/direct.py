@@ -23,7 +23,7 @@ from agent.routing import available_tokens, choose_route, pack_documents
 from agent.screening import screen_text, with_safety
 from agent.secret_verdicts import settle, verdicts_for
 from agent.settings import Settings
-from agent.sources import Source, local_roots, resolve_sources
+from agent.sources import Source, failed_reads, failed_reads_notice, local_roots, resolve_sources
 from agent.state import Action, Document, Span, Usage
 from agent.tokens import TokenCounter
 from tools import files
@@ -149,13 +149,17 @@ class _Reader:
             settle(verdicts, names, digests, scan, [d.meta for d in added])
         pdfs = [s["path"] for s in bundle.skipped if s.get("reason") == "pdf"]
         self.pdfs += pdfs
+        failed = failed_reads(bundle.skipped)
         if not added and not pdfs:
-            self.failures.append(f"{source.spec}: nothing readable was found there")
+            why = failed[0][1] if len(failed) == 1 else "nothing readable was found there"
+            self.failures.append(f"{source.spec}: {why}")
         if bundle.left_count:
             self.emit(
                 "notice", text=f"{source.spec}: {bundle.left_count} file(s) left out at {self.limit:,} tokens"
             )
         self._record("read_many", args, "ok", added, t0, bundle.text[:300])
+        if failed and (added or pdfs):
+            self.emit("notice", text=failed_reads_notice(source.spec, failed))
 
     def file(self, source: Source) -> None:
         if is_document(Path(source.target)):  # an office document or notebook: read by its parts

@@ -23,6 +23,7 @@ from agent.prompts import PLAN_SYSTEM, summarize_observation
 from agent.screening import merge_pieces, screen_text
 from agent.secret_verdicts import verdicts_for
 from agent.settings import Settings
+from agent.sources import failed_reads, failed_reads_notice
 from agent.state import Action, AgentState, CallResult, ModelTurn, ToolCall, Usage
 from agent.tokens import TokenCounter
 from agent.toolbox import CallOutcome, Toolbox
@@ -285,10 +286,16 @@ class Nodes:
                 docs[doc.id] = doc
                 added.append(doc.id)
             spec = first_calls.get(key)
+            failed = failed_reads(structured.get("skipped"))
+            failed_notice = ""
             if spec is not None and result.status != "ok":
                 failures.append(f"{spec}: {result.text}")
             elif spec is not None and not added and not structured.get("skipped"):
                 failures.append(f"{spec}: nothing readable was found there")
+            elif spec is not None and not added and len(failed) == 1 == len(structured["skipped"]):
+                failures.append(f"{spec}: {failed[0][1]}")  # the file named could not be read
+            else:
+                failed_notice = failed_reads_notice(spec or call.name, failed) if failed else ""
             hints: dict[str, Any] = {}
             if structured.get("next"):
                 hints["next"] = structured["next"]
@@ -329,6 +336,8 @@ class Nodes:
             action.summary = summarize_observation(action, seen)
             actions.append(action)
             self.emit("call_end", action=action, message=result.text if result.status != "ok" else "")
+            if failed_notice:
+                self.emit("notice", text=failed_notice)
         return {
             "documents": docs,
             "history": actions,

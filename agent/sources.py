@@ -159,3 +159,26 @@ def resolve_sources(specs: list[str], settings: Settings) -> tuple[list[Source],
 def local_roots(sources: list[Source]) -> list[str]:
     """The roots the files and pdf servers are started with: exactly the local sources."""
     return [s.target for s in sources if s.kind in ("folder", "file", "pdf")]
+
+
+#: Why a file in a folder was not read that the user should hear of (binaries, ignored files and
+#: PDFs read elsewhere are expected, and only listed in the tool's reply).
+_FAILED_READS = ("unreadable", "error")
+_SHOW_FAILED = 3
+
+
+def failed_reads(skipped: object) -> list[tuple[str, str]]:
+    """The files a read_many reply skipped because reading them failed: (path, why) each."""
+    return [
+        (str(s.get("path")), str(s.get("detail") or s.get("reason")))
+        for s in (skipped if isinstance(skipped, list) else [])
+        if isinstance(s, dict) and s.get("reason") in _FAILED_READS
+    ]
+
+
+def failed_reads_notice(spec: str, failed: list[tuple[str, str]]) -> str:
+    """One line for the user: which files of a source could not be read, and why."""
+    shown = "; ".join(f"{path}: {why}" for path, why in failed[:_SHOW_FAILED])
+    if len(failed) > _SHOW_FAILED:
+        shown += f"; and {len(failed) - _SHOW_FAILED} more"
+    return f"{spec}: {len(failed)} file(s) could not be read and were left out ({shown})"

@@ -302,7 +302,10 @@ def _finish(result: Any, *, quiet: bool) -> Any:
     if not quiet:
         err.print(f"[dim]{format_summary(result)}[/]")
     if result.failures:
-        err.print(f"[yellow]partial: {len(result.failures)} source(s) failed; the others were used.[/]")
+        failed = "".join(f"\n  - {escape(f)}" for f in result.failures)
+        err.print(
+            f"[yellow]partial: {len(result.failures)} source(s) failed; the others were used:{failed}[/]"
+        )
     return result
 
 

@@ -62,6 +62,28 @@ def test_ask_partial_when_a_source_is_missing(tmp_path):
     assert "retry_delay_seconds" in res.stdout
 
 
+def test_a_document_that_cannot_be_read_is_named_with_the_reason(tmp_path):
+    from tests import officefixtures as fx
+
+    folder = tmp_path / "office"
+    folder.mkdir()
+    fx.docx_file(folder / "plan.docx")
+    broken = fx.corrupt(folder / "broken.pptx")
+    # In a folder: the rest is read, and the user hears which file was left out and why.
+    for command in (["pack", "--stdout"], ["ask", "What is the plan?"]):
+        res = forage(*command, str(folder), tmp_path=tmp_path)
+        assert res.returncode == 0, res.stderr
+        assert "1 file(s) could not be read" in res.stderr and "broken.pptx" in res.stderr
+        assert "damaged" in res.stderr and "Traceback" not in res.stderr
+    # Named: a failed source, with the reason, not "nothing readable"; the other source is used.
+    res = forage("ask", "What is the plan?", str(broken), str(folder / "plan.docx"), tmp_path=tmp_path)
+    assert res.returncode == 3, res.stderr
+    failed = [line for line in res.stderr.splitlines() if line.strip().startswith("- ")]
+    assert len(failed) == 1 and "broken.pptx" in failed[0] and "damaged" in failed[0], res.stderr
+    res = forage("pack", "--stdout", str(broken), tmp_path=tmp_path)
+    assert res.returncode != 0 and "damaged" in res.stderr and "nothing readable" not in res.stderr
+
+
 def test_ask_fails_clearly_when_nothing_can_be_gathered(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
