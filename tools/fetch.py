@@ -203,16 +203,23 @@ async def _read_capped(
     return b"".join(chunks), False
 
 
+@dataclass(frozen=True)
+class _Unreachable:
+    """robots.txt got no answer at all: the site itself cannot be reached."""
+
+    why: str
+
+
 class Robots:
     """robots.txt rules per origin, fetched once through the same fetcher (RFC 9309)."""
 
     def __init__(self, fetcher: HttpFetcher, agent: str = ROBOTS_AGENT) -> None:
         self._fetcher = fetcher
         self._agent = agent
-        self._rules: dict[str, urllib.robotparser.RobotFileParser | str] = {}
+        self._rules: dict[str, urllib.robotparser.RobotFileParser | str | _Unreachable] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def _rules_for(self, url: str) -> urllib.robotparser.RobotFileParser | str:
+    async def _rules_for(self, url: str) -> urllib.robotparser.RobotFileParser | str | _Unreachable:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         lock = self._locks.setdefault(origin, asyncio.Lock())
@@ -224,7 +231,7 @@ class Robots:
     async def sitemaps(self, url: str) -> list[str]:
         """The sitemaps robots.txt of url's site names (``Sitemap:`` lines)."""
         rules = await self._rules_for(url)
-        if isinstance(rules, str):
+        if isinstance(rules, str | _Unreachable):
             return []
         return [urljoin(url, found.strip()) for found in rules.site_maps() or []]
 
@@ -233,24 +240,30 @@ class Robots:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         rules = await self._rules_for(url)
+        if isinstance(rules, _Unreachable):  # the page would fail the same way: say what is wrong
+            raise FetchFailed(f"{origin} cannot be reached ({rules.why}); check the address and the network")
         if isinstance(rules, str):
             raise PolicyRefused(
                 f"robots.txt of {origin} could not be read ({rules}), so the site counts as closed "
-                "to robots; start the web server with --ignore-robots if you have the right to read it"
+                "to robots; use --ignore-robots if you have the right to read it"
             )
         if not rules.can_fetch(self._agent, url):
             raise PolicyRefused(
-                f"robots.txt of {origin} disallows {url} for crawlers; pick another page, or start "
-                "the web server with --ignore-robots if you have the right to read it"
+                f"robots.txt of {origin} disallows {url} for crawlers; pick another page, or use "
+                "--ignore-robots if you have the right to read it"
             )
 
-    async def _load(self, origin: str) -> urllib.robotparser.RobotFileParser | str:
+    async def _load(self, origin: str) -> urllib.robotparser.RobotFileParser | str | _Unreachable:
         parser = urllib.robotparser.RobotFileParser()
         try:
             response = await self._fetcher.fetch(
                 origin + "/robots.txt", limits=Limits(max_bytes=512 * 1024, deadline=10.0, max_redirects=5)
             )
-        except (FetchFailed, Timeout, TooLarge, PolicyRefused) as exc:
+        except FetchFailed as exc:
+            if isinstance(exc.__cause__, httpx.TransportError):  # no answer at all: DNS, refused, reset
+                return _Unreachable(str(exc.__cause__) or type(exc.__cause__).__name__)
+            return str(exc)
+        except (Timeout, TooLarge, PolicyRefused) as exc:
             return str(exc)
         if response.status >= 500:
             return f"HTTP {response.status}"

@@ -125,6 +125,21 @@ async def test_robots_txt_is_obeyed_unless_ignored(site: SiteServer) -> None:
         await fetcher.aclose()
 
 
+async def test_a_site_that_cannot_be_reached_is_said_so_not_blamed_on_robots_txt() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fetcher = HttpFetcher(NetPolicy.of(["127.0.0.1"]), limits=Limits(max_bytes=1_000_000, deadline=5.0))
+    try:
+        with pytest.raises(FetchFailed, match=rf"127\.0\.0\.1:{port} cannot be reached") as caught:
+            await WebReader(fetcher).read(f"http://127.0.0.1:{port}/page.html")
+        assert "robots" not in str(caught.value)
+    finally:
+        await fetcher.aclose()
+
+
 async def test_slow_drip_aborts_at_the_total_deadline(site: SiteServer) -> None:
     fetcher = HttpFetcher(NetPolicy.of(["127.0.0.1"]), limits=Limits(deadline=1.0))
     try:
