@@ -5,7 +5,8 @@ reader does not see has been dropped (tools.hidden). readability (the algorithm 
 reader view) gives a second opinion; its article replaces trafilatura's when it holds nearly all
 of trafilatura's words and more besides: on real pages that is trafilatura stopping short of the
 article (a body split in parts, a list or table it took for navigation, repeated paragraphs).
-Measured on real pages with ``python -m evals.extraction`` against trafilatura's defaults and
+Paragraphs that are mostly a link to another article (teasers, see tools.link_teasers) are
+dropped from whichever article won. Measured on real pages with ``python -m evals.extraction`` against trafilatura's defaults and
 readability in the same run. When neither finds main content we fall back to the full page
 text and say so, never to nothing.
 
@@ -30,6 +31,7 @@ from readability.readability import Unparseable
 
 from tools.hidden import HiddenText, drop_hidden, strip_invisible
 from tools.html_blocks import html_blocks
+from tools.link_teasers import drop_teasers, teasers
 from tools.page_title import page_title
 
 # Chosen on real pages (evals/extraction.py): favor_recall let more boilerplate in on the 2025
@@ -54,6 +56,7 @@ _SHELL_IDS = re.compile(
 _NOSCRIPT_JS = re.compile(r"<noscript>[^<]{0,200}(enable|requires?)\s+javascript", re.I)
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^(```|~~~)")
+_UNDERLINE = re.compile(r"</?u>")
 _SKIP_LINK_SCHEMES = ("javascript:", "mailto:", "tel:", "data:")
 
 
@@ -100,6 +103,7 @@ def extract_html(html: str, url: str, *, rendered: bool = False) -> Extracted:
     links = page_links(tree, url)
     drop_hidden(tree, hidden, rendered=rendered)
     title = strip_invisible(page_title(tree, url), hidden)
+    found_teasers = teasers(tree)  # before trafilatura, which edits the tree it extracts from
     markdown = trafilatura.extract(
         tree,
         url=url,
@@ -116,7 +120,8 @@ def extract_html(html: str, url: str, *, rendered: bool = False) -> Extracted:
     method = "trafilatura"
     if could_hold_more(tree, markdown) and holds_more(second := readability_article(tree), markdown):
         markdown, method = second, "readability"
-    if not markdown:
+    markdown = drop_teasers(markdown, found_teasers)
+    if not markdown.strip():
         markdown = full_text(tree)
         method = "fulltext"
     markdown = strip_invisible(markdown.strip(), hidden)
@@ -165,12 +170,14 @@ def holds_more(candidate: str, markdown: str) -> bool:
 
 def _tidy_markdown(markdown: str) -> str:
     # trafilatura escapes underscores in text ("retry.delay\\_seconds"); the model and the
-    # search index want the name as written. A closing code fence gets its blank line back.
+    # search index want the name as written. Underlined text is written as inline HTML
+    # ("<u>YouTube</u>", markdown has no underline): the words stay, the tags go. A closing code
+    # fence gets its blank line back.
     lines = markdown.strip().replace("\\_", "_").split("\n")
     out: list[str] = []
     in_fence = False
     for i, line in enumerate(lines):
-        out.append(line)
+        out.append(line if in_fence else _UNDERLINE.sub("", line))
         if _FENCE.match(line.lstrip()):
             in_fence = not in_fence
             if not in_fence and i + 1 < len(lines) and lines[i + 1].strip():

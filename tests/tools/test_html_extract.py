@@ -9,6 +9,7 @@ from tools.css import _strip_blocks
 from tools.hidden import HiddenText, strip_invisible
 from tools.html_blocks import html_blocks
 from tools.html_extract import extract_html, holds_more
+from tools.link_teasers import drop_teasers, teasers
 
 FILLER = (
     "Acme reads its settings from a TOML file called acme.toml in the project folder, and every "
@@ -182,3 +183,41 @@ def test_a_broken_link_does_not_break_the_page():
     got = extract(page(body, head='<title>Configuring Acme</title><base href="http://[bad">'))
     assert "acme.toml" in got.markdown and "privacy choices" in got.markdown
     assert [link.url for link in got.links] == ["https://docs.acme.example/ok"]
+
+
+def test_paragraphs_that_are_mostly_a_link_to_another_article_are_dropped():
+    # Modelled on real news pages (trafilatura's evaluation set): a teaser for another article
+    # between two paragraphs, in the site's own words or none.
+    teasers = (
+        '<p><strong>Read more: <a href="/news/2">Acme 2.0 ships with a new configuration loader</a></strong></p>'
+        '<p><a href="/news/3">Why the Acme team moved from YAML to TOML</a></p>'
+    )
+    kept = (
+        '<p>The loader is described in <a href="/docs/loader">the loader guide</a>, which also explains '
+        "how environment variables override the file.</p>"
+        '<pre><code><a href="/src">load_config</a>(path)</code></pre>'
+    )
+    got = extract(page(teasers + kept))
+    assert "Acme 2.0 ships" not in got.markdown and "moved from YAML" not in got.markdown
+    assert "the loader guide, which also explains" in got.markdown
+    assert "load_config(path)" in got.markdown and "\n\n\n" not in got.markdown
+    assert {"https://docs.acme.example/news/2", "https://docs.acme.example/news/3"} <= {
+        link.url for link in got.links
+    }
+
+
+def test_teasers_are_told_by_link_share_and_length_and_only_among_plain_paragraphs():
+    html = (
+        '<div><p>Read more: <a href="/a">Looted colonial art: Germany to set up new contact office</a></p>'
+        '<p>See <a href="/b">the guide</a> for how environment variables override the file settings.</p>'
+        f'<p><a href="/c">{"word " * 30}</a></p><p><a>no href at all here</a></p></div>'
+    )
+    found = teasers(lxml.html.fragment_fromstring(html))
+    assert found == {tuple("read more looted colonial art germany to set up new contact office".split())}
+    markdown = "\n\n".join(
+        line + "Read more: **Looted colonial art**: Germany to set up new contact office"
+        for line in ("", "- ", "## ", "> ", "| ")
+    )
+    assert drop_teasers(markdown, found).split("\n\n") == markdown.split("\n\n")[1:]
+    fenced = "```\nRead more: Looted colonial art: Germany to set up new contact office\n```"
+    assert drop_teasers(fenced, found) == fenced
