@@ -23,8 +23,18 @@ Characters a reader does not see (soft hyphens, zero-width spaces and joiners, b
 are removed from every text before scoring, for every method alike: "of\u00adfen" and "offen"
 are the same word on screen.
 
+Markdown syntax is fair game: bag-of-words tokens are runs of word characters, so emphasis
+marks, heading marks, bullets, table pipes and backslash escapes are no tokens for any method,
+nor the inline HTML a markdown writer uses for superscript, subscript and underline; snippets
+are matched after removing the same marks, tags and escapes (a backslash before ``[`` is not
+seen on screen). Measured on the even pages, stripping every remaining piece of markdown syntax
+from forage's output (ordered-list numbers, fence lines, table rules) moves its precision by
+less than 0.002.
+
 Each corpus is also scored in two halves, even- and odd-indexed pages (``even``/``odd`` in the
 report): extraction settings are chosen on the even pages, so the odd ones are a held-out figure.
+Corpora with page types (wceb2025: article, blog, documentation) are also scored per type
+(``by_type``): news and blog pages are what the articles stand for.
 ``--pages FILE`` writes every page's scores (JSON lines) to look at the worst pages.
 """
 
@@ -49,6 +59,10 @@ DEFAULT_OUT = Path("evals/perf/results/extraction.json")
 _TOKEN = re.compile(r"\w+")
 _MARKUP = re.compile(r"[*`|#]+|(?<!\w)_|_(?!\w)")
 _UNSEEN = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+# Inline HTML that markdown writers use for formatting markdown has no syntax for (trafilatura:
+# "x<sup>2</sup>", "<u>word</u>"): markup, not words, for every method.
+_INLINE_TAGS = re.compile(r"</?(?:sup|sub|u)>")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")  # a markdown backslash escape
 WCEB_TYPES = ("article", "blog", "documentation")
 
 
@@ -171,7 +185,7 @@ METHODS: dict[str, Callable[[str, str], str]] = {
 
 
 def tokens(text: str) -> list[str]:
-    return [w.lower() for w in _TOKEN.findall(_UNSEEN.sub("", text or ""))]
+    return [w.lower() for w in _TOKEN.findall(_INLINE_TAGS.sub(" ", _UNSEEN.sub("", text or "")))]
 
 
 def overlap(predicted: str, truth: str, n: int = 1) -> tuple[float, float, float]:
@@ -193,7 +207,7 @@ def snippets(predicted: str, page: Page) -> tuple[int, int, int, int]:
     def norm(text: str) -> str:
         return " ".join(_UNSEEN.sub("", text).split())
 
-    text = norm(_MARKUP.sub("", predicted))
+    text = norm(_MARKUP.sub("", _ESCAPE.sub(r"\1", _INLINE_TAGS.sub("", predicted))))
     found = sum(norm(s) in text for s in page.must)
     leaked = sum(norm(s) in text for s in page.must_not)
     return found, len(page.must) - found, leaked, len(page.must_not) - leaked
@@ -266,11 +280,56 @@ def run(
         results = [score_page(job) for job in jobs]
     if rows is not None:
         rows.extend(results)
+    report = halves(results, names)
+    even = {name for name, _ in results[0::2]}
+    types: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for row in results:
+        parts = row[0].split("/")
+        if len(parts) == 3:  # "wceb2025/article/0001"
+            types.setdefault(parts[1], []).append(row)
+    if len(types) > 1:
+        report["by_type"] = {kind: halves(rows_, names, even) for kind, rows_ in sorted(types.items())}
+    return report
+
+
+def halves(
+    results: list[tuple[str, dict[str, Any]]], names: tuple[str, ...], even: set[str] | None = None
+) -> dict[str, Any]:
+    """The summary of all pages, and of the even- and odd-indexed ones.
+
+    ``even`` names the corpus's even-indexed pages when ``results`` is a part of it (one page type),
+    so a part's halves are the corpus's halves.
+    """
     report = summarize(results, names)
     if len(results) > 1:
-        report["even"] = summarize(results[0::2], names)
-        report["odd"] = summarize(results[1::2], names)
+        even = even if even is not None else {name for name, _ in results[0::2]}
+        report["even"] = summarize([r for r in results if r[0] in even], names)
+        report["odd"] = summarize([r for r in results if r[0] not in even], names)
     return report
+
+
+def table(report: dict[str, Any]) -> str:
+    """The report as one line per corpus, half and method: precision, recall and F1."""
+    lines = [f"{'corpus':<26} {'half':<4} {'method':<21} {'P':>6} {'R':>6} {'F1':>6}"]
+
+    def add(label: str, part: dict[str, Any]) -> None:
+        for half in ("all", "even", "odd"):
+            methods = part if half == "all" else part.get(half, {})
+            for name in METHODS:
+                entry = methods.get(name)
+                if not entry:
+                    continue
+                score = entry.get("words") or entry.get("snippets")
+                lines.append(
+                    f"{label:<26} {half:<4} {name:<21} {score['precision']:>6.3f} {score['recall']:>6.3f}"
+                    f" {score['f1']:>6.3f}"
+                )
+
+    for corpus, part in report.items():
+        add(corpus, part)
+        for kind, sub in part.get("by_type", {}).items():
+            add(f"{corpus}/{kind}", sub)
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"no pages found for {kind} under {path}; is it a checkout of that repository?")
         report[kind] = run(pages, workers=args.workers, rows=rows)
         print(kind, json.dumps(report[kind], indent=2), flush=True)
+    print(table(report))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if args.pages:

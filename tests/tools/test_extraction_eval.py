@@ -21,3 +21,22 @@ def test_real_pages_are_packed_without_inline_link_urls():
         assert "](http" not in extracted.markdown, page.name
         assert extracted.links, page.name  # the links stay, structured, for crawling
         assert extracted.title and len(extracted.title) < 160 and "\n" not in extracted.title, page.name
+
+
+def test_pages_with_types_are_scored_per_type_in_the_corpus_halves():
+    from dataclasses import replace
+
+    from evals.extraction import table, tokens
+
+    pages = list(load_smoke())[:4]
+    typed = [
+        replace(p, name=f"typed/{'article' if i % 3 else 'documentation'}/{i}") for i, p in enumerate(pages)
+    ]
+    report = run(typed, ("trafilatura_defaults",), workers=1)
+    by_type = report["by_type"]
+    assert by_type["article"]["trafilatura_defaults"]["pages"] == 2
+    # a type's halves are the corpus's halves: pages 0 and 2 are even, 1 and 3 odd
+    assert by_type["documentation"]["even"]["trafilatura_defaults"]["pages"] == 1  # page 0
+    assert by_type["documentation"]["odd"]["trafilatura_defaults"]["pages"] == 1  # page 3
+    assert "typed/article" in table({"typed": report})
+    assert tokens("x<sup>2</sup> and <u>under</u> \\[1\\]") == ["x", "2", "and", "under", "1"]
