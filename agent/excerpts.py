@@ -27,6 +27,11 @@ def excerpt_room(room: int) -> int:
     return min(int(room * EXCERPT_SHARE), MAX_EXCERPTS * (EXCERPT_TOKENS + _FRAME))
 
 
+def excerpt_cost(blocks: Sequence[Document]) -> int:
+    """Tokens of the room a list of excerpts took, frames included."""
+    return sum(b.tokens + _FRAME for b in blocks)
+
+
 def best_window(
     lines: Sequence[str], weights: Mapping[str, float], max_tokens: int, count_tokens: Callable[[str], int]
 ) -> tuple[int, int]:

@@ -21,6 +21,7 @@ FULL_SHARE = 0.75  # of the selection room: chunks in full for the best-ranked m
 OUTLINE_SHARE = 0.15  # outlines of the next ring; the rest (and what outlines leave) names paths
 PATHS_URI = "forage://other-files"
 _MIN_OUTLINE_TOKENS = 12
+BLOCK_FRAME = 24  # a block's header and fences in the pack, at most
 
 
 def fidelity(doc: Document) -> Fidelity:
@@ -105,9 +106,14 @@ def lower_rungs(
     room: int,
     count_tokens: Callable[[str], int],
     *,
-    outline_share: float = OUTLINE_SHARE / (1 - FULL_SHARE),
+    outline_share: float | None = None,
 ) -> list[Document]:
-    """Outlines for the next files by rank, then a path list of the rest, within `room` tokens."""
+    """Outlines for the next files by rank, then a path list of the rest, within `room` tokens.
+
+    outline_share: of the room, for outlines (default: their share of what the chunks leave).
+    """
+    if outline_share is None:
+        outline_share = OUTLINE_SHARE / (1 - FULL_SHARE)
     shown = {d.uri for d in full}
     order = [u for u in ranked_files(ranked_uris, documents) if u not in shown]
     by_uri: dict[str, list[Document]] = defaultdict(list)
@@ -131,5 +137,5 @@ def lower_rungs(
         outlined.add(uri)
         used += cost
     rest = [u for u in order if u not in outlined]
-    paths = path_list_document(rest, room - used - 24, count_tokens)
+    paths = path_list_document(rest, room - used - BLOCK_FRAME, count_tokens)
     return outlines + ([paths] if paths else [])

@@ -165,6 +165,11 @@ def lexical_rank(documents: Sequence[Document], question: str) -> list[Document]
 
 def _block_tokens(doc: Document, fmt: Format, count_tokens: Callable[[str], int]) -> int:
     """Tokens of a rendered block: the document's own count plus its frame (header, fences)."""
+    return (doc.tokens or count_tokens(doc.text)) + frame_tokens(doc, fmt, count_tokens)
+
+
+def frame_tokens(doc: Document, fmt: Format, count_tokens: Callable[[str], int]) -> int:
+    """Tokens a block's frame (header, fences, envelope) adds to its text in the pack."""
     # Sized from the header alone (fences and envelope have fixed sizes) so the text is not
     # scanned again; the real count of the finished pack settles any difference.
     frame = f"## [0000] {doc.uri}{doc.span.render()} ```markdown ``` "
@@ -172,7 +177,7 @@ def _block_tokens(doc: Document, fmt: Format, count_tokens: Callable[[str], int]
         frame += f'<document index="0000" span="{span_label(doc.span)}" trust="untrusted"></document>'
     if not doc.trusted:
         frame += f"<untrusted-0000000000000000> {UNTRUSTED_NOTE} </untrusted-0000000000000000>"
-    return (doc.tokens or count_tokens(doc.text)) + count_tokens(frame)
+    return count_tokens(frame)
 
 
 def _fill(

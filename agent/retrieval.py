@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel
@@ -188,6 +189,105 @@ def dense_from_vectors(
 MAX_CACHED_DENSE = 200_000  # chunks ranked from cached vectors in memory (~300 MB); beyond, Chroma's index
 
 
+@dataclass
+class Ranking:
+    """Chunks ranked for one question: filled at one budget or several without ranking again."""
+
+    documents: list[Document]
+    question: str
+    chunks: list[Chunk]
+    ranked: list[Chunk]
+    gathered_tokens: int
+    notice: str | None = None
+
+
+def rank(
+    documents: list[Document],
+    question: str,
+    budget: int,
+    *,
+    settings: Settings,
+    count_tokens: Callable[[str], int],
+    lock_timeout: float = 10.0,
+    embedder: Embedder | None = None,
+    chunk_tokens: int | None = None,
+) -> Ranking:
+    """Chunk and rank the documents for the question (dense ranks sized for a budget this large).
+
+    chunk_tokens: the chunk size (default: chunk_target(budget)); the same size for the same
+    corpus means the same chunk ids, so what `forage index` embedded is found again.
+    """
+    gathered = sum(d.tokens or count_tokens(d.text) for d in documents)
+    if gathered <= budget:
+        return Ranking(list(documents), question, [], [], gathered)
+    size = chunk_tokens or chunk_target(budget)
+    chunks = chunk_all(documents, size)
+    notice = None
+    if embedder is None:
+        embedder, notice = choose_embedder(settings)
+    avg = max(1, sum(len(c.text) for c in chunks) // max(1, len(chunks)) // 4)
+    dense_n = min(len(chunks), max(50, 3 * budget // avg))
+    dense: list[str] = []
+    later: list[Chunk] = []  # not embedded yet: handed to the background worker once ranked
+    if embedder is not None:
+        dense, later = _dense_ranking(chunks, question, embedder, size, dense_n, settings, lock_timeout)
+    ranked = rank_chunks(chunks, question, dense=dense, documents=documents)
+    if later and embedder is not None:  # after ranking, so the worker does not slow it down
+        notice = _embed_rest(settings, embedder, later, len(chunks))
+    return Ranking(list(documents), question, chunks, ranked, gathered, notice)
+
+
+def fill(
+    ranking: Ranking, budget: int, count_tokens: Callable[[str], int], *, excerpt_room: int = 0
+) -> Selection:
+    """The best-ranked chunks that fit the budget, in document order, then excerpts of the next files.
+
+    excerpt_room: of the budget, tokens for excerpts (agent/excerpts.py) of the files ranked
+    after those whose chunks went in whole. Room the excerpts cannot use (too few files left,
+    or as many excerpts as are worth having) goes back to whole chunks.
+    """
+    documents, gathered = ranking.documents, ranking.gathered_tokens
+    if gathered <= budget:
+        return Selection(documents=list(documents), kept_tokens=gathered, gathered_tokens=gathered)
+    docs_by_id = {d.id: d for d in documents}
+    blocks, kept = _whole_chunks(ranking.ranked, budget - excerpt_room, docs_by_id, count_tokens)
+    if excerpt_room:
+        from agent.excerpts import EXCERPT_TOKENS, excerpt_cost, excerpts
+
+        weights = code_index(ranking.chunks, documents).term_weights(ranking.question)
+
+        def excerpted(blocks: list[Document], kept: int) -> list[Document]:
+            shown = {b.uri for b in blocks}
+            return excerpts(ranking.ranked, shown, budget - kept, weights, docs_by_id, count_tokens)
+
+        extra = excerpted(blocks, kept)
+        used = excerpt_cost(extra)
+        if budget - kept - used > EXCERPT_TOKENS:
+            blocks, kept = _whole_chunks(ranking.ranked, budget - used, docs_by_id, count_tokens)
+            extra = excerpted(blocks, kept)
+        blocks += extra
+        kept += sum(b.tokens for b in extra)
+    return Selection(
+        documents=blocks, kept_tokens=kept, gathered_tokens=gathered, notice=ranking.notice,
+        ranked_uris=list(dict.fromkeys(c.uri for c in ranking.ranked)),
+    )  # fmt: skip
+
+
+def _whole_chunks(
+    ranked: Sequence[Chunk], budget: int, docs_by_id: dict[str, Document], count_tokens: Callable[[str], int]
+) -> tuple[list[Document], int]:
+    """The best-ranked chunks that fit the budget as blocks (neighbours joined), and their tokens."""
+    chosen, _ = fill_budget(ranked, budget, count_tokens)
+    while True:
+        blocks = merge_neighbours(chosen, docs_by_id)
+        for b in blocks:
+            b.tokens = b.tokens or count_tokens(b.text)
+        kept = sum(b.tokens for b in blocks)
+        if kept <= budget or not chosen:
+            return blocks, kept
+        chosen = chosen[:-1]  # a joined block can count a few tokens more than its parts
+
+
 def select(
     documents: list[Document],
     question: str,
@@ -202,54 +302,13 @@ def select(
 ) -> Selection:
     """Keep the chunks most relevant to the question that fit the budget, in document order.
 
-    excerpt_room: of the budget, tokens for excerpts (agent/excerpts.py) of the files ranked
-    after those whose chunks went in whole.
-
-    chunk_tokens: the chunk size (default: chunk_target(budget)); the same size for the same
-    corpus means the same chunk ids, so what `forage index` embedded is found again.
+    rank() then fill(): see them for excerpt_room and chunk_tokens.
     """
-    gathered = sum(d.tokens or count_tokens(d.text) for d in documents)
-    if gathered <= budget:
-        return Selection(documents=list(documents), kept_tokens=gathered, gathered_tokens=gathered)
-    size = chunk_tokens or chunk_target(budget)
-    chunks = chunk_all(documents, size)
-    notice = None
-    if embedder is None:
-        embedder, notice = choose_embedder(settings)
-    avg = max(1, sum(len(c.text) for c in chunks) // max(1, len(chunks)) // 4)
-    dense_n = min(len(chunks), max(50, 3 * budget // avg))
-    dense: list[str] = []
-    later: list[Chunk] = []  # not embedded yet: handed to the background worker once selected
-    if embedder is not None:
-        dense, later = _dense_ranking(chunks, question, embedder, size, dense_n, settings, lock_timeout)
-    ranked = rank_chunks(chunks, question, dense=dense, documents=documents)
-    full_budget = budget - excerpt_room
-    chosen, _ = fill_budget(ranked, full_budget, count_tokens)
-    docs_by_id = {d.id: d for d in documents}
-    blocks = merge_neighbours(chosen, docs_by_id)
-    for b in blocks:
-        b.tokens = b.tokens or count_tokens(b.text)
-    kept = sum(b.tokens for b in blocks)
-    while kept > full_budget and chosen:  # a joined block can count a few tokens more than its parts
-        chosen = chosen[:-1]
-        blocks = merge_neighbours(chosen, docs_by_id)
-        for b in blocks:
-            b.tokens = b.tokens or count_tokens(b.text)
-        kept = sum(b.tokens for b in blocks)
-    if excerpt_room:
-        from agent.excerpts import excerpts
-
-        weights = code_index(chunks, documents).term_weights(question)
-        shown = {b.uri for b in blocks}
-        extra = excerpts(ranked, shown, budget - kept, weights, docs_by_id, count_tokens)
-        blocks += extra
-        kept += sum(b.tokens for b in extra)
-    if later and embedder is not None:  # after ranking, so the worker does not slow it down
-        notice = _embed_rest(settings, embedder, later, len(chunks))
-    return Selection(
-        documents=blocks, kept_tokens=kept, gathered_tokens=gathered, notice=notice,
-        ranked_uris=list(dict.fromkeys(c.uri for c in ranked)),
+    ranking = rank(
+        documents, question, budget, settings=settings, count_tokens=count_tokens,
+        lock_timeout=lock_timeout, embedder=embedder, chunk_tokens=chunk_tokens,
     )  # fmt: skip
+    return fill(ranking, budget, count_tokens, excerpt_room=excerpt_room)
 
 
 def _dense_ranking(

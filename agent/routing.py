@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from agent.packing import build_pack
+from agent.packing import build_pack, frame_tokens
 from agent.screening import safety_report
 from agent.settings import Settings
 from agent.state import Document, Omitted, Pack
@@ -58,12 +58,20 @@ def route_reason(
 
 
 def select_documents(
-    documents: list[Document], question: str, budget: int, *, settings: Settings, counter: TokenCounter
+    documents: list[Document],
+    question: str,
+    budget: int,
+    *,
+    settings: Settings,
+    counter: TokenCounter,
+    fmt: str = "markdown",
 ) -> tuple[list[Document], str | None]:
     """Retrieval: the chunks most relevant to the question that fit, in document order.
 
     With the fidelity ladder on, the chunks take most of the room and the next files by rank
-    fill the rest as outlines, then a path list (agent/ladder.py).
+    fill the rest as outlines, then a path list (agent/ladder.py). Room those two rungs do not
+    use (a small corpus has a short path list and few outlines) goes back to the selection, so
+    the pack still fills its budget.
     """
     from agent import ladder, retrieval  # heavy imports (chromadb, bm25s) only when selecting
     from agent.excerpts import excerpt_room
@@ -72,18 +80,34 @@ def select_documents(
     # Leave room for block headers, fences and the question around the selected text.
     room = max(256, int(budget * 0.95) - counter(question) - 64)
     full_room = int(room * ladder.FULL_SHARE) if settings.ladder else room
-    selection = retrieval.select(
+    ranking = retrieval.rank(
         documents, question, full_room, settings=settings, count_tokens=counter,
         chunk_tokens=retrieval.chunk_target(room),
-        excerpt_room=excerpt_room(full_room) if settings.ladder else 0,
     )  # fmt: skip
     release_memory()  # what indexing freed (token lists, sort buffers), before packing
+
+    def selected(text_room: int) -> retrieval.Selection:
+        rooms = excerpt_room(text_room) if settings.ladder else 0
+        return retrieval.fill(ranking, text_room, counter, excerpt_room=rooms)
+
+    def framed(blocks: Sequence[Document]) -> int:
+        return sum(d.tokens + frame_tokens(d, fmt, counter) for d in blocks)
+
+    def lower_rungs(selection: retrieval.Selection) -> tuple[list[Document], int]:
+        """Outlines and the path list in the room the selection leaves, and what they leave unused."""
+        left = room - framed(selection.documents)
+        rest = ladder.lower_rungs(documents, selection.documents, selection.ranked_uris, left, counter)
+        return rest, left - framed(rest)
+
+    selection = selected(full_room)
     if not settings.ladder or selection.kept_tokens >= selection.gathered_tokens:
         return selection.documents, selection.notice
-    headers = sum(24 for _ in selection.documents)  # block header and fences of each full block
-    rest = ladder.lower_rungs(
-        documents, selection.documents, selection.ranked_uris, room - selection.kept_tokens - headers, counter
-    )
+    rest, spare = lower_rungs(selection)
+    if spare > max(32, room // 50):  # the selection takes what the outlines and paths leave
+        selection = selected(min(room, full_room + spare))
+        if selection.kept_tokens >= selection.gathered_tokens:
+            return selection.documents, selection.notice
+        rest, _ = lower_rungs(selection)
     return selection.documents + rest, selection.notice
 
 
@@ -111,7 +135,9 @@ def pack_documents(
                 text=f"selecting {budget:,} of {gathered:,} tokens: chunking, indexing and ranking "
                 "(embedding chunks seen for the first time takes a while on a CPU; `forage index` does it ahead)",
             )
-        selected, notice = select_documents(docs, question, budget, settings=settings, counter=counter)
+        selected, notice = select_documents(
+            docs, question, budget, settings=settings, counter=counter, fmt=fmt
+        )
         left_out = _not_selected(
             docs, [d for d in selected if d.meta.get("fidelity", "full") in ("full", "excerpt")]
         )

@@ -37,6 +37,7 @@ class CodeQuestion:
     question: str
     answer: str
     files: tuple[str, ...]  # repo-relative posix paths that exist in the repository
+    index: int = 0  # position in the question set, from 0 (the halves split on it)
 
 
 def _repo_relative(raw: str, repo_root: Path) -> str | None:
@@ -98,7 +99,7 @@ def load_questions(jsonl_path: Path | str, repo_root: Path | str) -> list[CodeQu
                 files = [f for f in (_repo_relative(str(x), root) for x in row["files"]) if f]
             else:
                 files = cited_files(answer, root)
-            out.append(CodeQuestion(row["question"].strip(), answer, tuple(dict.fromkeys(files))))
+            out.append(CodeQuestion(row["question"].strip(), answer, tuple(dict.fromkeys(files)), len(out)))
     return out
 
 
@@ -221,6 +222,14 @@ def _summary(rows: list[dict[str, Any]], key: str) -> dict[str, float]:
     }
 
 
+def _halves(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the questions at even and at odd positions of the set (tune on one, report the other)."""
+    return {
+        "even": [r for r in rows if r["index"] % 2 == 0],
+        "odd": [r for r in rows if r["index"] % 2 == 1],
+    }
+
+
 def run(repo: Path, questions: list[CodeQuestion], budgets: list[int], settings: Any) -> dict[str, Any]:
     """Score forage and the BM25 baseline on every scorable question at every budget."""
     from agent.direct import gather_local
@@ -248,6 +257,7 @@ def run(repo: Path, questions: list[CodeQuestion], budgets: list[int], settings:
             packed = forage_files(documents, q.question, budget, settings)
             rows.append(
                 {
+                    "index": q.index,
                     "question": q.question[:120],
                     "cited": len(q.files),
                     "forage": file_recall(packed.full, q.files, repo),
@@ -262,6 +272,10 @@ def run(repo: Path, questions: list[CodeQuestion], budgets: list[int], settings:
             "forage_with_outlines": _summary(rows, "forage_with_outlines"),
             "bm25_60_lines": _summary(rows, "bm25"),
             "pack_seconds_median": round(statistics.median(r["seconds"] for r in rows), 3) if rows else 0.0,
+            "halves": {
+                half: {key: _summary(part, key)["file_recall"] for key in ("forage", "bm25")}
+                for half, part in _halves(rows).items()
+            },
             "rows": rows,
         }
     report["seconds"] = round(time.perf_counter() - started, 1)
@@ -273,13 +287,18 @@ def format_table(report: dict[str, Any]) -> str:
     lines = [
         f"{report['repo']}: {report['scored_questions']} questions citing {report['cited_files']} files "
         f"({report['documents']} files, {report['corpus_tokens']:,} tokens)",
-        f"{'budget':>8}  {'forage':>7}  {'+outline':>8}  {'bm25-60':>7}  {'s/pack':>6}",
+        f"{'budget':>8}  {'forage':>7}  {'+outline':>8}  {'bm25-60':>7}  {'s/pack':>6}"
+        "  halves (even | odd positions): forage, bm25-60",
     ]
     for budget, row in report["budgets"].items():
+        halves = row.get("halves", {})
+        split = " | ".join(
+            f"{halves[h]['forage']:.3f}, {halves[h]['bm25']:.3f}" for h in ("even", "odd") if h in halves
+        )
         lines.append(
             f"{int(budget):>8}  {row['forage']['file_recall']:>7.3f}  "
             f"{row['forage_with_outlines']['file_recall']:>8.3f}  {row['bm25_60_lines']['file_recall']:>7.3f}  "
-            f"{row['pack_seconds_median']:>6.2f}"
+            f"{row['pack_seconds_median']:>6.2f}  {split}"
         )
     return "\n".join(lines)
 

@@ -81,3 +81,4 @@ def test_a_small_run_scores_forage_and_the_baseline(tmp_path: Path) -> None:
     row = report["budgets"]["2048"]
     assert report["scored_questions"] == 1 and report["corpus_tokens"] > 5 * 2048
     assert row["forage"]["file_recall"] == 1.0 and row["bm25_60_lines"]["file_recall"] == 1.0
+    assert row["halves"]["even"] == {"forage": 1.0, "bm25": 1.0} and row["rows"][0]["index"] == 0
