@@ -73,3 +73,19 @@ def test_path_list_groups_by_folder_and_says_how_many_it_left_out() -> None:
     assert d is not None and estimate_tokens(d.text) <= 200
     assert "more files)" in d.text and "file_00000.py" in d.text  # the best-ranked are kept
     assert path_list_document(uris, 0, estimate_tokens) is None
+
+
+def test_a_small_corpus_still_fills_its_budget(tmp_path: Path) -> None:
+    # Few files: their path list and outlines need little room, and the excerpts run out of
+    # files; what those rungs leave goes back to the selection (Self-Route reads a pack well
+    # under its budget as "nothing more to find").
+    docs = [doc(f"pkg/mod_{k}.py", module(f"part{k}", 60)) for k in range(6)]
+    settings = Settings(data_dir=tmp_path / "data", embedding="none")
+    for budget in (2000, 4000):
+        assert sum(d.tokens for d in docs) > 1.5 * budget
+        p = pack_documents(
+            docs, "How is part3_step_7 computed?", settings=settings, counter=TokenCounter(),
+            route="select", budget=budget,
+        )[0]  # fmt: skip
+        assert 0.85 * budget <= p.tokens <= budget
+        assert "pkg/mod_3.py" in {b.uri for b in p.manifest if b.fidelity == "full"}
