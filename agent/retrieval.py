@@ -247,7 +247,7 @@ def fill(
     or as many excerpts as are worth having) goes back to whole chunks.
     """
     documents, gathered = ranking.documents, ranking.gathered_tokens
-    if gathered <= budget:
+    if gathered <= budget or not ranking.chunks:  # no chunks: everything fit rank()'s budget
         return Selection(documents=list(documents), kept_tokens=gathered, gathered_tokens=gathered)
     docs_by_id = {d.id: d for d in documents}
     blocks, kept = _whole_chunks(ranking.ranked, budget - excerpt_room, docs_by_id, count_tokens)

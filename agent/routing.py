@@ -80,8 +80,9 @@ def select_documents(
     # Leave room for block headers, fences and the question around the selected text.
     room = max(256, int(budget * 0.95) - counter(question) - 64)
     full_room = int(room * ladder.FULL_SHARE) if settings.ladder else room
+    # Ranked for the whole room: how the ladder splits it decides what is shown, not the order.
     ranking = retrieval.rank(
-        documents, question, full_room, settings=settings, count_tokens=counter,
+        documents, question, room, settings=settings, count_tokens=counter,
         chunk_tokens=retrieval.chunk_target(room),
     )  # fmt: skip
     release_memory()  # what indexing freed (token lists, sort buffers), before packing
