@@ -16,8 +16,8 @@ from agent.documents import content_hash
 from agent.ranking import TokenMemo, code_tokens
 from agent.state import Document, Span
 
-EXCERPT_TOKENS = 120  # about ten lines of code: enough to show what is there and where
-EXCERPT_SHARE = 0.4  # of the selection's room, when the ladder is on
+EXCERPT_TOKENS = 70  # five or six lines of code: enough to show what is there and where
+EXCERPT_SHARE = 0.7  # of the selected text, when the ladder is on: more files, each briefly
 MAX_EXCERPTS = 40  # past this many, more fragments say less than fuller text would
 _FRAME = 16  # a block's header and fences
 

@@ -17,8 +17,8 @@ from agent.state import Document, Span
 from agent.symbols import outline
 
 Fidelity = Literal["full", "excerpt", "outline", "paths"]
-FULL_SHARE = 0.75  # of the selection room: chunks in full for the best-ranked material
-OUTLINE_SHARE = 0.15  # outlines of the next ring; the rest (and what outlines leave) names paths
+FULL_SHARE = 0.85  # of the room: the selected text (chunks in full, then excerpts of the next files)
+OUTLINE_SHARE = 0.08  # outlines of the next ring; the rest (and what outlines leave) names paths
 PATHS_URI = "forage://other-files"
 _MIN_OUTLINE_TOKENS = 12
 BLOCK_FRAME = 24  # a block's header and fences in the pack, at most

@@ -28,7 +28,7 @@ def module(name: str, n: int) -> str:
 
 
 def corpus() -> list[Document]:
-    docs = [doc(f"pkg/mod_{k}.py", module(f"part{k}", 30)) for k in range(12)]
+    docs = [doc(f"pkg/mod_{k}.py", module(f"part{k}", 30)) for k in range(40)]
     docs.append(doc("pkg/retry.py", module("retry_delay", 30)))
     docs += [doc(f"data/fixture_{k}.txt", "plain words without structure\n" * 40) for k in range(30)]
     return docs
@@ -87,5 +87,5 @@ def test_a_small_corpus_still_fills_its_budget(tmp_path: Path) -> None:
             docs, "How is part3_step_7 computed?", settings=settings, counter=TokenCounter(),
             route="select", budget=budget,
         )[0]  # fmt: skip
-        assert 0.85 * budget <= p.tokens <= budget
+        assert 0.8 * budget <= p.tokens <= budget, p.tokens  # Self-Route reads < 0.8 as "nothing more"
         assert "pkg/mod_3.py" in {b.uri for b in p.manifest if b.fidelity == "full"}
