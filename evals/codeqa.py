@@ -37,7 +37,7 @@ class CodeQuestion:
     question: str
     answer: str
     files: tuple[str, ...]  # repo-relative posix paths that exist in the repository
-    index: int = 0  # position in the question set, from 0 (the halves split on it)
+    index: int = 0  # position in the question set, from 0
 
 
 def _repo_relative(raw: str, repo_root: Path) -> str | None:
@@ -223,11 +223,8 @@ def _summary(rows: list[dict[str, Any]], key: str) -> dict[str, float]:
 
 
 def _halves(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Rows of the questions at even and at odd positions of the set (tune on one, report the other)."""
-    return {
-        "even": [r for r in rows if r["index"] % 2 == 0],
-        "odd": [r for r in rows if r["index"] % 2 == 1],
-    }
+    """The scored questions at even and at odd positions (0, 2, 4, ... and 1, 3, ...): tune on one, report the other."""
+    return {"even": rows[0::2], "odd": rows[1::2]}
 
 
 def run(repo: Path, questions: list[CodeQuestion], budgets: list[int], settings: Any) -> dict[str, Any]:
