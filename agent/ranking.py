@@ -31,7 +31,7 @@ import numpy as np
 
 from agent.chunking import Chunk
 from agent.state import Document
-from agent.symbols import Definition, definitions
+from agent.symbols import definitions
 
 RRF_K = 60
 # An exact rare phrase shared with the question (a full name, a multi-word term) tells an exact
@@ -138,6 +138,16 @@ def _int32(values: array[int]) -> np.ndarray:
     return np.frombuffer(values, dtype=np.int32) if len(values) else np.zeros(0, dtype=np.int32)
 
 
+def _groups(keys: Sequence[int], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group positions by key (0 <= key < n): positions sorted by key (stable), and where each
+    key's run starts (n + 1 offsets). Group k is order[start[k]:start[k + 1]]."""
+    key = np.asarray(keys, dtype=np.int32) if len(keys) else np.zeros(0, dtype=np.int32)
+    order = np.argsort(key, kind="stable").astype(np.int32)
+    start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key, minlength=n), out=start[1:])
+    return order, start
+
+
 class BM25:
     """Okapi BM25 over token lists (k1 1.5, b 0.75, Lucene's idf), scored with numpy.
 
@@ -230,8 +240,11 @@ class BM25:
 
 @dataclass(slots=True)
 class _Site:
+    """A definition as the symbol index needs it: where (its chunk) and by which names."""
+
     chunk: int
-    definition: Definition
+    name: str
+    qualname: str
 
 
 class CodeIndex:
@@ -241,9 +254,10 @@ class CodeIndex:
         self.chunks = list(chunks)
         docs = {d.id: d for d in documents}
         self.files: list[str] = list(dict.fromkeys(c.uri for c in self.chunks))
-        self.file_chunks: dict[str, list[int]] = defaultdict(list)
-        for i, c in enumerate(self.chunks):
-            self.file_chunks[c.uri].append(i)
+        # Each file's chunks as one slice of a sorted index array, not a list per file.
+        number = {u: i for i, u in enumerate(self.files)}
+        self._file_chunks, self._file_start = _groups([number[c.uri] for c in self.chunks], len(self.files))
+        del number
         memo = TokenMemo()
         path_tokens = {u: code_tokens(_path_words(u), memo) for u in self.files}
         self.words = BM25(path_tokens[c.uri] + code_tokens(c.text, memo) for c in self.chunks)
@@ -252,7 +266,8 @@ class CodeIndex:
         # Pairs as their hashes: a corpus's word pairs are mostly distinct strings, ~70 bytes each.
         self.phrases = BM25(([hash(p) for p in word_pairs(c.text)] for c in self.chunks), hashed=True)
         self.symbols: dict[str, list[_Site]] = defaultdict(list)
-        defined_in: dict[int, set[str]] = defaultdict(set)  # chunk -> names it defines
+        site_chunks: list[int] = []  # the chunk of each site, in the order of site_keys
+        site_keys: list[str] = []
         by_doc: dict[str, list[int]] = defaultdict(list)
         for i, c in enumerate(self.chunks):
             by_doc[c.doc_id].append(i)
@@ -269,9 +284,22 @@ class CodeIndex:
                     continue
                 ci = idx[pos]
                 key = d.name.lower()
-                self.symbols[key].append(_Site(ci, d))
-                defined_in[ci].add(key)
-        self.defined_in = {ci: tuple(names) for ci, names in defined_in.items()}  # tuples: a third of a set
+                key = d.name if key == d.name else key  # most names are lower case: one string, not two
+                self.symbols[key].append(_Site(ci, d.name, d.qualname))
+                site_chunks.append(ci)
+                site_keys.append(key)
+        # chunk -> the names it defines, as slices of the site keys sorted by chunk (a tuple per
+        # chunk cost ~100 bytes; 100k files define ~100k names)
+        order, self._defined_start = _groups(site_chunks, len(self.chunks))
+        self._defined_keys = [site_keys[i] for i in order.tolist()]
+
+    def file_chunks(self, file: int) -> list[int]:
+        """The chunks of the file numbered `file` (in self.files), in order."""
+        return self._file_chunks[self._file_start[file] : self._file_start[file + 1]].tolist()
+
+    def defined_in(self, chunk: int) -> list[str]:
+        """The (lower-cased) names a chunk defines."""
+        return self._defined_keys[self._defined_start[chunk] : self._defined_start[chunk + 1]]
 
     def term_weights(self, question: str) -> dict[str, float]:
         """The question's word tokens that occur in the corpus, each weighed by its rarity (idf)."""
@@ -301,10 +329,10 @@ class CodeIndex:
             )  # a name defined once says more than one defined 40 times
             for site in sites:
                 bonus = 0.0
-                qual = tuple(p.lower() for p in site.definition.qualname.split("."))
+                qual = tuple(p.lower() for p in site.qualname.split("."))
                 if any(len(q) > 1 and qual[-len(q) :] == q for q in dotted):
                     bonus = 1.0
-                if site.definition.name == name:  # same case: `Node` the class, not `node` the variable
+                if site.name == name:  # same case: `Node` the class, not `node` the variable
                     bonus += 0.25
                 score[site.chunk] += specificity + bonus
         return sorted(score, key=lambda i: (-score[i], i))
@@ -318,7 +346,7 @@ class CodeIndex:
         """Files whose path words match the question, each as its chunk that best matches the question."""
         out = []
         for f in self.paths.rank(code_tokens(question)):
-            idx = self.file_chunks[self.files[f]]
+            idx = self.file_chunks(f)
             out.append(max(idx, key=lambda i: (word_scores[i], -i)))
         return out
 
@@ -335,7 +363,7 @@ class CodeIndex:
         for n, ci in enumerate(sources):
             weight = 1.0 if weights is None else weights[n]
             used = {w.lower() for w in _WORD.findall(self.chunks[ci].text) if len(w) > 3}
-            used.difference_update(self.defined_in.get(ci, ()))
+            used.difference_update(self.defined_in(ci))
             for name in sorted(used):  # a fixed order: float sums, so ties, must not depend on hash seeds
                 sites = self.symbols.get(name)
                 if not sites or len(sites) > REF_MAX_DEFINITIONS:
