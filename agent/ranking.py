@@ -22,7 +22,7 @@ import math
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, count
 from typing import Any
@@ -180,6 +180,12 @@ class BM25:
             distinct.append(len(counts))
             terms.extend(map(ids.__getitem__, counts))
             freqs.extend(counts.values())
+        # The vocabulary is kept as sorted 64-bit string hashes (this process's, like the index),
+        # not as a dict of strings: 100k files hold a million distinct identifiers and word pairs,
+        # ~100 bytes each as dict entries, 12 here. Hashed before the postings are sorted, so the
+        # dict and its strings are gone by then.
+        keys = np.fromiter(ids if hashed else map(hash, ids), dtype=np.int64, count=len(ids))
+        del ids, counts
         self.n = len(lengths)
         self.k1 = k1
         lens = _int32(lengths)
@@ -193,14 +199,9 @@ class BM25:
         self._docs = np.repeat(np.arange(self.n, dtype=np.int32), _int32(distinct))[order]
         self._tf = _int32(freqs)[order].astype(np.float32)
         del order
-        self._start = np.zeros(len(ids) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(term, minlength=len(ids)), out=self._start[1:])
+        self._start = np.zeros(len(keys) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term, minlength=len(keys)), out=self._start[1:])
         del term, terms, freqs
-        # The vocabulary is kept as sorted 64-bit string hashes (this process's, like the index),
-        # not as a dict of strings: 100k files hold a million distinct identifiers and word pairs,
-        # ~100 bytes each as dict entries, 12 here.
-        keys = np.fromiter(ids if hashed else map(hash, ids), dtype=np.int64, count=len(ids))
-        del ids
         order = np.argsort(keys, kind="stable")
         self._keys = keys[order]
         self._ids = order.astype(np.int32)
@@ -260,9 +261,9 @@ class CodeIndex:
         del number
         memo = TokenMemo()
         path_tokens = {u: code_tokens(_path_words(u), memo) for u in self.files}
-        self.words = BM25(path_tokens[c.uri] + code_tokens(c.text, memo) for c in self.chunks)
+        self.words = BM25(_chunk_tokens(self.chunks, path_tokens, memo))
         self.paths = BM25([path_tokens[u] for u in self.files])
-        del memo, path_tokens  # every distinct word of the corpus: not held while pairs are built
+        del memo, path_tokens
         # Pairs as their hashes: a corpus's word pairs are mostly distinct strings, ~70 bytes each.
         self.phrases = BM25(([hash(p) for p in word_pairs(c.text)] for c in self.chunks), hashed=True)
         self.symbols: dict[str, list[_Site]] = defaultdict(list)
@@ -395,6 +396,16 @@ class CodeIndex:
         refs = self.references([i for i, _ in best], weights=[s for _, s in best])
         lists.append((refs, REF_WEIGHT))
         return diversify(fuse(lists), [c.uri for c in self.chunks])
+
+
+def _chunk_tokens(
+    chunks: Sequence[Chunk], path_tokens: dict[str, list[str]], memo: TokenMemo
+) -> Iterator[list[str]]:
+    """Each chunk's BM25 words, its path's first; the memo is cleared after the last chunk, so
+    every distinct word of the corpus is freed before BM25 sorts its postings."""
+    for c in chunks:
+        yield path_tokens[c.uri] + code_tokens(c.text, memo)
+    memo.clear()
 
 
 def _path_words(uri: str) -> str:
