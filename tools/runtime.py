@@ -11,11 +11,7 @@ that run, after the answer was out); freezing the heap first leaves exit to refe
 
 What a big folder's gathering or ranking frees stays with the C allocator, in the middle of
 its heap, until it is handed back (`malloc_trim`): on 100,000 files that was ~60 MB of a
-one-shot `forage ask` held through ranking for nothing. glibc also raises its mmap threshold
-each time a big block is freed (up to 32 MB), so the next reply lines and sort buffers of a
-big folder come from the heap and leave holes there; a fixed threshold keeps every block of
-256 KB or more in its own mapping, handed back the moment it is freed (100k files: ~15 MB
-less at the gathering peak of `forage ask`).
+one-shot `forage ask` held through ranking for nothing.
 """
 
 from __future__ import annotations
@@ -26,19 +22,12 @@ import gc
 from typing import Any
 
 YOUNG_THRESHOLD = 20_000  # new containers between young collections (CPython default: 700)
-MMAP_THRESHOLD = 256 * 1024  # bytes; glibc's starting value, kept fixed
-_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 
 
 def tune_gc() -> None:
-    """Collect cycles less eagerly, and keep big blocks out of the C heap; call once, at the
-    start of a forage process."""
+    """Collect cycles less eagerly; call once, at the start of a forage process."""
     young, older, oldest = gc.get_threshold()
     gc.set_threshold(max(YOUNG_THRESHOLD, young), older, oldest)
-    libc = _libc()
-    mallopt = getattr(libc, "mallopt", None) if libc is not None else None
-    if mallopt is not None:  # glibc; elsewhere the allocator keeps its own policy
-        mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def skip_exit_collection() -> None:
