@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -102,6 +103,8 @@ def _document(
         entry = {**entry, "meta": {}}
     raw = entry.get("text")
     text, meta = screen_entry(entry, trusted=trusted, redact=redact)
+    if isinstance(meta.get("encoding"), str):  # the same few names for every file: one string each
+        meta["encoding"] = sys.intern(meta["encoding"])
     if digest is None or text is not raw:
         digest = content_hash(text)
     title = entry.get("title")

@@ -21,16 +21,16 @@ import bisect
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any
 
 import numpy as np
 
+from agent.bm25 import BM25
 from agent.chunking import Chunk
 from agent.state import Document
-from agent.symbols import Definition, definitions
+from agent.symbols import definitions
 
 RRF_K = 60
 # An exact rare phrase shared with the question (a full name, a multi-word term) tells an exact
@@ -132,88 +132,23 @@ def question_symbols(question: str) -> list[str]:
     return [w for w in dict.fromkeys(found) if len(w) > 2 and w.lower() not in _STOP]
 
 
-class BM25:
-    """Okapi BM25 over token lists (k1 1.5, b 0.75, Lucene's idf), scored with numpy.
-
-    Ours rather than bm25s: building postings from token lists we already have costs one dict
-    lookup per token and one sort, and it spares the query path scipy's import (~0.4 s).
-    Postings are compressed rows (term -> documents, term frequencies) in numpy arrays: 100k
-    chunks of code index in about a second and hold ~10 bytes per posting, where a dict of
-    Python lists took several seconds and ~50 bytes.
-    """
-
-    def __init__(
-        self,
-        docs: Sequence[list[str]] | Sequence[list[int]],
-        k1: float = 1.5,
-        b: float = 0.75,
-        *,
-        hashed: bool = False,
-    ) -> None:
-        """hashed: the tokens are given as their `hash()` already (strings are looked up by theirs)."""
-        self.n = len(docs)
-        self.k1 = k1
-        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=self.n)
-        avg = float(lengths.mean()) if self.n and lengths.any() else 1.0
-        self.norm = (k1 * (1 - b + b * lengths / avg)).astype(np.float32)
-        vocab: dict[Any, int] = {}
-        vocab.update((t, i) for i, t in enumerate(dict.fromkeys(chain.from_iterable(docs))))
-        terms = np.fromiter(
-            map(vocab.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=int(lengths.sum())
-        )
-        terms *= max(1, self.n)
-        terms += np.repeat(np.arange(self.n, dtype=np.int64), lengths)  # in place: one array, not three
-        pairs, tf = np.unique(terms, return_counts=True)  # by term, then doc
-        del terms
-        self._docs = (pairs % max(1, self.n)).astype(np.int32)
-        self._tf = tf.astype(np.float32)
-        self._start = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pairs // max(1, self.n), minlength=len(vocab)), out=self._start[1:])
-        # The vocabulary is kept as sorted 64-bit string hashes (this process's, like the index),
-        # not as a dict of strings: 100k files hold a million distinct identifiers and word pairs,
-        # ~100 bytes each as dict entries, 12 here.
-        keys = np.fromiter(vocab if hashed else map(hash, vocab), dtype=np.int64, count=len(vocab))
-        order = np.argsort(keys, kind="stable")
-        self._keys = keys[order]
-        self._ids = order.astype(np.int32)
-
-    def _term(self, term: str) -> int | None:
-        h = hash(term)
-        i = int(np.searchsorted(self._keys, h))
-        return int(self._ids[i]) if i < len(self._keys) and self._keys[i] == h else None
-
-    def _hit(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        t = self._term(term)
-        if t is None:
-            return None
-        lo, hi = self._start[t], self._start[t + 1]
-        return self._docs[lo:hi], self._tf[lo:hi]
-
-    def df(self, term: str) -> int:
-        t = self._term(term)
-        return 0 if t is None else int(self._start[t + 1] - self._start[t])
-
-    def scores(self, tokens: Sequence[str]) -> np.ndarray:
-        out = np.zeros(self.n, dtype=np.float32)
-        for term in dict.fromkeys(tokens):
-            hit = self._hit(term)
-            if hit is None:
-                continue
-            idx, tf = hit
-            idf = math.log(1 + (self.n - len(idx) + 0.5) / (len(idx) + 0.5))
-            out[idx] += idf * tf * (self.k1 + 1) / (tf + self.norm[idx])
-        return out
-
-    def rank(self, tokens: Sequence[str]) -> list[int]:
-        s = self.scores(tokens)
-        hits = np.flatnonzero(s > 0)
-        return hits[np.argsort(-s[hits], kind="stable")].tolist()
+def _groups(keys: Sequence[int], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group positions by key (0 <= key < n): positions sorted by key (stable), and where each
+    key's run starts (n + 1 offsets). Group k is order[start[k]:start[k + 1]]."""
+    key = np.asarray(keys, dtype=np.int32) if len(keys) else np.zeros(0, dtype=np.int32)
+    order = np.argsort(key, kind="stable").astype(np.int32)
+    start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key, minlength=n), out=start[1:])
+    return order, start
 
 
 @dataclass(slots=True)
 class _Site:
+    """A definition as the symbol index needs it: where (its chunk) and by which names."""
+
     chunk: int
-    definition: Definition
+    name: str
+    qualname: str
 
 
 class CodeIndex:
@@ -223,18 +158,20 @@ class CodeIndex:
         self.chunks = list(chunks)
         docs = {d.id: d for d in documents}
         self.files: list[str] = list(dict.fromkeys(c.uri for c in self.chunks))
-        self.file_chunks: dict[str, list[int]] = defaultdict(list)
-        for i, c in enumerate(self.chunks):
-            self.file_chunks[c.uri].append(i)
+        # Each file's chunks as one slice of a sorted index array, not a list per file.
+        number = {u: i for i, u in enumerate(self.files)}
+        self._file_chunks, self._file_start = _groups([number[c.uri] for c in self.chunks], len(self.files))
+        del number
         memo = TokenMemo()
         path_tokens = {u: code_tokens(_path_words(u), memo) for u in self.files}
-        self.words = BM25([path_tokens[c.uri] + code_tokens(c.text, memo) for c in self.chunks])
+        self.words = BM25(_chunk_tokens(self.chunks, path_tokens, memo))
         self.paths = BM25([path_tokens[u] for u in self.files])
-        del memo, path_tokens  # every distinct word of the corpus: not held while pairs are built
+        del memo, path_tokens
         # Pairs as their hashes: a corpus's word pairs are mostly distinct strings, ~70 bytes each.
-        self.phrases = BM25([[hash(p) for p in word_pairs(c.text)] for c in self.chunks], hashed=True)
+        self.phrases = BM25(([hash(p) for p in word_pairs(c.text)] for c in self.chunks), hashed=True)
         self.symbols: dict[str, list[_Site]] = defaultdict(list)
-        defined_in: dict[int, set[str]] = defaultdict(set)  # chunk -> names it defines
+        site_chunks: list[int] = []  # the chunk of each site, in the order of site_keys
+        site_keys: list[str] = []
         by_doc: dict[str, list[int]] = defaultdict(list)
         for i, c in enumerate(self.chunks):
             by_doc[c.doc_id].append(i)
@@ -251,9 +188,22 @@ class CodeIndex:
                     continue
                 ci = idx[pos]
                 key = d.name.lower()
-                self.symbols[key].append(_Site(ci, d))
-                defined_in[ci].add(key)
-        self.defined_in = {ci: tuple(names) for ci, names in defined_in.items()}  # tuples: a third of a set
+                key = d.name if key == d.name else key  # most names are lower case: one string, not two
+                self.symbols[key].append(_Site(ci, d.name, d.qualname))
+                site_chunks.append(ci)
+                site_keys.append(key)
+        # chunk -> the names it defines, as slices of the site keys sorted by chunk (a tuple per
+        # chunk cost ~100 bytes; 100k files define ~100k names)
+        order, self._defined_start = _groups(site_chunks, len(self.chunks))
+        self._defined_keys = [site_keys[i] for i in order.tolist()]
+
+    def file_chunks(self, file: int) -> list[int]:
+        """The chunks of the file numbered `file` (in self.files), in order."""
+        return self._file_chunks[self._file_start[file] : self._file_start[file + 1]].tolist()
+
+    def defined_in(self, chunk: int) -> list[str]:
+        """The (lower-cased) names a chunk defines."""
+        return self._defined_keys[self._defined_start[chunk] : self._defined_start[chunk + 1]]
 
     def term_weights(self, question: str) -> dict[str, float]:
         """The question's word tokens that occur in the corpus, each weighed by its rarity (idf)."""
@@ -283,10 +233,10 @@ class CodeIndex:
             )  # a name defined once says more than one defined 40 times
             for site in sites:
                 bonus = 0.0
-                qual = tuple(p.lower() for p in site.definition.qualname.split("."))
+                qual = tuple(p.lower() for p in site.qualname.split("."))
                 if any(len(q) > 1 and qual[-len(q) :] == q for q in dotted):
                     bonus = 1.0
-                if site.definition.name == name:  # same case: `Node` the class, not `node` the variable
+                if site.name == name:  # same case: `Node` the class, not `node` the variable
                     bonus += 0.25
                 score[site.chunk] += specificity + bonus
         return sorted(score, key=lambda i: (-score[i], i))
@@ -300,7 +250,7 @@ class CodeIndex:
         """Files whose path words match the question, each as its chunk that best matches the question."""
         out = []
         for f in self.paths.rank(code_tokens(question)):
-            idx = self.file_chunks[self.files[f]]
+            idx = self.file_chunks(f)
             out.append(max(idx, key=lambda i: (word_scores[i], -i)))
         return out
 
@@ -317,7 +267,7 @@ class CodeIndex:
         for n, ci in enumerate(sources):
             weight = 1.0 if weights is None else weights[n]
             used = {w.lower() for w in _WORD.findall(self.chunks[ci].text) if len(w) > 3}
-            used.difference_update(self.defined_in.get(ci, ()))
+            used.difference_update(self.defined_in(ci))
             for name in sorted(used):  # a fixed order: float sums, so ties, must not depend on hash seeds
                 sites = self.symbols.get(name)
                 if not sites or len(sites) > REF_MAX_DEFINITIONS:
@@ -349,6 +299,16 @@ class CodeIndex:
         refs = self.references([i for i, _ in best], weights=[s for _, s in best])
         lists.append((refs, REF_WEIGHT))
         return diversify(fuse(lists), [c.uri for c in self.chunks])
+
+
+def _chunk_tokens(
+    chunks: Sequence[Chunk], path_tokens: dict[str, list[str]], memo: TokenMemo
+) -> Iterator[list[str]]:
+    """Each chunk's BM25 words, its path's first; the memo is cleared after the last chunk, so
+    every distinct word of the corpus is freed before BM25 sorts its postings."""
+    for c in chunks:
+        yield path_tokens[c.uri] + code_tokens(c.text, memo)
+    memo.clear()
 
 
 def _path_words(uri: str) -> str:

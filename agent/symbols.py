@@ -153,13 +153,10 @@ def _generic(text: str) -> list[Definition]:
             stack.pop()
         if kind == "function" and stack and stack[-1][2] in ("class", "type"):
             kind = "method"
-        qual = ".".join([*(n for _, n, _ in stack), m.group("name")])
-        out.append(
-            Definition(
-                m.group("name"), qual, kind, line, line, sig[:160].rstrip("{ :"), "", min(2, len(stack))
-            )
-        )
-        stack.append((indent, m.group("name"), kind))
+        name = m.group("name")
+        qual = ".".join([*(n for _, n, _ in stack), name]) if stack else name  # top level: one string
+        out.append(Definition(name, qual, kind, line, line, sig[:160].rstrip("{ :"), "", min(2, len(stack))))
+        stack.append((indent, name, kind))
     return out
 
 

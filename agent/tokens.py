@@ -8,7 +8,6 @@ whole pack, so the budget holds against the real count.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
 from tools.tokens import estimate_tokens
@@ -17,23 +16,21 @@ _CALIBRATE_MIN_CHARS = 2000  # short texts say little about the ratio
 
 
 class TokenCounter:
-    """Count tokens cheaply (calibrated estimate) and exactly (the model), each text once."""
+    """Count tokens cheaply (calibrated estimate) and exactly (the model).
+
+    Estimates are not memoised: the estimate reads at most a 12 KB sample, where a memo's key
+    (a digest of the whole text) cost as much or more, and a memo of a 100k-file folder's texts
+    held ~14 MB through ranking.
+    """
 
     def __init__(self, exact: Callable[[str], int] | None = None) -> None:
         self._exact = exact
         self.ratio = 1.0
-        self._cache: dict[str, int] = {}
 
     def __call__(self, text: str) -> int:
         if not text:
             return 0
-        if len(text) < 64:  # hashing costs more than estimating short strings
-            return max(1, round(estimate_tokens(text) * self.ratio))
-        key = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
-        hit = self._cache.get(key)
-        if hit is None:
-            hit = self._cache[key] = max(1, round(estimate_tokens(text) * self.ratio))
-        return hit
+        return max(1, round(estimate_tokens(text) * self.ratio))
 
     def exact(self, text: str) -> int:
         """The model's own count (one request when online); also recalibrates the estimate."""
@@ -44,5 +41,4 @@ class TokenCounter:
             ratio = n / max(1, estimate_tokens(text))
             if abs(ratio - self.ratio) > 0.02:
                 self.ratio = ratio
-                self._cache.clear()
         return n

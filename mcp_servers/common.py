@@ -20,7 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from tools.errors import ToolError
-from tools.runtime import tune_gc
+from tools.runtime import tune_gc, tune_malloc
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -133,6 +133,7 @@ def serve(prog: str, build: Callable[[], MCPServer[Any]], args: argparse.Namespa
 def run(server: MCPServer[Any], transport: str = "stdio", host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve over stdio or streamable HTTP. Logs go to stderr, never to the stdio channel."""
     tune_gc()
+    tune_malloc()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if transport == "http":
         server.run("streamable-http", host=host, port=port)

@@ -139,7 +139,7 @@ def read_many(
             continue
         if tokens > max_tokens:
             skipped.append(
-                {"path": str(entry.path), "reason": "too_many_tokens",
+                {"path": entry.where, "reason": "too_many_tokens",
                  "detail": f"~{tokens} tokens alone exceed max_tokens={max_tokens}; read it in parts with read_file"}
             )  # fmt: skip
             continue
@@ -170,20 +170,20 @@ def _expand(
     roots: Roots, items: list[str]
 ) -> tuple[list[Entry], list[dict[str, str]], list[tuple[str, ToolError]]]:
     """Turn paths, folders and globs into one de-duplicated, path-ordered list of files."""
-    seen: dict[Path, Entry] = {}
+    seen: dict[str, Entry] = {}
     skipped: list[dict[str, str]] = []
     errors: list[tuple[str, ToolError]] = []
     for item in items:
         try:
             for base, pattern in _bases(roots, item):
                 if base.is_file() and pattern is None:
-                    entry = Entry(base, roots.display(base), base.stat().st_size)
-                    seen.setdefault(base, entry)
+                    entry = Entry(str(base), roots.display(base), base.stat().st_size)
+                    seen.setdefault(entry.where, entry)
                     continue
                 found = walk(roots, base, pattern)
                 skipped += found.skipped
                 for entry in found.files:
-                    seen.setdefault(entry.path, entry)
+                    seen.setdefault(entry.where, entry)
         except ToolError as exc:  # one bad item must not sink the others
             errors.append((item, exc))
     entries = sorted(seen.values(), key=lambda e: e.display.split("/"))
@@ -211,10 +211,10 @@ def _bases(roots: Roots, item: str) -> list[tuple[Path, str | None]]:
 
 def read_entry(entry: Entry, max_file_bytes: int) -> FileText | list[FileText] | dict[str, str]:
     """Read one walked file, or say why it was skipped (never raises for a single bad file)."""
-    where = str(entry.path)
-    if is_pdf_name(entry.path):
+    where, path = entry.where, entry.path
+    if is_pdf_name(path):
         return {"path": where, "reason": "pdf", "detail": "read it with read_pdf"}
-    if is_document(entry.path):
+    if is_document(path):
         return _read_document(entry, max(max_file_bytes, DOCUMENT_MAX_BYTES))
     if entry.size > max_file_bytes:
         return {
@@ -223,7 +223,7 @@ def read_entry(entry: Entry, max_file_bytes: int) -> FileText | list[FileText] |
             "detail": f"{human(entry.size)} > {human(max_file_bytes)}",
         }
     try:
-        data = read_bytes(entry.path, entry.display, max_file_bytes)
+        data = read_bytes(path, entry.display, max_file_bytes)
     except TooLarge:
         return {"path": where, "reason": "too_large", "detail": f"over {human(max_file_bytes)}"}
     except ToolError as exc:
@@ -240,7 +240,7 @@ def read_entry(entry: Entry, max_file_bytes: int) -> FileText | list[FileText] |
     else:  # the common case: count lines without building a list of them
         raw = text[:-1] if text.endswith("\n") else text
         count = raw.count("\n") + 1 if raw else 0
-    return FileText(entry.path, entry.display, raw, 1, count, count, encoding, estimate_tokens(raw))
+    return FileText(path, entry.display, raw, 1, count, count, encoding, estimate_tokens(raw))
 
 
 def _read_document(entry: Entry, limit: int) -> list[FileText] | dict[str, str]:
