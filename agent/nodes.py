@@ -287,15 +287,15 @@ class Nodes:
                 added.append(doc.id)
             spec = first_calls.get(key)
             failed = failed_reads(structured.get("skipped"))
-            failed_notice = ""
+            failed_notice = ""  # said once the call's line is out
             if spec is not None and result.status != "ok":
                 failures.append(f"{spec}: {result.text}")
             elif spec is not None and not added and not structured.get("skipped"):
                 failures.append(f"{spec}: nothing readable was found there")
             elif spec is not None and not added and len(failed) == 1 == len(structured["skipped"]):
                 failures.append(f"{spec}: {failed[0][1]}")  # the file named could not be read
-            else:
-                failed_notice = failed_reads_notice(spec or call.name, failed) if failed else ""
+            elif failed:
+                failed_notice = failed_reads_notice(spec or call.name, failed)
             hints: dict[str, Any] = {}
             if structured.get("next"):
                 hints["next"] = structured["next"]
