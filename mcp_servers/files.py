@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from pydantic import Field
 
 from mcp_servers import common
 from tools import files
+from tools.ahead import Ahead
 from tools.files import FileText
 from tools.git_source import Checkout, checkout, parse_spec
 from tools.netpolicy import NetPolicy
@@ -73,6 +75,11 @@ def _repo_doc(ft: FileText, repo: Checkout) -> dict[str, Any]:
     )
 
 
+def _page_key(paths_or_glob: str | list[str], max_tokens: int, offset: int) -> tuple[object, ...]:
+    items = (paths_or_glob,) if isinstance(paths_or_glob, str) else tuple(paths_or_glob)
+    return (items, max_tokens, offset)
+
+
 def build_server(
     roots: list[str],
     max_file_bytes: int = files.DEFAULT_MAX_FILE_BYTES,
@@ -95,6 +102,14 @@ def build_server(
     allowed = Roots.of(roots)
     policy = NetPolicy.of(allow_hosts)
     listings = files.ListingCache()  # a chain of read_many calls walks a big folder once
+    ahead: Ahead[files.Bundle] = Ahead()  # and reads its next page while the client takes one in
+
+    def read_page(paths_or_glob: str | list[str], max_tokens: int, offset: int) -> files.Bundle:
+        return files.read_many(
+            allowed, paths_or_glob, max_tokens, offset, max_file_bytes=max_file_bytes, cache=listings,
+            max_reply_chars=reply_chars, contents=not compact,
+        )  # fmt: skip
+
     server: MCPServer = MCPServer("forage-files", instructions=INSTRUCTIONS, log_level="WARNING")
 
     tool = common.tool_registrar(server, common.READ_ONLY)
@@ -171,10 +186,15 @@ def build_server(
         read_pdf. When the budget runs out (or one reply is full), the result names the files left
         and gives the arguments to call again with under 'next'.
         """
-        out = files.read_many(
-            allowed, paths_or_glob, max_tokens, offset, max_file_bytes=max_file_bytes, cache=listings,
-            max_reply_chars=reply_chars, contents=not compact,
-        )  # fmt: skip
+        out = ahead.take(_page_key(paths_or_glob, max_tokens, offset)) or read_page(
+            paths_or_glob, max_tokens, offset
+        )
+        if out.next:  # read the next page while the client takes this one in
+            nxt = out.next
+            ahead.start(
+                _page_key(nxt["paths_or_glob"], nxt["max_tokens"], nxt["offset"]),
+                functools.partial(read_page, nxt["paths_or_glob"], nxt["max_tokens"], nxt["offset"]),
+            )
         result = common.result(
             out.text, documents=[_doc(f) for f in out.files], tokens=out.tokens, skipped=out.skipped,
             skipped_more=out.skipped_more, left=out.left, left_count=out.left_count, empty=out.empty,

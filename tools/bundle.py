@@ -7,6 +7,7 @@ with its reason, and the others are read.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -56,27 +57,31 @@ class Bundle:
 class ListingCache:
     """Recent read_many expansions, so a chain of calls following `next` walks a big folder once.
 
-    Entries expire after `ttl` seconds; a server owns one (no module-level state).
+    Entries expire after `ttl` seconds; a server owns one (no module-level state). Calls run in
+    worker threads (and the next page is read ahead in another), hence the lock.
     """
 
     def __init__(self, ttl: float = 120.0, size: int = 8) -> None:
         self.ttl = ttl
         self.size = size
         self._items: OrderedDict[tuple[str, ...], tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key: tuple[str, ...]) -> Any | None:
-        hit = self._items.get(key)
-        if hit is None or time.monotonic() - hit[0] > self.ttl:
-            self._items.pop(key, None)
-            return None
-        self._items.move_to_end(key)
-        return hit[1]
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None or time.monotonic() - hit[0] > self.ttl:
+                self._items.pop(key, None)
+                return None
+            self._items.move_to_end(key)
+            return hit[1]
 
     def put(self, key: tuple[str, ...], value: Any) -> None:
-        self._items[key] = (time.monotonic(), value)
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = (time.monotonic(), value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 # ---------------------------------------------------------------- read_many

@@ -13,6 +13,8 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from mcp_servers import files as files_server
+from tools import files
+from tools.safety import Roots
 
 REPO = Path(__file__).resolve().parents[2]
 TOOLS = {"list_files", "read_file", "read_many", "search_files", "file_info"}
@@ -71,6 +73,37 @@ async def test_results_carry_documents_spans_and_next(root: Path) -> None:
     assert found.structured_content["hits"][0]["line"] == 30
     assert info.structured_content["kind"] == "text" and info.structured_content["lines"] == 1
     assert listing.structured_content["total"] == 3
+
+
+async def test_a_chain_of_pages_read_ahead_is_what_reading_each_page_gives(tmp_path: Path) -> None:
+    # Each page is read ahead while the client takes the one before in (tools/ahead.py); what
+    # arrives must be exactly the page asked for, also when the client changes the arguments.
+    base = tmp_path / "many"
+    for n in range(40):
+        (base / f"pkg{n % 4}").mkdir(parents=True, exist_ok=True)
+        (base / f"pkg{n % 4}" / f"m{n:02d}.py").write_text(f"VALUE_{n} = {n}\n" * 20)
+    roots = Roots.of([str(base)])
+
+    def direct(args: dict[str, object]) -> list[str]:
+        out = files.read_many(roots, args["paths_or_glob"], args["max_tokens"], args.get("offset", 0),
+                              max_reply_chars=2000)  # fmt: skip
+        return [f.text for f in out.files]
+
+    async with Client(files_server.build_server([str(base)], reply_chars=2000)) as client:
+        args: dict[str, object] | None = {"paths_or_glob": str(base), "max_tokens": 100_000}
+        pages: list[list[str]] = []
+        while args:
+            if len(pages) == 2:  # not the `next` given: the page read ahead must not be used
+                args = {**args, "offset": int(args["offset"]) + 1}
+            res = await client.call_tool("read_many", args)
+            assert not res.is_error
+            got = [d["text"] for d in res.structured_content["documents"]]
+            assert got == direct(args)
+            pages.append(got)
+            args = res.structured_content.get("next")
+    assert len(pages) > 3
+    texts = [t for page in pages for t in page]
+    assert len(texts) == 39 == len(set(texts))  # one file skipped by the changed offset
 
 
 @pytest.mark.parametrize(
