@@ -39,6 +39,9 @@ DOCUMENT_MAX_BYTES = 50_000_000  # office files are zips: their text is far smal
 _MAX_SKIPPED = 200
 _GLOB_CHARS = frozenset("*?[")
 _SHOW_SKIPPED = 20
+# Files named in a reply without contents: the client reads the structured documents, and a
+# line per file made a page of 10k small files ~0.4 MB longer to send and parse, twice.
+_LIST_FILES = 20
 
 
 @dataclass
@@ -277,12 +280,14 @@ def _bundle_text(
 ) -> str:
     start = f" (from file {offset + 1} of {total})" if offset else ""
     out = [f"Read {len(files)} file{'s' if len(files) != 1 else ''}, about {used} tokens{start}."]
-    for f in files:
+    for f in files if contents else files[:_LIST_FILES]:
         what = f"{f.label}, " if f.label else f"{f.total_lines} lines, "
         if contents:
             out.append(f"\n=== {f.display} ({what}~{f.tokens} tokens) ===\n{f.text}")
         else:
             out.append(f"- {f.display} ({what}~{f.tokens} tokens)")
+    if not contents and len(files) > _LIST_FILES:
+        out.append(f"- … and {len(files) - _LIST_FILES} more (all are in the structured documents)")
     tail: list[str] = []
     if empty:
         tail.append(f"({empty} empty file{'s' if empty != 1 else ''} not included.)")

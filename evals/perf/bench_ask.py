@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="forage-bench-ask-") as tmp:
         root = Path(tmp) / "corpus"
         make_corpus(root, args.files)
+        os.sync()  # the corpus's own write-back would otherwise land in the timed runs
         env = {**os.environ, "FORAGE_DATA_DIR": str(Path(tmp) / "data"), "FORAGE_EMBEDDING": "local"}
         env.pop("GEMINI_API_KEY", None)
         ask = run_measured(

@@ -68,7 +68,8 @@ def test_a_corpus_asked_about_again_is_not_spooled_again(tmp_path: Path) -> None
     held = os.open(spool / "worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(held, fcntl.LOCK_EX)  # a worker "runs": no real one is started
     try:
-        corpus = [_Chunk(f"h{i}", f"note {i}") for i in range(50)]
+        # Quotes, backslashes, line breaks, tabs, non-ASCII and U+2028 must survive the spool.
+        corpus = [_Chunk(f"h{i}", f'note {i}: "q" \\ \n\ttab é ☃ \u2028 {{x}}') for i in range(50)]
         for _ in range(3):  # three questions in a row over the same unindexed corpus
             assert background.embed_later(settings, LOCAL_MODEL, corpus)
         assert len(list(spool.glob("*.jsonl"))) == 1

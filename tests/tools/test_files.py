@@ -306,6 +306,17 @@ def test_read_many_lists_and_globs(repo: Path) -> None:
         files.read_many(roots, "missing.txt")
 
 
+def test_read_many_without_contents_names_a_few_files_and_keeps_every_text(tmp_path: Path) -> None:
+    for n in range(30):
+        (tmp_path / f"m{n:02d}.py").write_text(f"X = {n}\n")
+    out = files.read_many(Roots.of([str(tmp_path)]), str(tmp_path), contents=False)
+    assert len(out.files) == 30 and [f.text for f in out.files][-1] == "X = 29"
+    named = [line for line in out.text.splitlines() if line.startswith("- m")]
+    assert named[0].startswith("- m00.py (1 lines") and len(named) == 20
+    assert "- … and 10 more (all are in the structured documents)" in out.text
+    assert "X = " not in out.text
+
+
 def test_read_many_empty_folder_says_so(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     bundle = files.read_many(Roots.of([tmp_path]), "empty")
