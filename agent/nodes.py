@@ -299,6 +299,8 @@ class Nodes:
             hints: dict[str, Any] = {}
             if structured.get("next"):
                 hints["next"] = structured["next"]
+                if isinstance(structured.get("left_count"), int) and structured["left_count"] > 0:
+                    hints["left"] = structured["left_count"]  # files the chain has not read yet
             pdfs = [
                 s["path"]
                 for s in structured.get("skipped") or []
@@ -370,13 +372,34 @@ class Nodes:
         if self.stop.gathering.is_set():
             return self.after_gathering(state)
         if state.get("step", 0) - state.get("turn_start", 0) >= self.settings.max_steps:
-            self.emit("notice", text=f"stopped gathering after {self.settings.max_steps} steps (max_steps)")
+            n = self.settings.max_steps
+            why = f"stopped gathering after {n} step{'s' if n != 1 else ''} (max_steps)"
+            self.emit("notice", text=why + _unread(state, "raise --max-steps"))
             return self.after_gathering(state)
         # An unbounded pack (forage pack without --budget) wants every file, like Repomix.
         if gathered >= self.settings.max_gather_tokens and not state.get("unbounded"):
-            self.emit("notice", text=f"stopped gathering at {gathered:,} tokens (max_gather_tokens)")
+            why = f"stopped gathering at {gathered:,} tokens (max_gather_tokens)"
+            self.emit("notice", text=why + _unread(state, "raise max_gather_tokens in the config"))
             return self.after_gathering(state)
         return "plan"
 
     def after_gathering(self, state: AgentState) -> Literal["route", "end"]:
         return "end" if state.get("gather_only") else "route"
+
+
+def _unread(state: AgentState, remedy: str) -> str:
+    """What a stop leaves unread: the files still to come in the last step's chains of pages."""
+    step = state.get("step", 0) - 1
+    left = [a for a in state.get("history", []) if a.step == step and a.hints and a.hints.get("left")]
+    if not left:
+        return ""
+    files = sum(int(a.hints["left"]) for a in left if a.hints)
+    where = ", ".join(dict.fromkeys(_what(a) for a in left))
+    return (
+        f": {files:,} file(s) of {where} not read yet; {remedy} to read them, or ask about a narrower folder"
+    )
+
+
+def _what(action: Action) -> str:
+    target = action.args.get("paths_or_glob") or action.args.get("repo") or action.tool
+    return ", ".join(map(str, target)) if isinstance(target, list) else str(target)

@@ -138,3 +138,27 @@ async def test_call_deadline_becomes_timeout(repo, tmp_path):
         box.timeout = 30.0
         again = await box.call("read_file", {"path": str(repo / "README.md")})
         assert again.status == "ok"  # the session survives a timed-out call
+
+
+async def test_stopping_at_max_steps_says_how_many_files_were_left_unread(tmp_path):
+    from agent.models.extractive import ExtractiveModel
+
+    root = tmp_path / "big"
+    root.mkdir()
+    for n in range(130):  # ~1.3 MB: two replies of the files server (1 MB each)
+        (root / f"m{n:03d}.py").write_text(f"# module {n}\n" + "x = 1\n" * 1700)
+    notices: list[str] = []
+
+    def on_event(kind: str, **data: object) -> None:
+        if kind == "notice":
+            notices.append(str(data["text"]))
+
+    settings = _settings(tmp_path, max_steps=1)
+    result = await run("What is x?", [str(root)], settings, ExtractiveModel(), on_event=on_event)
+    stop = next(n for n in notices if n.startswith("stopped gathering"))
+    unread = 130 - result.documents
+    assert 0 < unread < 130
+    assert stop == (
+        f"stopped gathering after 1 step (max_steps): {unread:,} file(s) of {root} not read yet; "
+        "raise --max-steps to read them, or ask about a narrower folder"
+    )
