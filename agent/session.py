@@ -14,8 +14,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from agent.errors import SourceError
@@ -25,7 +24,7 @@ from agent.prompts import plan_request
 from agent.result import RunResult
 from agent.session_store import SessionStore
 from agent.settings import Settings
-from agent.sources import Source, resolve_source, resolve_sources
+from agent.sources import Source, resolve_source, resolve_sources, source_of
 from agent.state import Document, Usage
 from agent.toolbox import Toolbox, server_configs
 from agent.trust import TrustStore
@@ -355,35 +354,6 @@ class Session:
         )
 
 
-def source_of(doc: Document, sources: list[Source]) -> str | None:
-    """The spec of the source a document came from (local path under it, or its web address)."""
-    path = doc.meta.get("path")
-    for source in sources:
-        if source.kind == "git" and doc.meta.get("repo"):
-            from tools.git_source import parse_spec
-
-            if parse_spec(source.target).url == doc.meta["repo"]:
-                return source.spec
-        elif source.kind in ("folder", "file", "pdf") and path:
-            if path == source.target or path.startswith(source.target.rstrip("/") + "/"):
-                return source.spec
-        elif source.kind in ("url", "pdf_url"):
-            page = doc.uri.split("#", 1)[0]
-            if page == source.target.split("#", 1)[0]:
-                return source.spec
-    for source in sources:  # a crawl's other pages: the same site
-        if source.kind == "url" and _site(doc.uri) == _site(source.target):
-            return source.spec
-    return None
-
-
-def _site(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
-
-
 def _minus(after: Usage, before: Usage) -> Usage:
     """This question's usage: the session's total now, less what it was before."""
     cost = None if after.cost_usd is None else after.cost_usd - (before.cost_usd or 0)
@@ -395,31 +365,6 @@ def _minus(after: Usage, before: Usage) -> Usage:
         cost_usd=cost,
         cost_known=after.cost_known,
     )
-
-
-def checkpoint_serde() -> Any:
-    """A checkpoint serializer that revives only our own state records, nothing else."""
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
-    from agent import state
-
-    allowed = [
-        state.Document, state.Span, state.Action, state.ToolCall, state.CallResult, state.Usage,
-        state.Pack, state.BlockEntry, state.Omitted, state.Answer, state.Citation, state.ModelTurn,
-        state.SafetyReport, state.Redaction, state.SafetyFlag,
-    ]  # fmt: skip
-    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
-
-
-@contextlib.asynccontextmanager
-async def sqlite_checkpointer(path: Path) -> AsyncIterator[Any]:
-    """A SQLite checkpointer for chat sessions (one file under data_dir)."""
-    import aiosqlite
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(str(path)) as conn:
-        yield AsyncSqliteSaver(conn, serde=checkpoint_serde())
 
 
 async def run(

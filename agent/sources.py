@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from agent.errors import SourceError
 from agent.settings import Settings
-from agent.state import ToolCall
+from agent.state import Document, ToolCall
 from tools.git_source import is_git_spec
 from tools.office import is_document
 
@@ -182,3 +182,30 @@ def failed_reads_notice(spec: str, failed: list[tuple[str, str]]) -> str:
     if len(failed) > _SHOW_FAILED:
         shown += f"; and {len(failed) - _SHOW_FAILED} more"
     return f"{spec}: {len(failed)} file(s) could not be read and were left out ({shown})"
+
+
+def source_of(doc: Document, sources: list[Source]) -> str | None:
+    """The spec of the source a document came from (local path under it, or its web address)."""
+    path = doc.meta.get("path")
+    for source in sources:
+        if source.kind == "git" and doc.meta.get("repo"):
+            from tools.git_source import parse_spec
+
+            if parse_spec(source.target).url == doc.meta["repo"]:
+                return source.spec
+        elif source.kind in ("folder", "file", "pdf") and path:
+            if path == source.target or path.startswith(source.target.rstrip("/") + "/"):
+                return source.spec
+        elif source.kind in ("url", "pdf_url"):
+            page = doc.uri.split("#", 1)[0]
+            if page == source.target.split("#", 1)[0]:
+                return source.spec
+    for source in sources:  # a crawl's other pages: the same site
+        if source.kind == "url" and _site(doc.uri) == _site(source.target):
+            return source.spec
+    return None
+
+
+def _site(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""

@@ -24,9 +24,9 @@ from agent.documents import to_documents
 from agent.models.base import ChatModel
 from agent.result import RunResult
 from agent.secret_verdicts import verdicts_for
-from agent.session import Session, source_of
+from agent.session import Session
 from agent.settings import Settings
-from agent.sources import Source, resolve_sources
+from agent.sources import Source, resolve_sources, source_of
 from agent.state import Action, Document, Pack
 from agent.tokens import TokenCounter
 from agent.toolbox import CallOutcome, Toolbox, server_configs

@@ -74,8 +74,9 @@ def chat(
 
     Example: forage chat ./repo https://docs.site/ paper.pdf   then later:   forage chat --resume
     """
+    from agent.checkpoints import sqlite_checkpointer
     from agent.models import make_model
-    from agent.session import Session, sqlite_checkpointer
+    from agent.session import Session
     from agent.session_store import SessionStore
     from agent.settings import load_settings
     from cli.chat_repl import Chat, prompt_loop, read_lines

@@ -15,7 +15,7 @@ from rich.table import Table
 from agent.compaction import action_id
 from agent.errors import AgentError
 from agent.packing import span_label
-from agent.session import source_of
+from agent.sources import source_of
 from agent.state import Action, Document, Pack
 from cli.chat_view import format_target
 

@@ -98,7 +98,7 @@ def show(session_id: IdArg) -> None:
 @app.command("rm")
 def rm(session_id: IdArg) -> None:
     """Remove a session: its index entry and all its checkpoints."""
-    from agent.session import sqlite_checkpointer
+    from agent.checkpoints import sqlite_checkpointer
 
     store = _store()
     if store.get(session_id) is None:

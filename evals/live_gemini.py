@@ -28,7 +28,8 @@ def _print(line: str) -> None:
 async def _session(settings: object, model: object) -> None:
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from agent.session import Session, checkpoint_serde
+    from agent.checkpoints import checkpoint_serde
+    from agent.session import Session
 
     events: list[str] = []
 
