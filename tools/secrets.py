@@ -17,20 +17,15 @@ lock-file digests in ordinary code, and a redaction in normal code is a defect.
 
 from __future__ import annotations
 
-import base64
 import bisect
-import json
-import math
 import os
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
-from urllib.parse import unquote
 
-from detect_secrets.filters import allowlist, heuristic
+from detect_secrets.filters import heuristic
 from detect_secrets.plugins import (
     aws,
     azure_storage_key,
@@ -51,9 +46,9 @@ from detect_secrets.plugins import (
     telegram_token,
     twilio,
 )
-from detect_secrets.util.code_snippet import get_code_snippet
 from detect_secrets.util.filetype import FileType, determine_file_type
 
+from tools.secret_filters import PLACEHOLDER, allowlisted, is_false_positive
 from tools.walk import is_secret_file
 
 MARK = "[REDACTED:{kind}]"
@@ -76,22 +71,6 @@ _ENV_LINE = re.compile(
     r"(?m)^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(['\"]?)([^\s'\"#][^'\"\n]*?)\2\s*(?:#.*)?$"
 )
 _ENV_NAME = re.compile(r"(?i)(secret|token|passw|pwd|api_?key|private|credential|auth|access_?key|_key$)")
-# Values that are placeholders, not secrets ("changeme", "<your-token>", "${DB_PASSWORD}").
-_PLACEHOLDER = re.compile(
-    r"(?i)^(x+|\*+|\.+|changeme|change_me|password|secret|example|sample|dummy|test|none|null|true|false|"
-    r"your[_-].*|<.*>|\{.*\}|\$.*|%.*%|todo|fixme|redacted|\[redacted.*)$"
-)
-
-_PLACEHOLDER_WORDS = frozenset(
-    "pass passwd password pwd secret user username test testing example sample dummy fake foo bar baz "
-    "changeme admin root guest demo xxx mypassword yourpassword token key".split()
-)
-_COMPARISON = re.compile(r"[!=]==?")
-# A snake_case name standing where the value goes ("aws_secret_access_key", "test_api_key").
-_IDENTIFIER = re.compile(r"[a-z]+(?:_[a-z]+)+")
-# Credentials their vendors publish for local emulators: in every tutorial, a secret to no one.
-_PUBLIC_SAMPLES = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq",)  # Azure Azurite
-_MIN_ENTROPY = 3.0  # bits per character; a random 20-character key over 32+ symbols has about 4
 # Tests and their fixtures: a password assigned by name or written in a URL there is test data.
 _TEST_PATH = re.compile(
     r"(^|/)(tests?|testing|spec|__tests__|fixtures?)/|(^|/)test_[^/]*$|_test\.\w+$|\.(spec|test)\.\w+$"
@@ -214,81 +193,6 @@ def _spans(plugin: Any, line: str, keyword_regexes: dict[Any, int]) -> list[tupl
     return out
 
 
-def _filtered(
-    value: str, line: str, plugin: Any, span: tuple[int, int] = (0, 0), test_file: bool = False
-) -> bool:
-    """detect-secrets' own false-positive heuristics, plus placeholders, words and non-random text."""
-    weak = isinstance(plugin, keyword.KeywordDetector | basic_auth.BasicAuthDetector)
-    formatted = not weak and not isinstance(plugin, jwt.JwtTokenDetector)
-    return (
-        (weak and (test_file or _one_word(_unquoted(value)) or bool(_IDENTIFIER.fullmatch(value))))
-        or (formatted and (_inside_a_longer_token(line, span) or _not_random(value)))
-        or heuristic.is_sequential_string(value)
-        or heuristic.is_potential_uuid(value)
-        or heuristic.is_likely_id_string(value, line, plugin)
-        or heuristic.is_templated_secret(value)
-        or heuristic.is_prefixed_with_dollar_sign(value)
-        or heuristic.is_not_alphanumeric_string(value)
-        or bool(_PLACEHOLDER.match(value.strip()))
-        or "EXAMPLE" in value  # AWS's documented sample keys (AKIAIOSFODNN7EXAMPLE)
-        or any(sample in value for sample in _PUBLIC_SAMPLES)
-        or (isinstance(plugin, keyword.KeywordDetector) and _not_stored(line))
-        or (isinstance(plugin, basic_auth.BasicAuthDetector) and _placeholder_words(value))
-        or (isinstance(plugin, jwt.JwtTokenDetector) and not _issued(value))
-    )
-
-
-def _not_stored(line: str) -> bool:
-    """A keyword line that reads a secret (`= get_secret()`) or compares one (`==`) stores none."""
-    return heuristic.is_indirect_reference(line) or bool(_COMPARISON.search(line))
-
-
-def _placeholder_words(value: str) -> bool:
-    """Tell whether a password in a URL is made of placeholder words ("user:pass@", "u:p@")."""
-    words = [w for w in re.split(r"[^a-z0-9]+", unquote(value).lower()) if w]
-    return all(len(w) <= 2 or w in _PLACEHOLDER_WORDS for w in words)
-
-
-def _unquoted(value: str) -> str:
-    return unquote(value)
-
-
-def _inside_a_longer_token(line: str, span: tuple[int, int]) -> bool:
-    """A key's format matched inside a longer run of letters and digits (a base64 blob, a word)."""
-    start, end = span
-    before = line[start - 1] if start > 0 else " "
-    after = line[end] if end < len(line) else " "
-    return before.isalnum() or after.isalnum()
-
-
-def _not_random(value: str) -> bool:
-    """Keys are random: one with little entropy (xxxx placeholders, DNA, repeated runs) is not one."""
-    if len(value) < 16:
-        return False
-    counts = Counter(value)
-    entropy = -sum(c / len(value) * math.log2(c / len(value)) for c in counts.values())
-    return entropy < _MIN_ENTROPY
-
-
-def _one_word(value: str) -> bool:
-    """A short run of letters ("config", "Actions") is a setting's name or a word, not a key."""
-    return len(value) <= 10 and value.isalpha()
-
-
-def _issued(token: str) -> bool:
-    """Tell whether a JWT was issued by a real service: it names an issuer or an expiry.
-
-    Identity providers always set them (RFC 7519 registered claims); tokens written by hand
-    for tests and tutorials ({"sub": "foo"}) usually do not, and are not credentials.
-    """
-    try:
-        part = token.split(".")[1]
-        payload = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (IndexError, ValueError, UnicodeDecodeError):
-        return False
-    return isinstance(payload, dict) and bool({"iss", "exp"} & payload.keys())
-
-
 def find_secrets(text: str, filename: str = "") -> list[Secret]:
     """Every secret in text, in order, without overlaps (a PEM key is one secret, all its lines)."""
     if not text:
@@ -328,11 +232,11 @@ def find_secrets(text: str, filename: str = "") -> list[Secret]:
         for line_start in sorted(candidates):
             line_end = text.find("\n", line_start)
             line = text[line_start : line_end if line_end >= 0 else len(text)]
-            if len(line) > 10_000 or _allowlisted(filename, text, line_start, line):
+            if len(line) > 10_000 or allowlisted(filename, text, line_start, line):
                 continue
             for plugin in candidates[line_start]:
                 for start, end in _spans(plugin, line, keyword_regexes):
-                    if not _filtered(line[start:end], line, plugin, (start, end), test_file):
+                    if not is_false_positive(line[start:end], line, plugin, (start, end), test_file):
                         add(_kind(plugin.secret_type), line_start + start, line_start + end)
     for kind, rx in _EXTRA:
         for m in rx.finditer(text):
@@ -345,7 +249,7 @@ def find_secrets(text: str, filename: str = "") -> list[Secret]:
             add("private-key", m.start(), end)
     if env_like:
         for m in _ENV_LINE.finditer(text):
-            if _ENV_NAME.search(m.group(1)) and not _PLACEHOLDER.match(m.group(3).strip()):
+            if _ENV_NAME.search(m.group(1)) and not PLACEHOLDER.match(m.group(3).strip()):
                 add("env-value", m.start(3), m.end(3))
     return _merge(found)
 
@@ -359,16 +263,6 @@ def _pem_end(text: str, begin: re.Match[str]) -> int:
         return stop + len(end_marker)
     body = re.compile(r"(?:[ \t]*(?:\\n|\n)?[ \t]*[A-Za-z0-9+/=:,\- ]+)*").match(text, begin.end())
     return body.end() if body else begin.end()
-
-
-def _allowlisted(filename: str, text: str, line_start: int, line: str) -> bool:
-    """detect-secrets' `pragma: allowlist secret` comments (on the line or the one before)."""
-    before = text.rfind("\n", 0, max(0, line_start - 1)) + 1
-    if "allowlist" not in text[before : line_start + len(line)]:
-        return False
-    lines = text[before : line_start + len(line)].split("\n")
-    context = get_code_snippet(lines, len(lines))
-    return bool(allowlist.is_line_allowlisted(filename or "x.txt", line, context))
 
 
 def _merge(found: list[Secret]) -> list[Secret]:
