@@ -7,6 +7,7 @@ with its reason, and the others are read.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -188,7 +189,7 @@ def _expand(
                     entry = Entry(str(base), roots.display(base), base.stat().st_size)
                     seen.setdefault(entry.where, entry)
                     continue
-                found = walk(roots, base, pattern)
+                found = walk(roots, base, pattern, sizes=False)  # read_entry checks each size as it reads
                 skipped += found.skipped
                 for entry in found.files:
                     seen.setdefault(entry.where, entry)
@@ -233,7 +234,11 @@ def read_entry(entry: Entry, max_file_bytes: int) -> FileText | list[FileText] |
     try:
         data = read_bytes(path, entry.display, max_file_bytes)
     except TooLarge:
-        return {"path": where, "reason": "too_large", "detail": f"over {human(max_file_bytes)}"}
+        try:
+            size = f"{human(os.stat(path).st_size)} > "
+        except OSError:
+            size = "over "
+        return {"path": where, "reason": "too_large", "detail": f"{size}{human(max_file_bytes)}"}
     except ToolError as exc:
         return {"path": where, "reason": "unreadable", "detail": str(exc)}
     found = sniff(data[:SNIFF_BYTES])

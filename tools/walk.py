@@ -67,7 +67,7 @@ class Entry:
     # its parts as a string too, ~4x the memory, and a walk of a big folder holds 100k entries.
     where: str
     display: str  # how the user names it (Roots.display of the path as walked)
-    size: int
+    size: int  # bytes; UNMEASURED when the walk was asked not to stat each file
 
     @property
     def path(self) -> Path:
@@ -176,8 +176,17 @@ def _root_of(roots: Roots, path: Path) -> Path:
     return path
 
 
-def walk(roots: Roots, start: Path, pattern: str | None = None, limit: int = WALK_LIMIT) -> Walk:
-    """List the files under a resolved, contained start path, honouring ignore rules and the limit."""
+UNMEASURED = -1  # Entry.size of a walk without sizes
+
+
+def walk(
+    roots: Roots, start: Path, pattern: str | None = None, limit: int = WALK_LIMIT, *, sizes: bool = True
+) -> Walk:
+    """List the files under a resolved, contained start path, honouring ignore rules and the limit.
+
+    sizes=False: leave Entry.size UNMEASURED, for callers that open every file anyway and check
+    its size as they read it (a stat per file is ~0.45 s of walking 100k files).
+    """
     found = Walk()
     spec = compile_pattern(pattern)
     if start.is_file():
@@ -187,7 +196,7 @@ def walk(roots: Roots, start: Path, pattern: str | None = None, limit: int = WAL
     base = str(start)
     shown = roots.display(start)
     prefix = "" if shown == "." else shown + "/"
-    _walk_dir(roots, base, _Cut(len(base) + 1, prefix), ignores.entering(base), spec, limit, found)
+    _walk_dir(roots, base, _Cut(len(base) + 1, prefix), ignores.entering(base), spec, limit, found, sizes)
     return found
 
 
@@ -219,6 +228,7 @@ def _walk_dir(
     spec: pathspec.GitIgnoreSpec | None,
     limit: int,
     found: Walk,
+    sizes: bool = True,
 ) -> None:
     try:
         with os.scandir(folder) as it:
@@ -241,7 +251,7 @@ def _walk_dir(
             found.ignored += 1
             continue
         if is_dir:
-            _walk_dir(roots, path, cut, ignores.entering(path), spec, limit, found)
+            _walk_dir(roots, path, cut, ignores.entering(path), spec, limit, found, sizes)
             continue
         if not entry.is_file(follow_symlinks=False):
             continue  # sockets, fifos, devices: never opened
@@ -249,7 +259,7 @@ def _walk_dir(
         if spec is not None and not spec.match_file(rel):
             continue
         try:
-            size = entry.stat(follow_symlinks=False).st_size
+            size = entry.stat(follow_symlinks=False).st_size if sizes else UNMEASURED
         except OSError as exc:
             found.skipped.append({"path": path, "reason": "unreadable", "detail": str(exc.strerror)})
             continue

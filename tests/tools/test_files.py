@@ -180,6 +180,7 @@ def test_oversized_files_are_refused_with_the_limit_and_what_to_do(tmp_path: Pat
     bundle = files.read_many(roots, ".", max_file_bytes=1000)
     assert [f.display for f in bundle.files] == ["small.txt"]
     assert bundle.skipped[0]["reason"] == "too_large"
+    assert bundle.skipped[0]["detail"] == "5.0 KB > 1.0 KB"  # measured as it was opened, never read
     assert files.read_file(roots, "big.txt", max_file_bytes=10_000).file.total_lines == 1
     assert files.file_info(roots, "big.txt", max_file_bytes=1000)["over_limit"] is True
 
