@@ -7,6 +7,7 @@ with its reason, and the others are read.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -26,6 +27,7 @@ from tools.file_io import (
     skipped_lines,
 )
 from tools.office import is_document, read_document
+from tools.read_ahead import Outcome, read_ahead
 from tools.safety import Roots
 from tools.text import SNIFF_BYTES, decode, sniff, split_lines
 from tools.tokens import estimate_tokens
@@ -134,33 +136,35 @@ def read_many(
     empty = 0
     stop_at: int | None = None
     full_reply = False
-    for idx in range(offset, len(entries)):
-        entry = entries[idx]
-        outcome = read_entry(entry, max_file_bytes)
-        if isinstance(outcome, dict):
-            skipped.append(outcome)
-            continue
-        parts = outcome if isinstance(outcome, list) else [outcome]
-        tokens = sum(p.tokens for p in parts)
-        size = sum(len(p.text) for p in parts)
-        if not parts or parts[0].total_lines == 0:
-            empty += 1
-            continue
-        if tokens > max_tokens:
-            skipped.append(
-                {"path": entry.where, "reason": "too_many_tokens",
-                 "detail": f"~{tokens} tokens alone exceed max_tokens={max_tokens}; read it in parts with read_file"}
-            )  # fmt: skip
-            continue
-        if used + tokens > max_tokens:
-            stop_at = idx
-            break
-        if files and chars + size > max_reply_chars:
-            stop_at, full_reply = idx, True
-            break
-        files.extend(parts)
-        used += tokens
-        chars += size
+    # Closed on the way out, early or not: the readers stop after their current batch.
+    with contextlib.closing(read_ahead(entries[offset:], max_file_bytes)) as ahead:
+        for idx in range(offset, len(entries)):
+            entry = entries[idx]
+            outcome = read_entry(entry, max_file_bytes, next(ahead))
+            if isinstance(outcome, dict):
+                skipped.append(outcome)
+                continue
+            parts = outcome if isinstance(outcome, list) else [outcome]
+            tokens = sum(p.tokens for p in parts)
+            size = sum(len(p.text) for p in parts)
+            if not parts or parts[0].total_lines == 0:
+                empty += 1
+                continue
+            if tokens > max_tokens:
+                skipped.append(
+                    {"path": entry.where, "reason": "too_many_tokens",
+                     "detail": f"~{tokens} tokens alone exceed max_tokens={max_tokens}; read it in parts with read_file"}
+                )  # fmt: skip
+                continue
+            if used + tokens > max_tokens:
+                stop_at = idx
+                break
+            if files and chars + size > max_reply_chars:
+                stop_at, full_reply = idx, True
+                break
+            files.extend(parts)
+            used += tokens
+            chars += size
     left = [e.display for e in entries[stop_at:]] if stop_at is not None else []
     nxt = None
     if stop_at is not None:
@@ -218,8 +222,13 @@ def _bases(roots: Roots, item: str) -> list[tuple[Path, str | None]]:
     return [(root, rest) for root in roots.paths]  # a bare glob ("*.py") searches every root
 
 
-def read_entry(entry: Entry, max_file_bytes: int) -> FileText | list[FileText] | dict[str, str]:
-    """Read one walked file, or say why it was skipped (never raises for a single bad file)."""
+def read_entry(
+    entry: Entry, max_file_bytes: int, pre: Outcome = None
+) -> FileText | list[FileText] | dict[str, str]:
+    """Read one walked file, or say why it was skipped (never raises for a single bad file).
+
+    pre: what tools.read_ahead made of the file already (its bytes, or the error reading it).
+    """
     where, path = entry.where, entry.path
     if is_pdf_name(path):
         return {"path": where, "reason": "pdf", "detail": "read it with read_pdf"}
@@ -232,7 +241,9 @@ def read_entry(entry: Entry, max_file_bytes: int) -> FileText | list[FileText] |
             "detail": f"{human(entry.size)} > {human(max_file_bytes)}",
         }
     try:
-        data = read_bytes(path, entry.display, max_file_bytes)
+        if isinstance(pre, ToolError):
+            raise pre
+        data = pre if pre is not None else read_bytes(path, entry.display, max_file_bytes)
     except TooLarge:
         try:
             size = f"{human(os.stat(path).st_size)} > "

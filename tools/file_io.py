@@ -9,6 +9,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from tools.errors import AccessDenied, BinaryContent, InvalidArgument, NotFound, TooLarge
 from tools.text import SNIFF_BYTES, Sniff, decode, sniff
@@ -35,7 +36,7 @@ class FileText:
 # ---------------------------------------------------------------- reading bytes safely
 
 
-def open_checked(path: Path, display: str) -> int:
+def open_checked(path: Path | str, display: str) -> int:
     """Open a resolved path for reading, turning OS errors into messages the model can act on."""
     try:
         # O_NOFOLLOW: the path was resolved just before; a symlink swapped in since is refused.
@@ -53,8 +54,18 @@ def open_checked(path: Path, display: str) -> int:
     return fd
 
 
-def read_bytes(path: Path, display: str, limit: int) -> bytes:
+def read_bytes(path: Path | str, display: str, limit: int) -> bytes:
     """Read a resolved file once, refusing oversize files before and after opening."""
+    return cast(bytes, _read(path, display, limit, None))  # no `keep`: always read
+
+
+def read_small(path: Path | str, display: str, limit: int, keep: int) -> bytes | None:
+    """read_bytes for a file of at most `keep` bytes; a bigger one is not read but its reading
+    begins in the kernel (readahead), and None says the caller reads it (tools/read_ahead.py)."""
+    return _read(path, display, limit, keep)
+
+
+def _read(path: Path | str, display: str, limit: int, keep: int | None) -> bytes | None:
     with open(open_checked(path, display), "rb") as fh:
         info = os.fstat(fh.fileno())
         if not stat.S_ISREG(info.st_mode):
@@ -63,6 +74,10 @@ def read_bytes(path: Path, display: str, limit: int) -> bytes:
             )
         os.set_blocking(fh.fileno(), True)
         check_size(display, info.st_size, limit)
+        if keep is not None and info.st_size > keep:
+            if hasattr(os, "posix_fadvise"):  # Linux; elsewhere the caller's read is simply cold
+                os.posix_fadvise(fh.fileno(), 0, info.st_size, os.POSIX_FADV_WILLNEED)
+            return None
         # Ask for what fstat saw (+1), not for the limit: a buffer of the limit per small file
         # is a 2 MB allocation each time, 100k of them for a big folder. A file that grew since
         # is read on, up to the limit.
