@@ -34,7 +34,7 @@ from readability.readability import Unparseable
 from tools.hidden import HiddenText, drop_hidden, strip_invisible
 from tools.html_blocks import html_blocks
 from tools.link_teasers import drop_teasers, teasers
-from tools.main_column import block_paths, drop_trailing
+from tools.main_column import drop_trailing, page_blocks
 from tools.page_title import page_title
 
 # Chosen on real pages (evals/extraction.py): favor_recall let more boilerplate in on the 2025
@@ -107,7 +107,7 @@ def extract_html(html: str, url: str, *, rendered: bool = False) -> Extracted:
     drop_hidden(tree, hidden, rendered=rendered)
     title = strip_invisible(page_title(tree, url), hidden)
     # Before trafilatura, which edits the tree it extracts from.
-    found_teasers, paths = teasers(tree), block_paths(tree)
+    found_teasers, structure = teasers(tree), page_blocks(tree)
     markdown = trafilatura.extract(
         tree,
         url=url,
@@ -124,7 +124,7 @@ def extract_html(html: str, url: str, *, rendered: bool = False) -> Extracted:
     method = "trafilatura"
     if could_hold_more(tree, markdown) and holds_more(second := readability_article(tree), markdown):
         markdown, method = second, "readability"
-    markdown = drop_trailing(drop_teasers(markdown, found_teasers), paths)
+    markdown = drop_trailing(drop_teasers(markdown, found_teasers), structure)
     if not markdown.strip():
         markdown = full_text(tree)
         method = "fulltext"

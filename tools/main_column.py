@@ -5,7 +5,7 @@ article when they look like prose: the author's bio, a "related posts" grid, a F
 pitch in sibling sections, a contact block. On the page they sit outside the element that
 holds the article: its body is one container (the smallest element holding most of the words
 we extracted), and what comes after it in another one is a different box. So every block of
-the extracted markdown is traced back to the page element it came from (``block_paths``, an
+the extracted markdown is traced back to the page element it came from (``page_blocks``, an
 index of the page's blocks by their words, made before the extractor edits the tree), and the
 blocks after the container's last one that lie outside it are dropped (``drop_trailing``).
 Blocks before or between the container's blocks stay (a standfirst in the page header, an
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -38,24 +39,47 @@ _BLOCK_TAGS = frozenset(
 _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head"})
 
 Words = tuple[str, ...]
-Path = tuple[int, ...]  # an element and its ancestors, as numbers in document order, root first
 
 
-def block_paths(tree: etree._Element) -> dict[Words, Path]:
+@dataclass
+class PageBlocks:
+    """The page's block elements by their words, as numbers in document order (the root is 0)."""
+
+    index: dict[Words, int] = field(default_factory=dict)
+    parent: list[int] = field(default_factory=list)  # an element's number -> its parent's (-1: none)
+
+    def find(self, words: Words) -> int | None:
+        """Return the element a block of these words came from, if one has them."""
+        head = words[:PREFIX_WORDS]
+        found = self.index.get((str(len(words)), *head))
+        if found is None and len(words) > PREFIX_WORDS:
+            found = self.index.get(("…", *head))
+        return found
+
+    def ancestry(self, number: int) -> list[int]:
+        """Return the element and its ancestors, innermost first."""
+        chain = []
+        while number >= 0:
+            chain.append(number)
+            number = self.parent[number]
+        return chain
+
+
+def page_blocks(tree: etree._Element) -> PageBlocks:
     """Index the page's block elements by their words: their count and first words, or first words.
 
     Of nested elements with the same key the innermost wins, then the first in document order.
-    One pass over the tree, each text read once (a page of 10,000 elements costs milliseconds).
+    One pass over the tree, each text read once; memory grows with the elements, not their depth.
     """
-    index: dict[Words, Path] = {}
+    page = PageBlocks()
     words: list[str] = []
     stack: list[tuple[int, int]] = []  # (element number, index of its first word)
-    number = skipping = 0
+    skipping = 0
     for event, el in etree.iterwalk(tree, events=("start", "end")):
         tag = el.tag if isinstance(el.tag, str) else ""
         if event == "start":
-            number += 1
-            stack.append((number, len(words)))
+            stack.append((len(page.parent), len(words)))
+            page.parent.append(stack[-2][0] if len(stack) > 1 else -1)
             skipping += tag in _SKIP
             if el.text and not skipping:
                 words.extend(_WORD.findall(el.text.lower()))
@@ -64,39 +88,42 @@ def block_paths(tree: etree._Element) -> dict[Words, Path]:
         skipping -= tag in _SKIP
         size = len(words) - first
         if tag in _BLOCK_TAGS and size:
-            path = (*(n for n, _ in stack), own)
             head = tuple(words[first : first + PREFIX_WORDS])
-            index.setdefault((str(size), *head), path)
+            page.index.setdefault((str(size), *head), own)
             if size > PREFIX_WORDS:
-                index.setdefault(("…", *head), path)
+                page.index.setdefault(("…", *head), own)
         if el.tail and not skipping:
             words.extend(_WORD.findall(el.tail.lower()))
-    return index
+    return page
 
 
-def drop_trailing(markdown: str, index: dict[Words, Path]) -> str:
+def drop_trailing(markdown: str, page: PageBlocks) -> str:
     """Drop the blocks after the article's container that lie outside it."""
     blocks = split_blocks(markdown)
-    if len(blocks) < 2 or not index:
+    if len(blocks) < 2 or not page.index:
         return markdown
-    sized = [(block, len(words), _find(words, index)) for block in blocks if (words := _words(block))]
-    total = sum(size for _, size, _ in sized)
+    traced = []  # (block, its words, its element's ancestry or None)
+    for block in blocks:
+        if words := _words(block):
+            number = page.find(words)
+            traced.append((block, len(words), None if number is None else page.ancestry(number)))
+    total = sum(size for _, size, _ in traced)
     under: Counter[int] = Counter()
     depth: dict[int, int] = {}
-    for _, size, path in sized:
-        for d, n in enumerate(path or ()):
-            under[n] += size
-            depth[n] = d
-    held = [n for n, size in under.items() if size >= MAIN_SHARE * total]
+    for _, size, chain in traced:
+        for d, number in enumerate(reversed(chain or ())):
+            under[number] += size
+            depth[number] = d
+    held = [number for number, size in under.items() if size >= MAIN_SHARE * total]
     if not held:
         return markdown
     main = max(held, key=depth.__getitem__)
-    inside = [path is not None and main in path for _, _, path in sized]
+    inside = [chain is not None and main in chain for _, _, chain in traced]
     last = max(i for i, yes in enumerate(inside) if yes)
     dropped = {
         id(block)
-        for i, (block, _, path) in enumerate(sized)
-        if i > last and path is not None and not inside[i]
+        for i, (block, _, chain) in enumerate(traced)
+        if i > last and chain is not None and not inside[i]
     }
     if not dropped:
         return markdown
@@ -120,14 +147,6 @@ def split_blocks(markdown: str) -> list[str]:
     if current:
         blocks.append("\n".join(current))
     return blocks
-
-
-def _find(words: Words, index: dict[Words, Path]) -> Path | None:
-    head = words[:PREFIX_WORDS]
-    found = index.get((str(len(words)), *head))
-    if found is None and len(words) > PREFIX_WORDS:
-        found = index.get(("…", *head))
-    return found
 
 
 def _words(block: str) -> Words:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import lxml.html
 
 from tools.html_extract import extract_html
-from tools.main_column import block_paths, drop_trailing, split_blocks
+from tools.main_column import drop_trailing, page_blocks, split_blocks
 
 PART = (
     "Acme reads its settings from a TOML file called acme.toml in the project folder, and every option "
@@ -33,7 +33,7 @@ def test_an_author_box_after_the_article_is_cut_from_the_page():
 
 
 def cut(html: str, markdown: str) -> str:
-    return drop_trailing(markdown, block_paths(lxml.html.document_fromstring(html)))
+    return drop_trailing(markdown, page_blocks(lxml.html.document_fromstring(html)))
 
 
 def test_only_traced_blocks_after_the_container_and_outside_it_go():
@@ -60,7 +60,9 @@ def test_an_article_without_one_container_of_most_words_is_left_whole():
 
 def test_blocks_are_found_by_their_words_not_markup_and_code_fences_stay_whole():
     html = "<html><body><ul><li>First <b>item</b></li></ul><script>var hidden = 1;</script></body></html>"
-    index = block_paths(lxml.html.document_fromstring(html))
-    assert ("2", "first", "item") in index and not any("hidden" in key for key in index)
+    page = page_blocks(lxml.html.document_fromstring(html))
+    assert ("2", "first", "item") in page.index and not any("hidden" in key for key in page.index)
+    li = page.find(("first", "item"))
+    assert li is not None and len(page.ancestry(li)) == 4  # li, ul, body, html
     fenced = "Intro\n\n```\nline one\n\nline two\n```\n\n- a\n- b"
     assert split_blocks(fenced) == ["Intro", "```\nline one\n\nline two\n```", "- a\n- b"]
