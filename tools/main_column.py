@@ -4,7 +4,7 @@ An extractor that judges a page paragraph by paragraph keeps the boxes that come
 article when they look like prose: the author's bio, a "related posts" grid, a FAQ or a sales
 pitch in sibling sections, a contact block. On the page they sit outside the element that
 holds the article: its body is one container (the smallest element holding most of the words
-we extracted), and what comes after it in another one is a different box. So every block of
+we extracted, in more than one block), and what comes after it in another one is a different box. So every block of
 the extracted markdown is traced back to the page element it came from (``page_blocks``, an
 index of the page's blocks by their words, made before the extractor edits the tree), and the
 blocks after the container's last one that lie outside it are dropped (``drop_trailing``).
@@ -102,32 +102,35 @@ def drop_trailing(markdown: str, page: PageBlocks) -> str:
     blocks = split_blocks(markdown)
     if len(blocks) < 2 or not page.index:
         return markdown
-    traced = []  # (block, its words, its element's ancestry or None)
-    for block in blocks:
+    traced = []  # (the block's place, its words, its element's ancestry or None)
+    for place, block in enumerate(blocks):
         if words := _words(block):
             number = page.find(words)
-            traced.append((block, len(words), None if number is None else page.ancestry(number)))
+            traced.append((place, len(words), None if number is None else page.ancestry(number)))
     total = sum(size for _, size, _ in traced)
     under: Counter[int] = Counter()
+    holds: Counter[int] = Counter()  # how many blocks lie under each element
     depth: dict[int, int] = {}
     for _, size, chain in traced:
         for d, number in enumerate(reversed(chain or ())):
             under[number] += size
+            holds[number] += 1
             depth[number] = d
-    held = [number for number, size in under.items() if size >= MAIN_SHARE * total]
+    # A container holds more than one block: one long paragraph is not the article's box.
+    held = [number for number, size in under.items() if size >= MAIN_SHARE * total and holds[number] > 1]
     if not held:
         return markdown
     main = max(held, key=depth.__getitem__)
     inside = [chain is not None and main in chain for _, _, chain in traced]
     last = max(i for i, yes in enumerate(inside) if yes)
     dropped = {
-        id(block)
-        for i, (block, _, chain) in enumerate(traced)
+        place
+        for i, (place, _, chain) in enumerate(traced)
         if i > last and chain is not None and not inside[i]
     }
     if not dropped:
         return markdown
-    return "\n\n".join(block for block in blocks if id(block) not in dropped)
+    return "\n\n".join(block for place, block in enumerate(blocks) if place not in dropped)
 
 
 def split_blocks(markdown: str) -> list[str]:

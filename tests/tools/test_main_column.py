@@ -58,6 +58,12 @@ def test_an_article_without_one_container_of_most_words_is_left_whole():
     assert cut(f"<html><body>{halves}</body></html>", markdown) == markdown
 
 
+def test_one_long_paragraph_is_not_the_container():
+    html = f"<html><body><main><h1>Colour</h1><p>{PART * 3}</p><h2>Facts</h2><p>It is ochre.</p></main></body></html>"
+    markdown = "\n\n".join(["# Colour", PART * 3, "## Facts", "It is ochre."])
+    assert cut(html, markdown) == markdown
+
+
 def test_blocks_are_found_by_their_words_not_markup_and_code_fences_stay_whole():
     html = "<html><body><ul><li>First <b>item</b></li></ul><script>var hidden = 1;</script></body></html>"
     page = page_blocks(lxml.html.document_fromstring(html))
