@@ -11,7 +11,10 @@ repository, then ``git clone`` it locally); nothing of them is committed here:
   main text as ground truth; we score its article, blog and documentation pages);
 - ``readability=PATH``: mozilla/readability's test pages (source.html and expected.html);
 - ``trafilatura=PATH``: adbar/trafilatura's evaluation set (tests/evaldata.json: snippets each
-  page must and must not contain).
+  page must and must not contain);
+- ``aeb=PATH``: scrapinghub/article-extraction-benchmark (181 real news and blog pages, 2019,
+  fetched without JavaScript, with each article's body text as ground truth). It is a held-out
+  check, never tuned on: no setting here was chosen on it.
 
 Without --corpus it runs on the few real pages bundled for the smoke test (tests/fixtures/pages).
 
@@ -125,6 +128,15 @@ def load_trafilatura(root: Path) -> Iterator[Page]:
                 break
 
 
+def load_aeb(root: Path) -> Iterator[Page]:
+    truth = json.loads((root / "ground-truth.json").read_text(encoding="utf-8"))
+    for key, item in sorted(truth.items()):
+        html_file = root / "html" / f"{key}.html.gz"
+        if html_file.exists():
+            html = gzip.decompress(html_file.read_bytes()).decode("utf-8", "replace")
+            yield Page(f"aeb/{key[:16]}", html, item.get("url", ""), item.get("articleBody") or "")
+
+
 def load_smoke(root: Path = SMOKE_PAGES) -> Iterator[Page]:
     """The real pages bundled for the pytest smoke run (see their README for sources)."""
     for meta_file in sorted(root.glob("*.json")):
@@ -137,6 +149,7 @@ LOADERS: dict[str, Callable[[Path], Iterator[Page]]] = {
     "wceb2025": load_wceb2025,
     "readability": load_readability,
     "trafilatura": load_trafilatura,
+    "aeb": load_aeb,
     "smoke": load_smoke,
 }
 

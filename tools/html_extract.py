@@ -6,7 +6,9 @@ reader view) gives a second opinion; its article replaces trafilatura's when it 
 of trafilatura's words and more besides: on real pages that is trafilatura stopping short of the
 article (a body split in parts, a list or table it took for navigation, repeated paragraphs).
 Paragraphs that are mostly a link to another article (teasers, see tools.link_teasers) are
-dropped from whichever article won. Measured on real pages with ``python -m evals.extraction`` against trafilatura's defaults and
+dropped from whichever article won, and so are the blocks after the article that lie outside
+its container on the page (an author box, a FAQ, a sign-up box; see tools.main_column).
+Measured on real pages with ``python -m evals.extraction`` against trafilatura's defaults and
 readability in the same run. When neither finds main content we fall back to the full page
 text and say so, never to nothing.
 
@@ -32,6 +34,7 @@ from readability.readability import Unparseable
 from tools.hidden import HiddenText, drop_hidden, strip_invisible
 from tools.html_blocks import html_blocks
 from tools.link_teasers import drop_teasers, teasers
+from tools.main_column import drop_trailing, page_blocks
 from tools.page_title import page_title
 
 # Chosen on real pages (evals/extraction.py): favor_recall let more boilerplate in on the 2025
@@ -103,7 +106,8 @@ def extract_html(html: str, url: str, *, rendered: bool = False) -> Extracted:
     links = page_links(tree, url)
     drop_hidden(tree, hidden, rendered=rendered)
     title = strip_invisible(page_title(tree, url), hidden)
-    found_teasers = teasers(tree)  # before trafilatura, which edits the tree it extracts from
+    # Before trafilatura, which edits the tree it extracts from.
+    found_teasers, structure = teasers(tree), page_blocks(tree)
     markdown = trafilatura.extract(
         tree,
         url=url,
@@ -120,7 +124,7 @@ def extract_html(html: str, url: str, *, rendered: bool = False) -> Extracted:
     method = "trafilatura"
     if could_hold_more(tree, markdown) and holds_more(second := readability_article(tree), markdown):
         markdown, method = second, "readability"
-    markdown = drop_teasers(markdown, found_teasers)
+    markdown = drop_trailing(drop_teasers(markdown, found_teasers), structure)
     if not markdown.strip():
         markdown = full_text(tree)
         method = "fulltext"
