@@ -17,6 +17,12 @@ def _int32(values: array[int]) -> np.ndarray:
     return np.frombuffer(values, dtype=np.int32) if len(values) else np.zeros(0, dtype=np.int32)
 
 
+def _norm(lengths: np.ndarray, k1: float, b: float) -> np.ndarray:
+    """Each document's length normalisation, k1 * (1 - b + b * length / mean length)."""
+    avg = float(lengths.mean()) if len(lengths) and lengths.any() else 1.0
+    return (k1 * (1 - b + b * lengths / avg)).astype(np.float32)
+
+
 class BM25:
     """Okapi BM25 over token lists (k1 1.5, b 0.75, Lucene's idf), scored with numpy.
 
@@ -57,9 +63,7 @@ class BM25:
         del ids, counts
         self.n = len(lengths)
         self.k1 = k1
-        lens = _int32(lengths)
-        avg = float(lens.mean()) if self.n and lens.any() else 1.0
-        self.norm = (k1 * (1 - b + b * lens / avg)).astype(np.float32)
+        self.norm = _norm(_int32(lengths), k1, b)
         # Postings by term, then document: a stable sort by term keeps each term's documents in
         # order. Built from per-document counts, the arrays hold one entry per (term, document)
         # pair, never one per token: 100k chunks of code index in ~50 MB less than from token lists.
@@ -74,6 +78,32 @@ class BM25:
         order = np.argsort(keys, kind="stable")
         self._keys = keys[order]
         self._ids = order.astype(np.int32)
+
+    @classmethod
+    def from_postings(
+        cls,
+        keys: np.ndarray,
+        docs: np.ndarray,
+        tf: np.ndarray,
+        lengths: np.ndarray,
+        k1: float = 1.5,
+        b: float = 0.75,
+    ) -> BM25:
+        """From postings sorted by term, then document (see Postings): the same index, scores and
+        all, as from the documents' token lists."""
+        self = cls.__new__(cls)
+        self.n = len(lengths)
+        self.k1 = k1
+        self.norm = _norm(lengths, k1, b)
+        starts = np.flatnonzero(np.diff(keys)) + 1 if len(keys) else np.zeros(0, dtype=np.int64)
+        if len(keys):
+            starts = np.concatenate(([0], starts))
+        self._keys = keys[starts]
+        self._ids = np.arange(len(starts), dtype=np.int32)
+        self._start = np.append(starts, len(keys)).astype(np.int64)
+        self._docs = docs.astype(np.int32, copy=False)
+        self._tf = tf.astype(np.float32)
+        return self
 
     def _term(self, term: str) -> int | None:
         h = hash(term)
@@ -106,3 +136,48 @@ class BM25:
         s = self.scores(tokens)
         hits = np.flatnonzero(s > 0)
         return hits[np.argsort(-s[hits], kind="stable")].tolist()
+
+
+class Postings:
+    """BM25 postings gathered in bulk: terms as 64-bit hashes, documents numbered in order.
+
+    Each `add` takes every token occurrence of a run of documents at once (as flat arrays, a
+    term key and a document number per occurrence) and counts them with two sorts in numpy,
+    instead of a Counter and a dict lookup per document. Runs must come in document order.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.lengths = np.zeros(n, dtype=np.int32)
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, keys: np.ndarray, docs: np.ndarray, lo: int, hi: int) -> None:
+        """keys[i] occurs once in document docs[i] (lo <= docs[i] < hi); documents before lo are done."""
+        self.lengths[lo:hi] += np.bincount(docs - lo, minlength=hi - lo).astype(np.int32)
+        if not len(keys):
+            return
+        order = np.lexsort((docs, keys))  # by term, then document
+        k, d = keys[order], docs[order]
+        del order
+        first = np.ones(len(k), dtype=bool)  # where a (term, document) pair starts
+        first[1:] = (k[1:] != k[:-1]) | (d[1:] != d[:-1])
+        at = np.flatnonzero(first)
+        self._parts.append((k[at], d[at].astype(np.int32), np.diff(np.append(at, len(k))).astype(np.int32)))
+
+    def build(self, k1: float = 1.5, b: float = 0.75) -> BM25:
+        if not self._parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return BM25.from_postings(
+                empty, empty.astype(np.int32), empty.astype(np.int32), self.lengths, k1, b
+            )
+        keys = np.concatenate([p[0] for p in self._parts])
+        docs = np.concatenate([p[1] for p in self._parts])
+        tf = np.concatenate([p[2] for p in self._parts])
+        self._parts.clear()
+        # Runs come in document order and each is sorted by (term, document): a stable sort by
+        # term keeps every term's documents in order.
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        docs = docs[order]
+        tf = tf[order]
+        del order
+        return BM25.from_postings(keys, docs, tf, self.lengths, k1, b)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from agent.chunking import chunk_kind
@@ -140,13 +141,20 @@ _KINDS = {"class": "class", "interface": "type", "struct": "type", "enum": "type
 
 def _generic(text: str) -> list[Definition]:
     out: list[Definition] = []
+    for m, line, name, qual, kind, depth in _declarations(text):
+        end = text.find("\n", m.start())
+        sig = text[m.start() : end if end >= 0 else len(text)].strip()
+        out.append(Definition(name, qual, kind, line, line, sig[:160].rstrip("{ :"), "", depth))
+    return out
+
+
+def _declarations(text: str) -> Iterator[tuple[re.Match[str], int, str, str, str, int]]:
+    """Each declaration pattern's match: (match, line, name, qualname, kind, depth)."""
     line, pos = 1, 0  # line numbers counted forward from match to match, in C
     stack: list[tuple[int, str, str]] = []  # (indent, name, kind) of the enclosing definitions
     for m in _GENERIC.finditer(text):
         line += text.count("\n", pos, m.start())
         pos = m.start()
-        end = text.find("\n", m.start())
-        sig = text[m.start() : end if end >= 0 else len(text)].strip()
         kind = _KINDS.get(m.group("kw"), "function")
         indent = len(m.group("indent").expandtabs(4))
         while stack and stack[-1][0] >= indent:
@@ -155,9 +163,21 @@ def _generic(text: str) -> list[Definition]:
             kind = "method"
         name = m.group("name")
         qual = ".".join([*(n for _, n, _ in stack), name]) if stack else name  # top level: one string
-        out.append(Definition(name, qual, kind, line, line, sig[:160].rstrip("{ :"), "", min(2, len(stack))))
+        yield m, line, name, qual, kind, min(2, len(stack))
         stack.append((indent, name, kind))
-    return out
+
+
+def definition_names(doc: Document) -> list[tuple[str, str, int]]:
+    """(name, qualname, line) of each definition but headings, as `definitions(doc, fast=True)`
+    finds them: what the symbol index needs, without building a record and a signature for each."""
+    if doc.source in ("web", "pdf") or len(doc.text) > MAX_PARSE_CHARS:
+        return []
+    kind = chunk_kind(doc)
+    if kind == "code":
+        return [(name, qual, line) for _, line, name, qual, _, _ in _declarations(doc.text)]
+    if kind == "markdown":
+        return []  # headings only
+    return [(d.name, d.qualname, d.line) for d in definitions(doc, fast=True) if d.kind != "heading"]
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.MULTILINE)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 
 from agent.chunking import chunk_document, content_hash
-from agent.ranking import CodeIndex, code_tokens, diversify, question_symbols, split_identifier
+from agent.lexicon import code_tokens, split_identifier, word_pairs
+from agent.ranking import CodeIndex, diversify, question_symbols
 from agent.state import Document, Span
 from agent.symbols import definitions, outline
 
@@ -109,8 +110,6 @@ def test_other_languages_and_broken_python_fall_back_to_declaration_patterns() -
 
 
 def test_a_full_name_beats_chunks_that_share_only_its_first_or_last_name() -> None:
-    from agent.ranking import word_pairs
-
     assert word_pairs("The code for Marta Kowalski is 4417.") == ["marta_kowalski"]  # no pair across 'for'
     lines = []
     for i in range(400):
