@@ -204,28 +204,30 @@ def _sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return edges[bounds[1:]] - edges[bounds[:-1]]
 
 
-def _batches(texts: Sequence[str]) -> Iterator[tuple[int, int]]:
-    """Consecutive runs of texts, each of at most _BATCH_DOCS texts or about _BATCH_CHARS characters."""
+def _batches(texts: Sequence[str], docs: int) -> Iterator[tuple[int, int]]:
+    """Consecutive runs of texts, each of at most `docs` texts or about _BATCH_CHARS characters."""
     ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
     lo = 0
     while lo < len(texts):
         base = int(ends[lo - 1]) if lo else 0
         hi = int(np.searchsorted(ends, base + _BATCH_CHARS, side="right"))
-        hi = min(len(texts), lo + _BATCH_DOCS, max(hi, lo + 1))
+        hi = min(len(texts), lo + docs, max(hi, lo + 1))
         yield lo, hi
         lo = hi
 
 
-def index_corpus(texts: Sequence[str], paths: Sequence[str], path_of: np.ndarray) -> tuple[BM25, BM25, BM25]:
+def index_corpus(
+    texts: Sequence[str], paths: Sequence[str], path_of: np.ndarray, *, batch: int = _BATCH_DOCS
+) -> tuple[BM25, BM25, BM25]:
     """BM25 over each text's tokens with its path's tokens first (path_of: each text's path, by
     position in paths), over each path's tokens, and over each text's word pairs: the same
     indexes as BM25 over `path tokens + code_tokens(text)`, `code_tokens(path_words(path))` and
-    `word_pairs(text)`, term for term."""
+    `word_pairs(text)`, term for term. batch: texts tokenized at a time (at most)."""
     vocab = _Vocabulary()
     path_index = Postings(len(paths))
     path_tokens: list[np.ndarray] = []  # each path's tokens, path after path
     path_counts: list[np.ndarray] = []
-    for lo, hi in _batches(paths):
+    for lo, hi in _batches(paths, batch):
         ids, counts = vocab.number([path_words(p) for p in paths[lo:hi]])
         tokens, per_path = vocab.expand(ids, counts)
         path_index.add(tokens, np.repeat(np.arange(lo, hi, dtype=np.int32), per_path), lo, hi)
@@ -237,7 +239,7 @@ def index_corpus(texts: Sequence[str], paths: Sequence[str], path_of: np.ndarray
     del path_tokens, path_counts
     words = Postings(len(texts))
     phrases = Postings(len(texts))
-    for lo, hi in _batches(texts):
+    for lo, hi in _batches(texts, batch):
         batch = texts[lo:hi]
         docs = np.arange(lo, hi, dtype=np.int32)
         ids, counts = vocab.number(batch)

@@ -144,3 +144,70 @@ def test_a_definition_several_of_the_best_chunks_use_outranks_one_used_once() ->
     assert index.chunks[users[0]].uri == "src/user9.py"  # the best source uses the lone helper
     refs = [index.chunks[i].uri for i in index.references(users, weights=[1.5, 1.0, 1.0, 1.0])]
     assert refs == ["src/core.py", "src/other.py"]  # used by three (weight 3) before by one (1.5)
+
+
+# Words repeated within and across texts, plurals, CamelCase and snake_case, stopwords, one-letter
+# words, pairs that spell alike ("foo_bar baz" and "foo bar_baz"), non-ASCII text (the Kelvin sign
+# lower-cases to an ASCII k and joins a word), an empty text and texts of one path.
+LEXICAL_TEXTS = [
+    "def parse_args(argv):\n    return ParseArgs(argv).parse() or parse_args(argv[1:])\n",
+    "class FixtureFunctionMarker:\n    fixtures = [fixture for fixture in the_fixtures]\n",
+    "foo_bar baz foo_bar baz and the a x y\n",
+    "foo bar_baz: FOO BAR_BAZ, plural tests of test and classes of class\n",
+    "",
+    "Temperature in \u212aelvin: 300\u212a and na\u00efve caf\u00e9 foo_bar \u0130stanbul\n",
+    "HTTPServer_v2 serves HTTPServer requests; json provider dumps json\n",
+    "parse_args parse_args parse_args\n",
+]
+LEXICAL_PATHS = ["src/app/cli.py", "src/app/json/provider.py", "docs/Read Me.md"]
+LEXICAL_PATH_OF = [0, 0, 1, 1, 1, 2, 1, 0]
+
+
+def _reference_bm25(docs: list[list[str]], query: list[str], k1: float = 1.5, b: float = 0.75) -> list[float]:
+    """Okapi BM25 written out from its definition (Lucene's idf), one document at a time."""
+    import math
+    from collections import Counter
+
+    n = len(docs)
+    avg = sum(map(len, docs)) / n if n and any(docs) else 1.0
+    df = Counter(t for d in docs for t in set(d))
+    out = []
+    for d in docs:
+        tf = Counter(d)
+        s = 0.0
+        for t in dict.fromkeys(query):
+            if tf[t]:
+                idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+                s += idf * tf[t] * (k1 + 1) / (tf[t] + k1 * (1 - b + b * len(d) / avg))
+        out.append(s)
+    return out
+
+
+def test_bulk_built_indexes_score_as_bm25_over_each_texts_tokens() -> None:
+    import numpy as np
+
+    from agent.bm25 import BM25
+    from agent.lexicon import index_corpus, path_words
+
+    path_tokens = [code_tokens(path_words(p)) for p in LEXICAL_PATHS]
+    word_docs = [path_tokens[f] + code_tokens(t) for t, f in zip(LEXICAL_TEXTS, LEXICAL_PATH_OF, strict=True)]
+    pair_docs = [word_pairs(t) for t in LEXICAL_TEXTS]
+    assert "foo_bar_baz" in pair_docs[2] and "foo_bar_baz" in pair_docs[3]  # spelt alike: one term
+    assert any("kelvin" in p for p in pair_docs[5])  # the Kelvin sign joined its word
+    for batch in (1, 3, 1000):  # texts tokenized one, three or all at a time
+        words, paths, phrases = index_corpus(
+            LEXICAL_TEXTS, LEXICAL_PATHS, np.array(LEXICAL_PATH_OF, dtype=np.int32), batch=batch
+        )
+        for index, docs in ((words, word_docs), (paths, path_tokens), (phrases, pair_docs)):
+            assert index.n == len(docs)
+            plain = BM25(docs)  # from token lists, a Counter per document
+            vocabulary = sorted({t for d in docs for t in d})
+            assert vocabulary
+            for term in [*vocabulary, "absent"]:
+                expected = _reference_bm25(docs, [term])
+                assert np.allclose(index.scores([term]), expected, rtol=1e-5, atol=1e-7), (batch, term)
+                assert np.array_equal(index.scores([term]), plain.scores([term])), (batch, term)
+                assert index.df(term) == sum(term in d for d in docs)
+            query = vocabulary[::3]
+            assert np.allclose(index.scores(query), _reference_bm25(docs, query), rtol=1e-5, atol=1e-7)
+            assert np.array_equal(index.scores(query), plain.scores(query))
