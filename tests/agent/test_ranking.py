@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
+
 from agent.chunking import chunk_document, content_hash
 from agent.lexicon import code_tokens, split_identifier, word_pairs
 from agent.ranking import CodeIndex, diversify, question_symbols
@@ -183,9 +185,30 @@ def _reference_bm25(docs: list[list[str]], query: list[str], k1: float = 1.5, b:
     return out
 
 
-def test_bulk_built_indexes_score_as_bm25_over_each_texts_tokens() -> None:
-    import numpy as np
+def _reference_float32(
+    docs: list[list[str]], query: list[str], k1: float = 1.5, b: float = 0.75
+) -> np.ndarray:
+    """The same sums in BM25's float32 arithmetic, from counts taken here: equal to the bit when
+    the index holds the same term frequencies, document frequencies and lengths."""
+    import math
+    from collections import Counter
 
+    lens = np.array([len(d) for d in docs], dtype=np.int32)
+    avg = float(lens.mean()) if len(lens) and lens.any() else 1.0
+    norm = (k1 * (1 - b + b * lens / avg)).astype(np.float32)
+    counts = [Counter(d) for d in docs]
+    out = np.zeros(len(docs), dtype=np.float32)
+    for t in dict.fromkeys(query):
+        idx = np.array([i for i, c in enumerate(counts) if c[t]], dtype=np.int32)
+        if not len(idx):
+            continue
+        tf = np.array([counts[i][t] for i in idx], dtype=np.float32)
+        idf = math.log(1 + (len(docs) - len(idx) + 0.5) / (len(idx) + 0.5))
+        out[idx] += idf * tf * (k1 + 1) / (tf + norm[idx])
+    return out
+
+
+def test_bulk_built_indexes_score_as_bm25_over_each_texts_tokens() -> None:
     from agent.bm25 import BM25
     from agent.lexicon import index_corpus, path_words
 
@@ -195,19 +218,16 @@ def test_bulk_built_indexes_score_as_bm25_over_each_texts_tokens() -> None:
     assert "foo_bar_baz" in pair_docs[2] and "foo_bar_baz" in pair_docs[3]  # spelt alike: one term
     assert any("kelvin" in p for p in pair_docs[5])  # the Kelvin sign joined its word
     for batch in (1, 3, 1000):  # texts tokenized one, three or all at a time
-        words, paths, phrases = index_corpus(
+        built = index_corpus(
             LEXICAL_TEXTS, LEXICAL_PATHS, np.array(LEXICAL_PATH_OF, dtype=np.int32), batch=batch
         )
-        for index, docs in ((words, word_docs), (paths, path_tokens), (phrases, pair_docs)):
+        for index, docs in zip(built, (word_docs, path_tokens, pair_docs), strict=True):
             assert index.n == len(docs)
-            plain = BM25(docs)  # from token lists, a Counter per document
             vocabulary = sorted({t for d in docs for t in d})
             assert vocabulary
-            for term in [*vocabulary, "absent"]:
-                expected = _reference_bm25(docs, [term])
-                assert np.allclose(index.scores([term]), expected, rtol=1e-5, atol=1e-7), (batch, term)
-                assert np.array_equal(index.scores([term]), plain.scores([term])), (batch, term)
-                assert index.df(term) == sum(term in d for d in docs)
-            query = vocabulary[::3]
-            assert np.allclose(index.scores(query), _reference_bm25(docs, query), rtol=1e-5, atol=1e-7)
-            assert np.array_equal(index.scores(query), plain.scores(query))
+            for query in [*([t] for t in vocabulary), ["absent"], vocabulary[::3], vocabulary]:
+                scores = index.scores(query)
+                assert np.allclose(scores, _reference_bm25(docs, query), rtol=1e-5, atol=1e-7), (batch, query)
+                assert np.array_equal(scores, _reference_float32(docs, query)), (batch, query)
+                assert np.array_equal(scores, BM25(docs).scores(query)), (batch, query)  # token lists
+            assert all(index.df(t) == sum(t in d for d in docs) for t in vocabulary)
