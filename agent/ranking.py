@@ -134,21 +134,23 @@ class CodeIndex:
         by_doc: dict[str, list[int]] = defaultdict(list)
         for i, c in enumerate(self.chunks):
             by_doc[c.doc_id].append(i)
-        for doc_id, idx in by_doc.items():
-            doc = docs.get(doc_id)
-            if doc is None:
+        found = [(doc, idx) for doc_id, idx in by_doc.items() if (doc := docs.get(doc_id)) is not None]
+        del by_doc
+        last, starts, idx = -1, [], []
+        for d, name, qualname, line in definition_names([doc for doc, _ in found]):
+            if d != last:  # the first line of each of the document's chunks
+                doc, idx = found[d]
+                starts = [doc.text.count("\n", 0, self.chunks[i].start_char) + 1 for i in idx]
+                last = d
+            pos = bisect.bisect_right(starts, line) - 1
+            if pos < 0:
                 continue
-            starts = [doc.text.count("\n", 0, self.chunks[i].start_char) + 1 for i in idx]
-            for name, qualname, line in definition_names(doc):
-                pos = bisect.bisect_right(starts, line) - 1
-                if pos < 0:
-                    continue
-                ci = idx[pos]
-                key = name.lower()
-                key = name if key == name else key  # most names are lower case: one string, not two
-                self.symbols[key].append(_Site(ci, name, qualname))
-                site_chunks.append(ci)
-                site_keys.append(key)
+            ci = idx[pos]
+            key = name.lower()
+            key = name if key == name else key  # most names are lower case: one string, not two
+            self.symbols[key].append(_Site(ci, name, qualname))
+            site_chunks.append(ci)
+            site_keys.append(key)
         # chunk -> the names it defines, as slices of the site keys sorted by chunk (a tuple per
         # chunk cost ~100 bytes; 100k files define ~100k names)
         order, self._defined_start = _groups(site_chunks, len(self.chunks))

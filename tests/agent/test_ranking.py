@@ -231,3 +231,38 @@ def test_bulk_built_indexes_score_as_bm25_over_each_texts_tokens() -> None:
                 assert np.array_equal(scores, _reference_float32(docs, query)), (batch, query)
                 assert np.array_equal(scores, BM25(docs).scores(query)), (batch, query)  # token lists
             assert all(index.df(t) == sum(t in d for d in docs) for t in vocabulary)
+
+
+def test_definition_names_match_the_definitions_of_each_file_alone() -> None:
+    from agent import symbols
+
+    # Files that end inside a declaration, so that matching them joined could run into the next.
+    texts = {
+        "a.go": "package a\n\nfunc (s *Server) Serve() {}\nfunc (",
+        "b.go": "x Thing) Method() {}\n",
+        "c.ts": "export class Widget {\n  render() {}\n}\nexport async function",
+        "d.ts": "load() {}\n\tfunction inner() {}\n",
+        "e.rs": "pub(crate) fn parse() {}\nimpl\n",
+        "f.rs": "Parser {\n    fn next(&mut self) {}\n}\n",
+        "g.py": "class Outer:\n    def method(self):\n        def inner(): pass\nclass",
+        "h.py": "  Late: pass\n\x00)def odd(): pass\n",
+        "notes.md": "# Title\n\ndef not_code(): pass\n",
+        "i.py": "",
+    }
+    docs = [doc(uri, text) for uri, text in texts.items()]
+    want = [
+        (i, d.name, d.qualname, d.line)
+        for i, document in enumerate(docs)
+        for d in definitions(document, fast=True)
+        if d.kind != "heading"
+    ]
+    names = {name for _, name, _, _ in want}
+    assert {"Serve", "Widget", "parse", "method", "inner"} <= names
+    assert not names & {
+        "load",
+        "Method",
+        "Parser",
+        "Late",
+        "not_code",
+    }  # no file's declaration ends in the next
+    assert list(symbols.definition_names(docs)) == want
