@@ -38,35 +38,42 @@ class BM25:
         if len(keys):
             owners = np.repeat(np.arange(n, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64))
             postings.add(np.frombuffer(keys, dtype=np.int64), owners, 0, n)
-        self._load(*postings.sorted(), postings.lengths, k1, b)
+        self._load(*postings.rows(), postings.lengths, k1, b)
 
     @classmethod
-    def from_postings(
+    def from_rows(
         cls,
         keys: np.ndarray,
+        start: np.ndarray,
         docs: np.ndarray,
         tf: np.ndarray,
         lengths: np.ndarray,
         k1: float = 1.5,
         b: float = 0.75,
     ) -> BM25:
-        """From postings (each a term key, a document and the term's count there) sorted by
-        term, then document; lengths: tokens per document."""
+        """From postings rows: term keys (sorted, distinct), where each term's postings start
+        (len(keys) + 1 offsets), the postings' documents (in order within a term) and counts
+        there; lengths: tokens per document."""
         self = cls.__new__(cls)
-        self._load(keys, docs, tf, lengths, k1, b)
+        self._load(keys, start, docs, tf, lengths, k1, b)
         return self
 
     def _load(
-        self, keys: np.ndarray, docs: np.ndarray, tf: np.ndarray, lengths: np.ndarray, k1: float, b: float
+        self,
+        keys: np.ndarray,
+        start: np.ndarray,
+        docs: np.ndarray,
+        tf: np.ndarray,
+        lengths: np.ndarray,
+        k1: float,
+        b: float,
     ) -> None:
         self.n = len(lengths)
         self.k1 = k1
         self.norm = _norm(lengths, k1, b)
-        starts = np.flatnonzero(np.diff(keys)) + 1  # where each term's postings start
-        starts = np.concatenate(([0], starts)) if len(keys) else starts
-        self._keys = keys[starts]
-        self._start = np.append(starts, len(keys)).astype(np.int64)
-        self._docs = docs.astype(np.int32, copy=False)
+        self._keys = keys
+        self._start = start
+        self._docs = docs
         self._tf = tf.astype(np.float32)
 
     def _term(self, term: str) -> int | None:
@@ -107,12 +114,17 @@ class Postings:
 
     Each `add` takes every token of a run of documents at once (flat arrays: a term key and a
     document number per token) and counts them with sorts in numpy, where a Counter and a dict
-    lookup per document cost Python for every document. Runs come in document order.
+    lookup per document cost Python for every document. Runs come in document order. A run is
+    kept as its distinct terms with their numbers of postings, and each posting as a document
+    and a count (8 bytes), so the rows are sorted at the end with ~24 bytes a posting at most.
     """
 
     def __init__(self, n: int) -> None:
         self.lengths = np.zeros(n, dtype=np.int32)
-        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._terms: list[np.ndarray] = []  # each run's distinct term keys, sorted
+        self._sizes: list[np.ndarray] = []  # and how many postings each has in the run
+        self._docs: list[np.ndarray] = []  # each run's postings by term, then document
+        self._tf: list[np.ndarray] = []
 
     def add(self, keys: np.ndarray, docs: np.ndarray, lo: int, hi: int) -> None:
         """keys[i] occurs once in document docs[i] (lo <= docs[i] < hi); documents before lo are done."""
@@ -125,26 +137,42 @@ class Postings:
         first = np.ones(len(k), dtype=bool)  # where a (term, document) pair starts
         first[1:] = (k[1:] != k[:-1]) | (d[1:] != d[:-1])
         at = np.flatnonzero(first)
-        self._parts.append((k[at], d[at].astype(np.int32), np.diff(np.append(at, len(k))).astype(np.int32)))
+        self._docs.append(d[at].astype(np.int32))
+        self._tf.append(np.diff(np.append(at, len(k))).astype(np.int32))
+        k = k[at]
+        new = np.flatnonzero(k[1:] != k[:-1]) + 1  # where each term's postings start
+        self._terms.append(k[np.concatenate(([0], new))])
+        self._sizes.append(np.diff(np.concatenate(([0], new, [len(k)]))).astype(np.int32))
 
     def build(self, k1: float = 1.5, b: float = 0.75) -> BM25:
-        return BM25.from_postings(*self.sorted(), self.lengths, k1, b)
+        return BM25.from_rows(*self.rows(), self.lengths, k1, b)
 
-    def sorted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every run's postings (term keys, documents, counts) together, by term, then document."""
-        parts, self._parts = self._parts, []
-        if not parts:
-            none = np.zeros(0, dtype=np.int64)
-            return none, none.astype(np.int32), none.astype(np.int32)
-        keys = np.concatenate([p[0] for p in parts])
-        docs = np.concatenate([p[1] for p in parts])
-        tf = np.concatenate([p[2] for p in parts])
-        del parts
-        # Runs come in document order and each is sorted by (term, document): a stable sort by
-        # term keeps every term's documents in order.
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        docs = docs[order]
-        tf = tf[order]
-        del order
-        return keys, docs, tf
+    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every run's postings together: (term keys, term starts, documents, counts), by term, then document."""
+        if not self._terms:
+            none = np.zeros(0, dtype=np.int32)
+            return none.astype(np.int64), np.zeros(1, dtype=np.int64), none, none
+        keys = np.unique(np.concatenate(self._terms))
+        term = np.concatenate(
+            [
+                np.repeat(np.searchsorted(keys, t).astype(np.int32), n)
+                for t, n in zip(self._terms, self._sizes, strict=True)
+            ]
+        )  # each posting's term, by position in keys
+        self._terms.clear()
+        self._sizes.clear()
+        start = np.zeros(len(keys) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term, minlength=len(keys)), out=start[1:])
+        # Runs come in document order: a stable sort by term keeps every term's documents in order.
+        order = np.argsort(term, kind="stable")
+        del term
+        docs = _gather(self._docs, order)
+        tf = _gather(self._tf, order)
+        return keys, start, docs, tf
+
+
+def _gather(parts: list[np.ndarray], order: np.ndarray) -> np.ndarray:
+    """The parts concatenated, in the given order; the parts are released."""
+    whole = np.concatenate(parts)
+    parts.clear()
+    return whole[order]

@@ -165,7 +165,8 @@ class _Vocabulary:
         return ids.astype(np.int32), counts
 
     def _learn(self, new: list[str]) -> None:
-        lower = list(map(str.lower, new))
+        # a word that is lower case already stands for itself (str.lower makes a copy anyway)
+        lower = [w if w == low else low for w, low in zip(new, map(str.lower, new), strict=True)]
         tokens = list(map(_word_tokens, new, lower))
         self.ends.extend(islice(accumulate(map(len, tokens), initial=len(self.tokens)), 1, None))
         self.tokens.extend(map(hash, chain.from_iterable(tokens)))
@@ -254,6 +255,7 @@ def index_corpus(
         del tokens
         pair_keys, pair_docs = _pairs(vocab, batch, docs, ids, counts)
         phrases.add(pair_keys, pair_docs, lo, hi)
+    del vocab, ptokens, pcounts, pstarts  # every distinct word of the corpus, before the postings are sorted
     return words.build(), path_index.build(), phrases.build()
 
 
