@@ -241,9 +241,9 @@ def index_corpus(
     words = Postings(len(texts))
     phrases = Postings(len(texts))
     for lo, hi in _batches(texts, batch):
-        batch = texts[lo:hi]
+        run = texts[lo:hi]
         docs = np.arange(lo, hi, dtype=np.int32)
-        ids, counts = vocab.number(batch)
+        ids, counts = vocab.number(run)
         tokens, per_text = vocab.expand(ids, counts)
         own = path_of[lo:hi]
         words.add(
@@ -253,7 +253,7 @@ def index_corpus(
             hi,
         )
         del tokens
-        pair_keys, pair_docs = _pairs(vocab, batch, docs, ids, counts)
+        pair_keys, pair_docs = _pairs(vocab, run, docs, ids, counts)
         phrases.add(pair_keys, pair_docs, lo, hi)
     del vocab, ptokens, pcounts, pstarts  # every distinct word of the corpus, before the postings are sorted
     return words.build(), path_index.build(), phrases.build()
