@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 from array import array
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+
+try:  # glibc's; elsewhere freed memory is left to the allocator
+    _MALLOC_TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+except (OSError, AttributeError):
+    _MALLOC_TRIM = None
+
+
+def release_memory() -> None:
+    """Hand the heap's free memory back to the system. After a burst of big arrays glibc raises
+    its thresholds and keeps tens of MB of freed heap resident, and the next phase of an index
+    build then grows on top of it: on a 100k-file folder the build peaked ~17 MB higher."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def _norm(lengths: np.ndarray, k1: float, b: float) -> np.ndarray:
@@ -149,30 +164,30 @@ class Postings:
 
     def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every run's postings together: (term keys, term starts, documents, counts), by term, then document."""
-        if not self._terms:
-            none = np.zeros(0, dtype=np.int32)
-            return none.astype(np.int64), np.zeros(1, dtype=np.int64), none, none
-        keys = np.unique(np.concatenate(self._terms))
-        term = np.concatenate(
-            [
-                np.repeat(np.searchsorted(keys, t).astype(np.int32), n)
-                for t, n in zip(self._terms, self._sizes, strict=True)
-            ]
-        )  # each posting's term, by position in keys
+        keys = np.unique(np.concatenate(self._terms)) if self._terms else np.zeros(0, dtype=np.int64)
+        ids = [np.searchsorted(keys, t) for t in self._terms]  # each run's terms by position in keys
         self._terms.clear()
-        self._sizes.clear()
         start = np.zeros(len(keys) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(term, minlength=len(keys)), out=start[1:])
-        # Runs come in document order: a stable sort by term keeps every term's documents in order.
-        order = np.argsort(term, kind="stable")
-        del term
-        docs = _gather(self._docs, order)
-        tf = _gather(self._tf, order)
+        for t, n in zip(ids, self._sizes, strict=True):
+            start[t + 1] += n
+        np.cumsum(start, out=start)
+        # Each run's postings go after the earlier runs' of the same term: runs come in document
+        # order, so every term's documents stay in order (no sort of all postings).
+        docs = np.empty(int(start[-1]), dtype=np.int32)
+        tf = np.empty(int(start[-1]), dtype=np.int32)
+        fill = start[:-1].copy()  # where each term's next postings go
+        for t, n in zip(ids, self._sizes, strict=True):
+            at = ranges(fill[t], n)
+            docs[at] = self._docs.pop(0)
+            tf[at] = self._tf.pop(0)
+            fill[t] += n
+        self._sizes.clear()
+        release_memory()  # the runs' arrays, now copied
         return keys, start, docs, tf
 
 
-def _gather(parts: list[np.ndarray], order: np.ndarray) -> np.ndarray:
-    """The parts concatenated, in the given order; the parts are released."""
-    whole = np.concatenate(parts)
-    parts.clear()
-    return whole[order]
+def ranges(start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The positions start[i], ..., start[i] + length[i] - 1, range after range, as one array."""
+    total = int(length.sum())
+    before = np.cumsum(length) - length  # where each range begins in the output
+    return np.repeat(start - before, length) + np.arange(total, dtype=np.int64)

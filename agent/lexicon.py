@@ -17,7 +17,7 @@ from itertools import accumulate, chain, count, filterfalse, islice
 
 import numpy as np
 
-from agent.bm25 import BM25, Postings
+from agent.bm25 import BM25, Postings, ranges, release_memory
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -180,7 +180,7 @@ class _Vocabulary:
         start = np.where(ids > 0, ends[ids - 1], 0)
         del ends
         tokens = _view(self.tokens, np.int64)
-        out = tokens[_ranges(start, stop - start)]
+        out = tokens[ranges(start, stop - start)]
         del tokens
         return out, _sums(stop - start, counts)
 
@@ -189,13 +189,6 @@ class _Vocabulary:
         out = lower[ids]
         del lower
         return out
-
-
-def _ranges(start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """The positions start[i], ..., start[i] + length[i] - 1, range after range, as one array."""
-    total = int(length.sum())
-    before = np.cumsum(length) - length  # where each range begins in the output
-    return np.repeat(start - before, length) + np.arange(total, dtype=np.int64)
 
 
 def _sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -247,7 +240,7 @@ def index_corpus(
         tokens, per_text = vocab.expand(ids, counts)
         own = path_of[lo:hi]
         words.add(
-            np.concatenate((ptokens[_ranges(pstarts[own], pcounts[own])], tokens)),
+            np.concatenate((ptokens[ranges(pstarts[own], pcounts[own])], tokens)),
             np.concatenate((np.repeat(docs, pcounts[own]), np.repeat(docs, per_text))),
             lo,
             hi,
@@ -256,6 +249,7 @@ def index_corpus(
         pair_keys, pair_docs = _pairs(vocab, run, docs, ids, counts)
         phrases.add(pair_keys, pair_docs, lo, hi)
     del vocab, ptokens, pcounts, pstarts  # every distinct word of the corpus, before the postings are sorted
+    release_memory()
     return words.build(), path_index.build(), phrases.build()
 
 
