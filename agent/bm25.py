@@ -131,7 +131,8 @@ class Postings:
     document number per token) and counts them with sorts in numpy, where a Counter and a dict
     lookup per document cost Python for every document. Runs come in document order. A run is
     kept as its distinct terms with their numbers of postings, and each posting as a document
-    and a count (8 bytes), so the rows are sorted at the end with ~24 bytes a posting at most.
+    and a count (8 bytes); `rows` places each run's postings after the earlier runs' of the
+    same term, with no sort of all postings.
     """
 
     def __init__(self, n: int) -> None:
