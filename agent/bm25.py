@@ -1,84 +1,100 @@
-"""Okapi BM25 over token lists, with postings in numpy arrays (the words, paths and phrases of agent/ranking.py)."""
+"""Okapi BM25 with postings in numpy arrays (the words, paths and phrases of agent/ranking.py)."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 from array import array
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from itertools import count
-from typing import Any
 
 import numpy as np
 
+try:  # glibc's; elsewhere freed memory is left to the allocator
+    _MALLOC_TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+except (OSError, AttributeError):
+    _MALLOC_TRIM = None
 
-def _int32(values: array[int]) -> np.ndarray:
-    """An `array("i")` as a numpy view (no copy); an empty one as an empty array."""
-    return np.frombuffer(values, dtype=np.int32) if len(values) else np.zeros(0, dtype=np.int32)
+
+def release_memory() -> None:
+    """Hand the heap's free memory back to the system. After a burst of big arrays glibc raises
+    its thresholds and keeps tens of MB of freed heap resident, and the next phase of an index
+    build then grows on top of it: on a 100k-file folder the build peaked ~17 MB higher."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def _norm(lengths: np.ndarray, k1: float, b: float) -> np.ndarray:
+    """Each document's length normalisation, k1 * (1 - b + b * length / mean length)."""
+    avg = float(lengths.mean()) if len(lengths) and lengths.any() else 1.0
+    return (k1 * (1 - b + b * lengths / avg)).astype(np.float32)
 
 
 class BM25:
-    """Okapi BM25 over token lists (k1 1.5, b 0.75, Lucene's idf), scored with numpy.
+    """Okapi BM25 (k1 1.5, b 0.75, Lucene's idf), scored with numpy.
 
-    Ours rather than bm25s: building postings from token lists we already have costs one dict
-    lookup per token and one sort, and it spares the query path scipy's import (~0.4 s).
-    Postings are compressed rows (term -> documents, term frequencies) in numpy arrays: 100k
-    chunks of code index in about a second and hold ~10 bytes per posting, where a dict of
-    Python lists took several seconds and ~50 bytes.
+    Ours rather than bm25s: postings counted from flat arrays of token keys (see Postings) cost
+    a few sorts in numpy, and it spares the query path scipy's import (~0.4 s). Postings are
+    compressed rows (term -> documents, term frequencies) in numpy arrays, ~10 bytes a posting.
+    The vocabulary is kept as sorted 64-bit string hashes (this process's, like the index), not
+    as a dict of strings: 100k files hold a million distinct identifiers and word pairs, ~100
+    bytes each as dict entries, 12 here.
     """
 
-    def __init__(
-        self,
-        docs: Iterable[Sequence[str]] | Iterable[Sequence[int]],
+    def __init__(self, docs: Iterable[Sequence[str]], k1: float = 1.5, b: float = 0.75) -> None:
+        """docs: each document's tokens (small corpora; agent/lexicon.py builds big ones in bulk)."""
+        keys = array("q")
+        lengths = array("q")
+        for doc in docs:
+            keys.extend(map(hash, doc))
+            lengths.append(len(doc))
+        n = len(lengths)
+        postings = Postings(n)
+        if len(keys):
+            owners = np.repeat(np.arange(n, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64))
+            postings.add(np.frombuffer(keys, dtype=np.int64), owners, 0, n)
+        self._load(*postings.rows(), postings.lengths, k1, b)
+
+    @classmethod
+    def from_rows(
+        cls,
+        keys: np.ndarray,
+        start: np.ndarray,
+        docs: np.ndarray,
+        tf: np.ndarray,
+        lengths: np.ndarray,
         k1: float = 1.5,
         b: float = 0.75,
-        *,
-        hashed: bool = False,
+    ) -> BM25:
+        """From postings rows: term keys (sorted, distinct), where each term's postings start
+        (len(keys) + 1 offsets), the postings' documents (in order within a term) and counts
+        there; lengths: tokens per document."""
+        self = cls.__new__(cls)
+        self._load(keys, start, docs, tf, lengths, k1, b)
+        return self
+
+    def _load(
+        self,
+        keys: np.ndarray,
+        start: np.ndarray,
+        docs: np.ndarray,
+        tf: np.ndarray,
+        lengths: np.ndarray,
+        k1: float,
+        b: float,
     ) -> None:
-        """docs: each document's tokens, read once and in order (pass a generator, and only one
-        document's tokens are alive at a time). hashed: the tokens are given as their `hash()`
-        already (strings are looked up by theirs)."""
-        ids: defaultdict[Any, int] = defaultdict(count().__next__)  # term -> id, in order of first sight
-        terms = array("i")  # each document's distinct term ids, document after document
-        freqs = array("i")  # their counts in the document
-        lengths = array("i")  # tokens per document
-        distinct = array("i")  # distinct terms per document
-        for doc in docs:
-            counts = Counter(doc)  # in C; keys in order of first occurrence
-            lengths.append(len(doc))
-            distinct.append(len(counts))
-            terms.extend(map(ids.__getitem__, counts))
-            freqs.extend(counts.values())
-        # The vocabulary is kept as sorted 64-bit string hashes (this process's, like the index),
-        # not as a dict of strings: 100k files hold a million distinct identifiers and word pairs,
-        # ~100 bytes each as dict entries, 12 here. Hashed before the postings are sorted, so the
-        # dict and its strings are gone by then.
-        keys = np.fromiter(ids if hashed else map(hash, ids), dtype=np.int64, count=len(ids))
-        del ids, counts
         self.n = len(lengths)
         self.k1 = k1
-        lens = _int32(lengths)
-        avg = float(lens.mean()) if self.n and lens.any() else 1.0
-        self.norm = (k1 * (1 - b + b * lens / avg)).astype(np.float32)
-        # Postings by term, then document: a stable sort by term keeps each term's documents in
-        # order. Built from per-document counts, the arrays hold one entry per (term, document)
-        # pair, never one per token: 100k chunks of code index in ~50 MB less than from token lists.
-        term = _int32(terms)
-        order = np.argsort(term, kind="stable")
-        self._docs = np.repeat(np.arange(self.n, dtype=np.int32), _int32(distinct))[order]
-        self._tf = _int32(freqs)[order].astype(np.float32)
-        del order
-        self._start = np.zeros(len(keys) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(term, minlength=len(keys)), out=self._start[1:])
-        del term, terms, freqs
-        order = np.argsort(keys, kind="stable")
-        self._keys = keys[order]
-        self._ids = order.astype(np.int32)
+        self.norm = _norm(lengths, k1, b)
+        self._keys = keys
+        self._start = start
+        self._docs = docs
+        self._tf = tf.astype(np.float32)
 
     def _term(self, term: str) -> int | None:
         h = hash(term)
         i = int(np.searchsorted(self._keys, h))
-        return int(self._ids[i]) if i < len(self._keys) and self._keys[i] == h else None
+        return i if i < len(self._keys) and self._keys[i] == h else None
 
     def _hit(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         t = self._term(term)
@@ -106,3 +122,73 @@ class BM25:
         s = self.scores(tokens)
         hits = np.flatnonzero(s > 0)
         return hits[np.argsort(-s[hits], kind="stable")].tolist()
+
+
+class Postings:
+    """BM25 postings gathered in bulk: terms as 64-bit hashes, documents numbered in order.
+
+    Each `add` takes every token of a run of documents at once (flat arrays: a term key and a
+    document number per token) and counts them with sorts in numpy, where a Counter and a dict
+    lookup per document cost Python for every document. Runs come in document order. A run is
+    kept as its distinct terms with their numbers of postings, and each posting as a document
+    and a count (8 bytes); `rows` places each run's postings after the earlier runs' of the
+    same term, with no sort of all postings.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.lengths = np.zeros(n, dtype=np.int32)
+        self._terms: list[np.ndarray] = []  # each run's distinct term keys, sorted
+        self._sizes: list[np.ndarray] = []  # and how many postings each has in the run
+        self._docs: list[np.ndarray] = []  # each run's postings by term, then document
+        self._tf: list[np.ndarray] = []
+
+    def add(self, keys: np.ndarray, docs: np.ndarray, lo: int, hi: int) -> None:
+        """keys[i] occurs once in document docs[i] (lo <= docs[i] < hi); documents before lo are done."""
+        self.lengths[lo:hi] += np.bincount(docs - lo, minlength=hi - lo).astype(np.int32)
+        if not len(keys):
+            return
+        order = np.lexsort((docs, keys))  # by term, then document
+        k, d = keys[order], docs[order]
+        del order
+        first = np.ones(len(k), dtype=bool)  # where a (term, document) pair starts
+        first[1:] = (k[1:] != k[:-1]) | (d[1:] != d[:-1])
+        at = np.flatnonzero(first)
+        self._docs.append(d[at].astype(np.int32))
+        self._tf.append(np.diff(np.append(at, len(k))).astype(np.int32))
+        k = k[at]
+        new = np.flatnonzero(k[1:] != k[:-1]) + 1  # where each term's postings start
+        self._terms.append(k[np.concatenate(([0], new))])
+        self._sizes.append(np.diff(np.concatenate(([0], new, [len(k)]))).astype(np.int32))
+
+    def build(self, k1: float = 1.5, b: float = 0.75) -> BM25:
+        return BM25.from_rows(*self.rows(), self.lengths, k1, b)
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every run's postings together: (term keys, term starts, documents, counts), by term, then document."""
+        keys = np.unique(np.concatenate(self._terms)) if self._terms else np.zeros(0, dtype=np.int64)
+        ids = [np.searchsorted(keys, t) for t in self._terms]  # each run's terms by position in keys
+        self._terms.clear()
+        start = np.zeros(len(keys) + 1, dtype=np.int64)
+        for t, n in zip(ids, self._sizes, strict=True):
+            start[t + 1] += n
+        np.cumsum(start, out=start)
+        # Each run's postings go after the earlier runs' of the same term: runs come in document
+        # order, so every term's documents stay in order (no sort of all postings).
+        docs = np.empty(int(start[-1]), dtype=np.int32)
+        tf = np.empty(int(start[-1]), dtype=np.int32)
+        fill = start[:-1].copy()  # where each term's next postings go
+        for t, n in zip(ids, self._sizes, strict=True):
+            at = ranges(fill[t], n)
+            docs[at] = self._docs.pop(0)
+            tf[at] = self._tf.pop(0)
+            fill[t] += n
+        self._sizes.clear()
+        release_memory()  # the runs' arrays, now copied
+        return keys, start, docs, tf
+
+
+def ranges(start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The positions start[i], ..., start[i] + length[i] - 1, range after range, as one array."""
+    total = int(length.sum())
+    before = np.cumsum(length) - length  # where each range begins in the output
+    return np.repeat(start - before, length) + np.arange(total, dtype=np.int64)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from agent.chunking import Chunk
 from agent.documents import content_hash
-from agent.ranking import TokenMemo, code_tokens
+from agent.lexicon import TokenMemo, code_tokens
 from agent.state import Document, Span
 
 EXCERPT_TOKENS = 70  # five or six lines of code: enough to show what is there and where

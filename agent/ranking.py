@@ -18,19 +18,20 @@ instead of one file's every chunk.
 from __future__ import annotations
 
 import bisect
+import gc
 import math
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
 
-from agent.bm25 import BM25
 from agent.chunking import Chunk
+from agent.lexicon import STOPWORDS, WORD, code_tokens, index_corpus, word_pairs
 from agent.state import Document
-from agent.symbols import definitions
+from agent.symbols import definition_names
 
 RRF_K = 60
 # An exact rare phrase shared with the question (a full name, a multi-word term) tells an exact
@@ -52,70 +53,7 @@ REF_MAX_DEFINITIONS = 3  # names defined in more places than this are not follow
 FILE_REST_WEIGHT = 0.3
 FILE_REST_DECAY = 0.8
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
-_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
-_STOP = frozenset(
-    """a an and are as at be but by for from has have how if in into is it its of on or that the their
-    then there these they this to was were what when where which while who why will with would does do
-    did can could should you your we our not no so than too very such via using use used""".split()
-)
-
-
-def _norm(word: str) -> str:
-    """Lower-case, and fold a plural 's' (fixtures -> fixture), so inflection does not split a term."""
-    w = word.lower()
-    if len(w) > 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        w = w[:-1]
-    return w
-
-
-def word_pairs(text: str) -> list[str]:
-    """Pairs of words that stand next to each other, neither a stopword ("marta_kowalski").
-
-    Words that a stopword separates do not pair ("code for Marta" gives none): a pair is an exact
-    name or term, which loose word matches cannot tell apart from near-misses.
-    """
-    # Lower-cased before matching (one C call, not one per word): the same words, but for the
-    # rare non-ASCII letter whose lower case is ASCII (the Kelvin sign), which then joins a word.
-    words = _WORD.findall(text.lower())
-    return [
-        f"{a}_{b}"
-        for a, b in zip(words, words[1:], strict=False)
-        if len(a) > 1 and len(b) > 1 and a not in _STOP and b not in _STOP
-    ]
-
-
-def split_identifier(word: str) -> list[str]:
-    """The parts of a snake_case or CamelCase identifier, lower-cased (`HTTPServer_v2` -> http, server, v, 2)."""
-    return [p.lower() for piece in word.split("_") for p in _PART.findall(piece)]
-
-
-def _word_tokens(word: str) -> tuple[str, ...]:
-    whole = _norm(word)
-    if whole in _STOP or len(whole) < 2:
-        return ()
-    parts = split_identifier(word)
-    if len(parts) < 2:
-        return (whole,)
-    return (whole, *(_norm(p) for p in parts if len(p) > 1 and p not in _STOP))
-
-
-class TokenMemo(dict[str, tuple[str, ...]]):
-    """word -> its BM25 tokens, computed on first sight: a corpus repeats its words a lot."""
-
-    def __missing__(self, word: str) -> tuple[str, ...]:
-        toks = self[word] = _word_tokens(word)
-        return toks
-
-
-def code_tokens(text: str, memo: TokenMemo | None = None) -> list[str]:
-    """Words for BM25: each identifier whole and, when compound, its parts too; no stopwords.
-
-    memo: shared across calls over one corpus (lookups in C; only new words cost Python).
-    """
-    memo = TokenMemo() if memo is None else memo
-    return list(chain.from_iterable(map(memo.__getitem__, _WORD.findall(text))))
 
 
 def question_symbols(question: str) -> list[str]:
@@ -124,12 +62,12 @@ def question_symbols(question: str) -> list[str]:
     ticked = re.findall(r"`([^`]+)`", question)
     for dotted in _DOTTED.findall(question):
         found.extend(dotted.split("."))
-    for word in _WORD.findall(question):
+    for word in WORD.findall(question):
         if "_" in word.strip("_") or re.search(r"[a-z][A-Z]|[A-Z]{2,}[a-z]", word) or word.startswith("__"):
             found.append(word)
     for t in ticked:
-        found.extend(_WORD.findall(t))
-    return [w for w in dict.fromkeys(found) if len(w) > 2 and w.lower() not in _STOP]
+        found.extend(WORD.findall(t))
+    return [w for w in dict.fromkeys(found) if len(w) > 2 and w.lower() not in STOPWORDS]
 
 
 def _groups(keys: Sequence[int], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,6 +78,21 @@ def _groups(keys: Sequence[int], n: int) -> tuple[np.ndarray, np.ndarray]:
     start = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(key, minlength=n), out=start[1:])
     return order, start
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: building an index allocates hundreds of thousands of
+    objects (word lists, names, sites), and each allocation burst set off collections that walk
+    every object of the process (100k documents and chunks): ~0.8 s of the symbol index alone
+    on a 100k-file folder. The build makes no reference cycles, so nothing waits to be freed."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(slots=True)
@@ -155,43 +108,49 @@ class CodeIndex:
     """Everything ranking needs about one list of chunks, built once and reused for many questions."""
 
     def __init__(self, chunks: Sequence[Chunk], documents: Sequence[Document]) -> None:
+        with _gc_paused():
+            self._build(chunks, documents)
+
+    def _build(self, chunks: Sequence[Chunk], documents: Sequence[Document]) -> None:
         self.chunks = list(chunks)
         docs = {d.id: d for d in documents}
         self.files: list[str] = list(dict.fromkeys(c.uri for c in self.chunks))
         # Each file's chunks as one slice of a sorted index array, not a list per file.
         number = {u: i for i, u in enumerate(self.files)}
-        self._file_chunks, self._file_start = _groups([number[c.uri] for c in self.chunks], len(self.files))
+        file_of = np.fromiter(
+            map(number.__getitem__, (c.uri for c in self.chunks)), np.int32, len(self.chunks)
+        )
         del number
-        memo = TokenMemo()
-        path_tokens = {u: code_tokens(_path_words(u), memo) for u in self.files}
-        self.words = BM25(_chunk_tokens(self.chunks, path_tokens, memo))
-        self.paths = BM25([path_tokens[u] for u in self.files])
-        del memo, path_tokens
-        # Pairs as their hashes: a corpus's word pairs are mostly distinct strings, ~70 bytes each.
-        self.phrases = BM25(([hash(p) for p in word_pairs(c.text)] for c in self.chunks), hashed=True)
+        self._file_chunks, self._file_start = _groups(file_of, len(self.files))
+        # words: each chunk's code tokens with its path's first; paths: each file's path tokens;
+        # phrases: each chunk's word pairs (as their hashes)
+        self.words, self.paths, self.phrases = index_corpus(
+            [c.text for c in self.chunks], self.files, file_of
+        )
+        del file_of
         self.symbols: dict[str, list[_Site]] = defaultdict(list)
         site_chunks: list[int] = []  # the chunk of each site, in the order of site_keys
         site_keys: list[str] = []
         by_doc: dict[str, list[int]] = defaultdict(list)
         for i, c in enumerate(self.chunks):
             by_doc[c.doc_id].append(i)
-        for doc_id, idx in by_doc.items():
-            doc = docs.get(doc_id)
-            if doc is None:
+        found = [(doc, idx) for doc_id, idx in by_doc.items() if (doc := docs.get(doc_id)) is not None]
+        del by_doc
+        last, starts, idx = -1, [], []
+        for d, name, qualname, line in definition_names([doc for doc, _ in found]):
+            if d != last:  # the first line of each of the document's chunks
+                doc, idx = found[d]
+                starts = [doc.text.count("\n", 0, self.chunks[i].start_char) + 1 for i in idx]
+                last = d
+            pos = bisect.bisect_right(starts, line) - 1
+            if pos < 0:
                 continue
-            starts = [doc.text.count("\n", 0, self.chunks[i].start_char) + 1 for i in idx]
-            for d in definitions(doc, fast=True):
-                if d.kind == "heading":
-                    continue
-                pos = bisect.bisect_right(starts, d.line) - 1
-                if pos < 0:
-                    continue
-                ci = idx[pos]
-                key = d.name.lower()
-                key = d.name if key == d.name else key  # most names are lower case: one string, not two
-                self.symbols[key].append(_Site(ci, d.name, d.qualname))
-                site_chunks.append(ci)
-                site_keys.append(key)
+            ci = idx[pos]
+            key = name.lower()
+            key = name if key == name else key  # most names are lower case: one string, not two
+            self.symbols[key].append(_Site(ci, name, qualname))
+            site_chunks.append(ci)
+            site_keys.append(key)
         # chunk -> the names it defines, as slices of the site keys sorted by chunk (a tuple per
         # chunk cost ~100 bytes; 100k files define ~100k names)
         order, self._defined_start = _groups(site_chunks, len(self.chunks))
@@ -266,7 +225,7 @@ class CodeIndex:
         own = set(sources)
         for n, ci in enumerate(sources):
             weight = 1.0 if weights is None else weights[n]
-            used = {w.lower() for w in _WORD.findall(self.chunks[ci].text) if len(w) > 3}
+            used = {w.lower() for w in WORD.findall(self.chunks[ci].text) if len(w) > 3}
             used.difference_update(self.defined_in(ci))
             for name in sorted(used):  # a fixed order: float sums, so ties, must not depend on hash seeds
                 sites = self.symbols.get(name)
@@ -299,21 +258,6 @@ class CodeIndex:
         refs = self.references([i for i, _ in best], weights=[s for _, s in best])
         lists.append((refs, REF_WEIGHT))
         return diversify(fuse(lists), [c.uri for c in self.chunks])
-
-
-def _chunk_tokens(
-    chunks: Sequence[Chunk], path_tokens: dict[str, list[str]], memo: TokenMemo
-) -> Iterator[list[str]]:
-    """Each chunk's BM25 words, its path's first; the memo is cleared after the last chunk, so
-    every distinct word of the corpus is freed before BM25 sorts its postings."""
-    for c in chunks:
-        yield path_tokens[c.uri] + code_tokens(c.text, memo)
-    memo.clear()
-
-
-def _path_words(uri: str) -> str:
-    """A path as words: `src/_pytest/fixtures.py` -> 'src _pytest fixtures py'."""
-    return re.sub(r"[/\\.:\-]+", " ", uri.split("?", 1)[0])
 
 
 def fuse(lists: Sequence[tuple[Sequence[int], float]], k: int = RRF_K) -> dict[int, float]:

@@ -9,8 +9,11 @@ definition) and the outlines of the fidelity ladder.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from agent.chunking import chunk_kind
 from agent.state import Document
@@ -140,13 +143,35 @@ _KINDS = {"class": "class", "interface": "type", "struct": "type", "enum": "type
 
 def _generic(text: str) -> list[Definition]:
     out: list[Definition] = []
-    line, pos = 1, 0  # line numbers counted forward from match to match, in C
-    stack: list[tuple[int, str, str]] = []  # (indent, name, kind) of the enclosing definitions
-    for m in _GENERIC.finditer(text):
-        line += text.count("\n", pos, m.start())
-        pos = m.start()
+    for _, m, line, name, qual, kind, depth in _declarations([text]):
         end = text.find("\n", m.start())
         sig = text[m.start() : end if end >= 0 else len(text)].strip()
+        out.append(Definition(name, qual, kind, line, line, sig[:160].rstrip("{ :"), "", depth))
+    return out
+
+
+# Between texts matched together: no declaration pattern matches across it (no whitespace run
+# reaches past the ')', a parenthesised receiver ends at it, and nothing starts a name at NUL).
+_SEPARATOR = "\n)\0\n"
+
+
+def _declarations(texts: Sequence[str]) -> Iterator[tuple[int, re.Match[str], int, str, str, str, int]]:
+    """Each declaration pattern's match in each text: (text number, match, line, name, qualname,
+    kind, depth), as if every text were matched alone; they are matched joined, in one pass."""
+    joined = _SEPARATOR.join(texts)
+    bounds = list(accumulate((len(t) + len(_SEPARATOR) for t in texts), initial=0))
+    t, nxt = -1, 0  # the text being read, and where the next one begins
+    line = pos = 0
+    stack: list[tuple[int, str, str]] = []  # (indent, name, kind) of the enclosing definitions
+    for m in _GENERIC.finditer(joined):
+        at = m.start()
+        if at >= nxt:  # into a later text
+            t = bisect.bisect_right(bounds, at) - 1
+            nxt = bounds[t + 1]
+            line, pos = 1, bounds[t]
+            stack.clear()
+        line += joined.count("\n", pos, at)  # line numbers counted forward from match to match, in C
+        pos = at
         kind = _KINDS.get(m.group("kw"), "function")
         indent = len(m.group("indent").expandtabs(4))
         while stack and stack[-1][0] >= indent:
@@ -155,9 +180,43 @@ def _generic(text: str) -> list[Definition]:
             kind = "method"
         name = m.group("name")
         qual = ".".join([*(n for _, n, _ in stack), name]) if stack else name  # top level: one string
-        out.append(Definition(name, qual, kind, line, line, sig[:160].rstrip("{ :"), "", min(2, len(stack))))
+        yield t, m, line, name, qual, kind, min(2, len(stack))
         stack.append((indent, name, kind))
-    return out
+
+
+_JOIN_CHARS = 4_000_000  # code matched at a time, joined
+
+
+def definition_names(documents: Sequence[Document]) -> Iterator[tuple[int, str, str, int]]:
+    """(document number, name, qualname, line) of each definition but headings, as
+    `definitions(doc, fast=True)` finds them, documents in order: what the symbol index needs,
+    without a record and a signature for each, and code matched many files at a time."""
+    batch: list[int] = []  # code documents waiting, by number
+    size = 0
+    for i, doc in enumerate(documents):
+        if doc.source in ("web", "pdf") or len(doc.text) > MAX_PARSE_CHARS:
+            continue
+        kind = chunk_kind(doc)
+        if kind == "code":
+            batch.append(i)
+            size += len(doc.text)
+            if size >= _JOIN_CHARS:
+                yield from _code_names(documents, batch)
+                batch, size = [], 0
+        elif kind != "markdown":  # markdown: headings only
+            names = [
+                (i, d.name, d.qualname, d.line) for d in definitions(doc, fast=True) if d.kind != "heading"
+            ]
+            if names:
+                yield from _code_names(documents, batch)
+                batch, size = [], 0
+                yield from names
+    yield from _code_names(documents, batch)
+
+
+def _code_names(documents: Sequence[Document], batch: list[int]) -> Iterator[tuple[int, str, str, int]]:
+    for n, _, line, name, qual, _, _ in _declarations([documents[i].text for i in batch]):
+        yield batch[n], name, qual, line
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.MULTILINE)

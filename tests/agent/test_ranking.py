@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
+
 from agent.chunking import chunk_document, content_hash
-from agent.ranking import CodeIndex, code_tokens, diversify, question_symbols, split_identifier
+from agent.lexicon import code_tokens, split_identifier, word_pairs
+from agent.ranking import CodeIndex, diversify, question_symbols
 from agent.state import Document, Span
 from agent.symbols import definitions, outline
 
@@ -109,8 +112,6 @@ def test_other_languages_and_broken_python_fall_back_to_declaration_patterns() -
 
 
 def test_a_full_name_beats_chunks_that_share_only_its_first_or_last_name() -> None:
-    from agent.ranking import word_pairs
-
     assert word_pairs("The code for Marta Kowalski is 4417.") == ["marta_kowalski"]  # no pair across 'for'
     lines = []
     for i in range(400):
@@ -145,3 +146,123 @@ def test_a_definition_several_of_the_best_chunks_use_outranks_one_used_once() ->
     assert index.chunks[users[0]].uri == "src/user9.py"  # the best source uses the lone helper
     refs = [index.chunks[i].uri for i in index.references(users, weights=[1.5, 1.0, 1.0, 1.0])]
     assert refs == ["src/core.py", "src/other.py"]  # used by three (weight 3) before by one (1.5)
+
+
+# Words repeated within and across texts, plurals, CamelCase and snake_case, stopwords, one-letter
+# words, pairs that spell alike ("foo_bar baz" and "foo bar_baz"), non-ASCII text (the Kelvin sign
+# lower-cases to an ASCII k and joins a word), an empty text and texts of one path.
+LEXICAL_TEXTS = [
+    "def parse_args(argv):\n    return ParseArgs(argv).parse() or parse_args(argv[1:])\n",
+    "class FixtureFunctionMarker:\n    fixtures = [fixture for fixture in the_fixtures]\n",
+    "foo_bar baz foo_bar baz and the a x y\n",
+    "foo bar_baz: FOO BAR_BAZ, plural tests of test and classes of class\n",
+    "",
+    "Temperature in \u212aelvin: 300\u212a and na\u00efve caf\u00e9 foo_bar \u0130stanbul\n",
+    "HTTPServer_v2 serves HTTPServer requests; json provider dumps json\n",
+    "parse_args parse_args parse_args\n",
+]
+LEXICAL_PATHS = ["src/app/cli.py", "src/app/json/provider.py", "docs/Read Me.md"]
+LEXICAL_PATH_OF = [0, 0, 1, 1, 1, 2, 1, 0]
+
+
+def _reference_bm25(docs: list[list[str]], query: list[str], k1: float = 1.5, b: float = 0.75) -> list[float]:
+    """Okapi BM25 written out from its definition (Lucene's idf), one document at a time."""
+    import math
+    from collections import Counter
+
+    n = len(docs)
+    avg = sum(map(len, docs)) / n if n and any(docs) else 1.0
+    df = Counter(t for d in docs for t in set(d))
+    out = []
+    for d in docs:
+        tf = Counter(d)
+        s = 0.0
+        for t in dict.fromkeys(query):
+            if tf[t]:
+                idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+                s += idf * tf[t] * (k1 + 1) / (tf[t] + k1 * (1 - b + b * len(d) / avg))
+        out.append(s)
+    return out
+
+
+def _reference_float32(
+    docs: list[list[str]], query: list[str], k1: float = 1.5, b: float = 0.75
+) -> np.ndarray:
+    """The same sums in BM25's float32 arithmetic, from counts taken here: equal to the bit when
+    the index holds the same term frequencies, document frequencies and lengths."""
+    import math
+    from collections import Counter
+
+    lens = np.array([len(d) for d in docs], dtype=np.int32)
+    avg = float(lens.mean()) if len(lens) and lens.any() else 1.0
+    norm = (k1 * (1 - b + b * lens / avg)).astype(np.float32)
+    counts = [Counter(d) for d in docs]
+    out = np.zeros(len(docs), dtype=np.float32)
+    for t in dict.fromkeys(query):
+        idx = np.array([i for i, c in enumerate(counts) if c[t]], dtype=np.int32)
+        if not len(idx):
+            continue
+        tf = np.array([counts[i][t] for i in idx], dtype=np.float32)
+        idf = math.log(1 + (len(docs) - len(idx) + 0.5) / (len(idx) + 0.5))
+        out[idx] += idf * tf * (k1 + 1) / (tf + norm[idx])
+    return out
+
+
+def test_bulk_built_indexes_score_as_bm25_over_each_texts_tokens() -> None:
+    from agent.bm25 import BM25
+    from agent.lexicon import index_corpus, path_words
+
+    path_tokens = [code_tokens(path_words(p)) for p in LEXICAL_PATHS]
+    word_docs = [path_tokens[f] + code_tokens(t) for t, f in zip(LEXICAL_TEXTS, LEXICAL_PATH_OF, strict=True)]
+    pair_docs = [word_pairs(t) for t in LEXICAL_TEXTS]
+    assert "foo_bar_baz" in pair_docs[2] and "foo_bar_baz" in pair_docs[3]  # spelt alike: one term
+    assert any("kelvin" in p for p in pair_docs[5])  # the Kelvin sign joined its word
+    for batch in (1, 3, 1000):  # texts tokenized one, three or all at a time
+        built = index_corpus(
+            LEXICAL_TEXTS, LEXICAL_PATHS, np.array(LEXICAL_PATH_OF, dtype=np.int32), batch=batch
+        )
+        for index, docs in zip(built, (word_docs, path_tokens, pair_docs), strict=True):
+            assert index.n == len(docs)
+            vocabulary = sorted({t for d in docs for t in d})
+            assert vocabulary
+            for query in [*([t] for t in vocabulary), ["absent"], vocabulary[::3], vocabulary]:
+                scores = index.scores(query)
+                assert np.allclose(scores, _reference_bm25(docs, query), rtol=1e-5, atol=1e-7), (batch, query)
+                assert np.array_equal(scores, _reference_float32(docs, query)), (batch, query)
+                assert np.array_equal(scores, BM25(docs).scores(query)), (batch, query)  # token lists
+            assert all(index.df(t) == sum(t in d for d in docs) for t in vocabulary)
+
+
+def test_definition_names_match_the_definitions_of_each_file_alone() -> None:
+    from agent import symbols
+
+    # Files that end inside a declaration, so that matching them joined could run into the next.
+    texts = {
+        "a.go": "package a\n\nfunc (s *Server) Serve() {}\nfunc (",
+        "b.go": "x Thing) Method() {}\n",
+        "c.ts": "export class Widget {\n  render() {}\n}\nexport async function",
+        "d.ts": "load() {}\n\tfunction inner() {}\n",
+        "e.rs": "pub(crate) fn parse() {}\nimpl\n",
+        "f.rs": "Parser {\n    fn next(&mut self) {}\n}\n",
+        "g.py": "class Outer:\n    def method(self):\n        def inner(): pass\nclass",
+        "h.py": "  Late: pass\n\x00)def odd(): pass\n",
+        "notes.md": "# Title\n\ndef not_code(): pass\n",
+        "i.py": "",
+    }
+    docs = [doc(uri, text) for uri, text in texts.items()]
+    want = [
+        (i, d.name, d.qualname, d.line)
+        for i, document in enumerate(docs)
+        for d in definitions(document, fast=True)
+        if d.kind != "heading"
+    ]
+    names = {name for _, name, _, _ in want}
+    assert {"Serve", "Widget", "parse", "method", "inner"} <= names
+    assert not names & {
+        "load",
+        "Method",
+        "Parser",
+        "Late",
+        "not_code",
+    }  # no file's declaration ends in the next
+    assert list(symbols.definition_names(docs)) == want
