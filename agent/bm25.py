@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import math
 from array import array
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-try:  # glibc's; elsewhere freed memory is left to the allocator
-    _MALLOC_TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-except (OSError, AttributeError):
-    _MALLOC_TRIM = None
-
-
-def release_memory() -> None:
-    """Hand the heap's free memory back to the system. After a burst of big arrays glibc raises
-    its thresholds and keeps tens of MB of freed heap resident, and the next phase of an index
-    build then grows on top of it: on a 100k-file folder the build peaked ~17 MB higher."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
+# After a burst of big arrays glibc raises its thresholds and keeps tens of MB of freed heap
+# resident, and the next phase of an index build grows on top of it: on a 100k-file folder the
+# build peaked ~17 MB higher without handing it back.
+from tools.runtime import release_memory
 
 
 def _norm(lengths: np.ndarray, k1: float, b: float) -> np.ndarray:

@@ -17,7 +17,8 @@ from itertools import accumulate, chain, count, filterfalse, islice
 
 import numpy as np
 
-from agent.bm25 import BM25, Postings, ranges, release_memory
+from agent.bm25 import BM25, Postings, ranges
+from tools.runtime import release_memory
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
