@@ -48,12 +48,15 @@ def read_ahead(entries: Sequence[Entry], limit: int, *, slow_read: float = SLOW)
     done = slow = 0
     while done < len(entries):  # in the caller's thread, while the reads are fast
         block = entries[done : done + PROBE]
-        started = time.perf_counter()
-        out = _batch(block, limit)
+        spent = 0.0
+        for entry in block:  # each handed over once read: a page that ends mid-block reads none for nothing
+            started = time.perf_counter()
+            outcome = _one(entry, limit)
+            spent += time.perf_counter() - started
+            yield outcome
         done += len(block)
         # Two slow blocks in a row: one alone may be this process losing the CPU for a while.
-        slow = slow + 1 if time.perf_counter() - started > slow_read * len(block) else 0
-        yield from out
+        slow = slow + 1 if spent > slow_read * len(block) else 0
         if slow == 2 and len(entries) - done >= 2 * BATCH:
             break
     if done < len(entries):
@@ -80,13 +83,13 @@ def _threaded(entries: Sequence[Entry], limit: int) -> Iterator[Outcome]:
 
 
 def _batch(entries: Sequence[Entry], limit: int) -> list[Outcome]:
-    out: list[Outcome] = []
-    for entry in entries:
-        if os.path.splitext(entry.where)[1].lower() in _READ_BY_CALLER:
-            out.append(None)
-            continue
-        try:
-            out.append(read_small(entry.where, entry.display, limit, KEEP_BYTES))
-        except ToolError as exc:  # handed over in order; the caller says why the file was skipped
-            out.append(exc)
-    return out
+    return [_one(entry, limit) for entry in entries]
+
+
+def _one(entry: Entry, limit: int) -> Outcome:
+    if os.path.splitext(entry.where)[1].lower() in _READ_BY_CALLER:
+        return None
+    try:
+        return read_small(entry.where, entry.display, limit, KEEP_BYTES)
+    except ToolError as exc:  # handed over in order; the caller says why the file was skipped
+        return exc
