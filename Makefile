@@ -1,5 +1,5 @@
 # The two quick-start commands (README): `make demo` and `make test`. Both set up first.
-.PHONY: setup demo test lint bench eval
+.PHONY: setup demo test lint bench eval lock test-latest
 
 setup:
 	@bash scripts/setup.sh
@@ -21,3 +21,12 @@ bench: setup
 
 eval: setup
 	.venv/bin/forage eval run all --quick --out runs/quick
+
+# requirements.lock: `make lock` refreshes it to the newest versions pyproject.toml allows and prints
+# what moved (`make lock KEEP=1` keeps the pins and resolves only what pyproject.toml changed).
+# Run `make test-latest` first: the test suite on those newest versions, in a scratch venv.
+lock: setup
+	@bash scripts/lock.sh
+
+test-latest: setup
+	@bash scripts/test-latest.sh
