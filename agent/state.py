@@ -135,7 +135,9 @@ class BlockEntry(BaseModel):
     trusted: bool
     fetched_at: str | None = None
     redactions: int = 0  # secrets replaced by [REDACTED:kind] in this block
-    flags: list[str] = Field(default_factory=list)  # safety flags (agent/screening.py), e.g. "hidden_text"
+    flags: list[str] = Field(
+        default_factory=list
+    )  # safety flags (agent/safety/screening.py), e.g. "hidden_text"
     fidelity: Literal["full", "excerpt", "outline", "paths"] = (
         "full"  # the ladder rung: text, lines, outline or paths
     )

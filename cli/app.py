@@ -17,13 +17,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.errors import AgentError
-from agent.packing import pack_file_parts
-from cli import chat as chat_cli
-from cli import eval as eval_cli
-from cli import index as index_cli
-from cli import models as models_cli
-from cli import servers as servers_cli
-from cli import sessions as sessions_cli
+from agent.pack.packing import pack_file_parts
+from cli.chat import command as chat_cli
+from cli.commands import eval as eval_cli
+from cli.commands import index as index_cli
+from cli.commands import models as models_cli
+from cli.commands import servers as servers_cli
+from cli.commands import sessions as sessions_cli
 from cli.render import Progress, close_model, format_refusal, format_summary, format_usage
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -267,7 +267,7 @@ def _execute_pack(
     """Local sources are packed in-process (fast path); anything else goes through the agent.
 
     Returns the result and the format used (--format, else the pack_format setting)."""
-    from agent.direct import pack_direct
+    from agent.gather.direct import pack_direct
 
     try:
         settings = _settings(flags)
@@ -321,7 +321,7 @@ def _execute(
     warn: bool = True,
 ) -> Any:
     from agent.models import make_model
-    from agent.session import run
+    from agent.session.session import run
 
     try:
         settings = _settings(flags)
@@ -333,7 +333,7 @@ def _execute(
     if warn:
         _warn_unredacted(settings)
     progress = Progress(err, quiet=quiet)
-    from agent.background import hold_until_exit
+    from agent.retrieval.background import hold_until_exit
 
     hold_until_exit(settings.data_dir)  # one command: background embedding starts as it exits
 
@@ -378,7 +378,7 @@ def mcp_command(ctx: typer.Context) -> None:
     forage mcp [ROOT...] [--allow-host H] [--model M] [--mcp-config PATH] [--transport stdio|http --port P]
     Local sources must lie inside the ROOTs (default: the current folder). See forage mcp --help.
     """
-    from mcp_servers.agent import main as serve
+    from mcp_servers.forage.server import main as serve
 
     serve(list(ctx.args))
 

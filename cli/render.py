@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
-from agent.screening import format_report
+from agent.safety.screening import format_report
 from agent.state import Action, Pack, Usage
 
 if TYPE_CHECKING:
-    from agent.result import RunResult
+    from agent.session.result import RunResult
 
 
 def format_args(args: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ import gzip
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
-from evals.site import LoopbackServer
+from evals.suite.site import LoopbackServer
 
 
 def html(title: str, body: str) -> str:

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from evals.site import LoopbackServer
+from evals.suite.site import LoopbackServer
 
 AUTH = "Basic " + base64.b64encode(b"reader:s3cret").decode()
 

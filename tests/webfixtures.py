@@ -16,7 +16,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from evals.site import LoopbackServer
+from evals.suite.site import LoopbackServer
 
 HUGE_BYTES = 200 * 1024 * 1024
 CRAWL_PAGES = 12

@@ -1,4 +1,7 @@
-"""Chat models behind one protocol; `make_model` picks one from Settings."""
+"""Chat models behind one protocol: Gemini, the offline extractive model, a scripted one for tests.
+
+Modules: base, catalog, extractive, gemini, gemini_errors, gemini_wire, prices, refusal, scripted.
+"""
 
 from __future__ import annotations
 

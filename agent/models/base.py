@@ -34,7 +34,7 @@ class ToolSpec(BaseModel):
     description: str
     input_schema: dict[str, Any]
     server: str = ""
-    read_only: bool = False  # the server's MCP annotation readOnlyHint (agent/guard.py reads it)
+    read_only: bool = False  # the server's MCP annotation readOnlyHint (agent/safety/guard.py reads it)
 
 
 class Reply(BaseModel):

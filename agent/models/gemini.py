@@ -36,7 +36,7 @@ from agent.models.gemini_errors import (
 )
 from agent.models.gemini_wire import emit_text, function_declarations, to_contents
 from agent.models.prices import price_for
-from agent.refusal import NOT_IN_CONTEXT, is_refusal
+from agent.models.refusal import NOT_IN_CONTEXT, is_refusal
 from agent.settings import Price, Settings
 from agent.state import ToolCall, Usage
 from tools.tokens import estimate_tokens

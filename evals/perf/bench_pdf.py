@@ -28,7 +28,7 @@ from typing import Any
 from pypdf import PdfReader
 
 from tests.pdffixtures import FONT, raw_pdf, sentences
-from tools.pdf_pool import PdfPool
+from tools.pdf.pool import PdfPool
 
 DEFAULT_OUT = Path("evals/perf/results/bench_pdf.json")
 

@@ -46,7 +46,7 @@ def _pack(repo: Path, question: str, budget: int, data_dir: Path, embedding: str
 
 
 def _wait_for_background(data_dir: Path, timeout: float = 1800) -> None:
-    from agent.background import _worker_running, pending_dir
+    from agent.retrieval.background import _worker_running, pending_dir
 
     spool = pending_dir(data_dir)
     deadline = time.monotonic() + timeout

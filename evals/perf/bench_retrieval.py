@@ -22,11 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.chroma_index import ChunkIndex
-from agent.chunking import content_hash
-from agent.embeddings import LocalEmbedder, torch_model_available
-from agent.ranking import CodeIndex
-from agent.retrieval import build_index, chunk_all, dense_from_vectors, rank_chunks, select
+from agent.retrieval.chroma_index import ChunkIndex
+from agent.retrieval.chunking import content_hash
+from agent.retrieval.embeddings import LocalEmbedder, torch_model_available
+from agent.retrieval.ranking import CodeIndex
+from agent.retrieval.select import build_index, chunk_all, dense_from_vectors, rank_chunks, select
 from agent.settings import Settings
 from agent.state import Document, Span
 from evals.perf.common import publish
@@ -85,7 +85,7 @@ def bench_embedding(chunks: list[str], data_dir: Path) -> dict[str, object]:
     if not torch_model_available():
         out["torch"] = "not installed (pip install 'forage[torch]'): no comparison"
         return out
-    from agent.embeddings import TorchEmbedder, _load_local_model
+    from agent.retrieval.embeddings import TorchEmbedder, _load_local_model
 
     torch_engine = TorchEmbedder()
     torch_engine.embed(chunks[:2])

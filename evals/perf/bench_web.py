@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.webfixtures import HitCounter, SiteServer
-from tools.fetch import HttpFetcher
-from tools.netpolicy import NetPolicy
-from tools.web import WebReader
-from tools.web_render import Chromium, Renderer, find_chromium
+from tools.web.fetch import HttpFetcher
+from tools.web.netpolicy import NetPolicy
+from tools.web.page import WebReader
+from tools.web.render import Chromium, Renderer, find_chromium
 
 DEFAULT_OUT = Path("evals/perf/results/bench_web.json")
 

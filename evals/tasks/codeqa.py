@@ -1,6 +1,6 @@
 """codeqa: a user's own questions about a repository, scored by file recall per pack budget.
 
-The questions and the scorer belong to `evals.codeqa` (load_questions, file_recall); this
+The questions and the scorer belong to `evals.checks.codeqa` (load_questions, file_recall); this
 adapter only turns each question into a case of the runner: the repository is the one
 source, the size is the pack budget, and the evidence is the files the reference answer cites.
 
@@ -16,12 +16,12 @@ from evals.tasks.base import BuildContext, Case, Suite
 
 
 def _module() -> Any:
-    """evals.codeqa (load_questions, file_recall), or a clear error while it has not landed."""
+    """evals.checks.codeqa (load_questions, file_recall), or a clear error while it has not landed."""
     try:
-        from evals import codeqa
+        from evals.checks import codeqa
     except ImportError as exc:
         raise RuntimeError(
-            "the codeqa suite needs evals/codeqa.py (load_questions, file_recall), which is not in "
+            "the codeqa suite needs evals/checks/codeqa.py (load_questions, file_recall), which is not in "
             "this checkout yet; it lands with the code-aware ranking work (issue 9)"
         ) from exc
     return codeqa
@@ -73,5 +73,5 @@ class CodeQA(Suite):
 
 
 def file_recall(paths: list[str], case: Case) -> float:
-    """The share of the case's cited files among paths, by evals.codeqa's own scorer."""
+    """The share of the case's cited files among paths, by evals.checks.codeqa's own scorer."""
     return float(_module().file_recall(paths, case.relevant, Path(case.meta["repo"])))

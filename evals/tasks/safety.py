@@ -1,4 +1,4 @@
-"""safety: the adversarial cases of evals/safety.py (issue 13), as rows of a `forage eval` run.
+"""safety: the adversarial cases of evals/checks/safety.py (issue 13), as rows of a `forage eval` run.
 
 The attacks (secrets in code and .env, exfiltration URLs, writes by a third-party tool, hidden
 PDF and invisible text, forged envelopes, text addressed to the assistant) do not depend on a
@@ -33,7 +33,7 @@ def _row(strategy: str, seed: int, correct: bool | None, **extra: Any) -> dict[s
 
 
 def safety_rows(report: Any, seconds: float = 0.0) -> list[dict[str, Any]]:
-    """Rows for an evals.safety Report: one per attack, one per group of clean material."""
+    """Rows for an evals.checks.safety Report: one per attack, one per group of clean material."""
     rows = [
         _row("guards", n, bool(c.blocked), group=c.group, name=c.name, detail=c.detail)
         for n, c in enumerate(report.attacks)
@@ -60,7 +60,7 @@ class Safety(Suite):
     )
 
     def rows(self, ctx: BuildContext) -> list[dict[str, Any]]:
-        from evals import safety
+        from evals.checks import safety
 
         started = time.perf_counter()
         report = safety.run(quick=bool(ctx.options.get("quick")))

@@ -1,0 +1,318 @@
+"""The direct pack path: local sources packed in-process, without MCP subprocesses or the graph.
+
+`forage pack` over local folders is deterministic: the extractive planner makes one read_many
+per folder (plus its continuations), one read_file per file and one read_pdf per PDF, and
+never asks a model anything. Making the same calls in-process, on the same pure tools
+(tools/files/front.py, and the PDF worker pool with its time and memory limits), skips the server
+subprocess, the JSON round trips and about 1.5 s of imports (mcp, langgraph). That is what
+keeps a Repomix-sized job fast. URL sources need the web server: they take the agent path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent.errors import SourceError
+from agent.gather.documents import content_hash, doc_id
+from agent.gather.sources import Source, failed_reads, failed_reads_notice, local_roots, resolve_sources
+from agent.pack.routing import available_tokens, choose_route, pack_documents
+from agent.safety.screening import screen_text, with_safety
+from agent.safety.secret_verdicts import settle, verdicts_for
+from agent.session.result import RunResult
+from agent.settings import Settings
+from agent.state import Action, Document, Span, Usage
+from agent.tokens import TokenCounter
+from tools.errors import ToolError
+from tools.files import front as files
+from tools.files.office import is_document
+from tools.roots import Roots
+
+EventSink = Callable[..., None]
+_ALL = 10**15  # "no cap" for read sizes: the budget applies at packing
+
+
+def is_local(sources: list[Source]) -> bool:
+    return bool(sources) and all(s.kind in ("folder", "file", "pdf") for s in sources)
+
+
+def _document(
+    uri: str,
+    text: str,
+    span: Span,
+    *,
+    source: str,
+    tokens: int,
+    now: str,
+    redact: bool,
+    counter: TokenCounter,
+    digest: str | None = None,
+    **meta: Any,
+) -> Document:
+    # Screened as the agent path screens (agent/safety/screening.py): secrets redacted, invisible
+    # characters dropped; a PDF's text is its author's, so it is untrusted (enveloped, flagged).
+    trusted = source != "pdf"
+    screened, done = screen_text(text, uri=uri, trusted=trusted, redact=redact, path=meta.get("path"))
+    if done or meta.get("hidden"):
+        meta = with_safety(dict(meta), done)
+    if screened is not text and screened != text:
+        text, tokens, digest = screened, counter(screened), None
+    # model_construct: these fields come from our own reader, already typed; validating
+    # thousands of documents would cost more than reading them.
+    return Document.model_construct(
+        id=doc_id(uri, span),
+        uri=uri,
+        text=text,
+        hash=digest or content_hash(text),
+        span=span,
+        title=uri,
+        source=source,  # type: ignore[arg-type]
+        trusted=trusted,
+        tokens=tokens,
+        fetched_at=now,
+        meta=meta,
+    )
+
+
+class _Reader:
+    """Reads local sources with the pure tools and records each call as an Action."""
+
+    def __init__(
+        self, roots: Roots, settings: Settings, counter: TokenCounter, emit: EventSink, limit: int
+    ) -> None:
+        self.roots = roots
+        self.settings = settings
+        self.counter = counter
+        self.emit = emit
+        self.limit = limit
+        self.now = datetime.now(UTC).isoformat(timespec="seconds")
+        self.docs: dict[str, Document] = {}
+        self.history: list[Action] = []
+        self.failures: list[str] = []
+        self.pdfs: list[str] = []
+
+    def _record(
+        self, tool: str, args: dict[str, Any], status: str, added: list[Document], t0: float, note: str
+    ) -> None:
+        for doc in added:
+            self.docs[doc.id] = doc
+        action = Action(
+            step=len(self.history), tool=tool, server="files (in-process)" if tool != "read_pdf" else "pdf (pool)",
+            args=args, status=status, summary=note, documents=[d.id for d in added],  # type: ignore[arg-type]
+            tokens_added=sum(d.tokens for d in added), duration_s=round(time.perf_counter() - t0, 3),
+        )  # fmt: skip
+        self.history.append(action)
+        self.emit("call_end", action=action, message=note if status != "ok" else "")
+
+    def folder(self, source: Source) -> None:
+        t0 = time.perf_counter()
+        args = {"paths_or_glob": source.target, "max_tokens": self.limit}
+        try:
+            bundle = files.read_many(
+                self.roots, source.target, max_tokens=self.limit, max_file_bytes=self.settings.max_file_bytes,
+                max_reply_chars=_ALL, contents=False,
+            )  # fmt: skip
+        except ToolError as exc:
+            self.failures.append(f"{source.spec}: {exc}")
+            self._record("read_many", args, "error", [], t0, str(exc))
+            return
+        names = [str(ft.path) for ft in bundle.files]
+        digests = [
+            content_hash(ft.text) for ft in bundle.files
+        ]  # each document's hash, also the verdicts' key
+        scan = [False] * len(names)
+        verdicts = verdicts_for(self.settings)
+        if verdicts is not None:  # one scouting pass over what is not known clean; only hits are redacted
+            scan = verdicts.marks([ft.text for ft in bundle.files], names, digests)
+        added = [
+            _document(
+                ft.display,
+                ft.text,
+                Span(kind="section", label=ft.label)
+                if ft.label
+                else Span(kind="lines", start=ft.start, end=ft.end),
+                source="file",
+                tokens=ft.tokens,
+                now=self.now,
+                redact=redact,
+                counter=self.counter,
+                digest=digest,
+                path=str(ft.path),
+                encoding=ft.encoding,
+            )  # fmt: skip
+            for ft, redact, digest in zip(bundle.files, scan, digests, strict=True)
+        ]
+        if verdicts is not None:
+            settle(verdicts, names, digests, scan, [d.meta for d in added])
+        pdfs = [s["path"] for s in bundle.skipped if s.get("reason") == "pdf"]
+        self.pdfs += pdfs
+        failed = failed_reads(bundle.skipped)
+        if not added and not pdfs:
+            why = failed[0][1] if len(failed) == 1 else "nothing readable was found there"
+            self.failures.append(f"{source.spec}: {why}")
+        if bundle.left_count:
+            self.emit(
+                "notice", text=f"{source.spec}: {bundle.left_count} file(s) left out at {self.limit:,} tokens"
+            )
+        self._record("read_many", args, "ok", added, t0, bundle.text[:300])
+        if failed and (added or pdfs):
+            self.emit("notice", text=failed_reads_notice(source.spec, failed))
+
+    def file(self, source: Source) -> None:
+        if is_document(Path(source.target)):  # an office document or notebook: read by its parts
+            self.folder(source)
+            return
+        t0 = time.perf_counter()
+        args = {"path": source.target}
+        try:
+            read = files.read_file(
+                self.roots, source.target, max_chars=_ALL, max_file_bytes=self.settings.max_file_bytes
+            )
+        except ToolError as exc:
+            self.failures.append(f"{source.spec}: {exc}")
+            self._record("read_file", args, "error", [], t0, str(exc))
+            return
+        ft = read.file
+        added = []
+        if ft.total_lines:
+            span = Span(kind="lines", start=ft.start, end=ft.end)
+            added.append(
+                _document(
+                    ft.display,
+                    ft.text,
+                    span,
+                    source="file",
+                    tokens=ft.tokens,
+                    now=self.now,
+                    redact=self.settings.redact,
+                    counter=self.counter,
+                    path=str(ft.path),
+                )  # fmt: skip
+            )
+        else:
+            self.failures.append(f"{source.spec}: the file is empty")
+        self._record("read_file", args, "ok", added, t0, "")
+
+    def read_pdfs(self, first_spec: dict[str, str]) -> None:
+        if not self.pdfs:
+            return
+        from tools.pdf.pool import PdfPool
+
+        with PdfPool(
+            workers=2, deadline=30.0, memory_mb=512, default_password=self.settings.password()
+        ) as pool:
+            for path in self.pdfs:
+                t0 = time.perf_counter()
+                display = self.roots.display(self.roots.resolve(path))
+                # A PDF named as a source that fails is a failed source (exit 3); one found inside
+                # a folder that fails is a skipped file, like a binary, and is only reported.
+                spec = first_spec.get(path)
+                try:
+                    read = pool.read(name=display, path=path)
+                except ToolError as exc:
+                    if spec is not None:
+                        self.failures.append(f"{spec}: {exc}")
+                    self._record("read_pdf", {"path": path}, "error", [], t0, str(exc))
+                    continue
+                added = [
+                    _document(
+                        display,
+                        page.text,
+                        Span(kind="pages", start=page.number, end=page.number),
+                        source="pdf",
+                        tokens=self.counter(page.text),
+                        now=self.now,
+                        redact=self.settings.redact,
+                        counter=self.counter,
+                        path=path,
+                        **({"hidden": page.hidden} if page.hidden else {}),
+                    )  # fmt: skip
+                    for page in read.pages
+                    if page.status == "text" and page.text.strip()
+                ]
+                note = ""
+                if not added:
+                    note = f"{display}: no text could be extracted (image-only pages need OCR, which is not available)"
+                    if spec is not None:
+                        self.failures.append(f"{spec}: {note}")
+                self._record("read_pdf", {"path": path}, "ok" if added else "error", added, t0, note)
+
+
+def pack_direct(
+    question: str,
+    specs: list[str],
+    settings: Settings,
+    *,
+    fmt: str = "markdown",
+    unbounded: bool = False,
+    window: int = 1_000_000,
+    on_event: EventSink | None = None,
+) -> RunResult | None:
+    """Pack local sources in-process; None when a source needs a server (URLs)."""
+    started = time.perf_counter()
+    emit = on_event or (lambda *a, **k: None)
+    sources, failures = resolve_sources(specs, settings)
+    if not is_local(sources):
+        return None if sources else _empty(question, failures, started)
+    for line in failures:
+        emit("source_failed", text=line)
+    counter = TokenCounter()
+    reader = _read_all(sources, failures, settings, counter, emit)
+    documents = list(reader.docs.values())
+    gathered = sum(d.tokens for d in documents)
+    available = available_tokens(settings, window)
+    route, budget = choose_route(settings.route, gathered, available, unbounded=unbounded)
+    emit("route", route=route, gathered=gathered, budget=budget)
+    pack = None
+    if documents:
+        pack, notice = pack_documents(
+            documents, question, settings=settings, counter=counter, route=route, budget=budget, fmt=fmt,
+            with_question=False, on_event=emit,
+        )  # fmt: skip
+        emit("packed", pack=pack, notice=notice)
+    return RunResult(
+        question=question, pack=pack, answer=None, history=reader.history,
+        failures=list(dict.fromkeys(reader.failures)), usage=Usage(), gathered_tokens=gathered,
+        documents=len(documents), route_trace=[f"{route}@{budget if budget is not None else 'unbounded'}"],
+        duration_s=time.perf_counter() - started, gathered=documents,
+    )  # fmt: skip
+
+
+def _read_all(
+    sources: list[Source], failures: list[str], settings: Settings, counter: TokenCounter, emit: EventSink
+) -> _Reader:
+    """Read every local source in-process, in order; PDFs last, in the worker pool."""
+    # A pack considers every file of its local sources (as Repomix does); --budget applies when
+    # packing, so the selection draws on all of them.
+    reader = _Reader(Roots.of(local_roots(sources)), settings, counter, emit, _ALL)
+    reader.failures = failures
+    for source in sources:
+        if source.kind == "folder":
+            reader.folder(source)
+        elif source.kind == "file":
+            reader.file(source)
+        else:
+            reader.pdfs.append(source.target)
+    reader.read_pdfs({s.target: s.spec for s in sources if s.kind == "pdf"})
+    return reader
+
+
+def gather_local(
+    specs: list[str], settings: Settings, counter: TokenCounter | None = None
+) -> tuple[list[Document], list[str]]:
+    """Read local sources as `forage pack` does; return the documents and one line per failure."""
+    sources, failures = resolve_sources(specs, settings)
+    if not is_local(sources):
+        raise SourceError(f"{specs!r}: only local folders, files and PDFs can be read in-process")
+    reader = _read_all(sources, failures, settings, counter or TokenCounter(), lambda *a, **k: None)
+    return list(reader.docs.values()), list(dict.fromkeys(reader.failures))
+
+
+def _empty(question: str, failures: list[str], started: float) -> RunResult:
+    return RunResult(
+        question=question, pack=None, answer=None, history=[], failures=failures, usage=Usage(),
+        gathered_tokens=0, documents=0, duration_s=time.perf_counter() - started,
+    )  # fmt: skip

@@ -1,0 +1,4 @@
+"""The LangGraph agent: wiring, the plan/call/observe nodes, routing and answering, prompts.
+
+Modules: answering, build, compaction, nodes, prompts.
+"""

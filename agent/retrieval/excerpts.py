@@ -1,0 +1,113 @@
+"""Excerpts: the few lines of a ranked chunk that matter most to the question.
+
+Under a small budget, a handful of chunks in full reach only a few files, while the evidence is
+often spread over more. So after the best chunks go in whole, the next files by rank go in as an
+excerpt each: the window of their best chunk whose lines hold the question's rarest terms, with
+its exact line span, so the model can cite it and ask for more (read_file with those lines).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+from agent.gather.documents import content_hash
+from agent.retrieval.chunking import Chunk
+from agent.retrieval.lexicon import TokenMemo, code_tokens
+from agent.state import Document, Span
+
+EXCERPT_TOKENS = 70  # five or six lines of code: enough to show what is there and where
+EXCERPT_SHARE = 0.7  # of the selected text, when the ladder is on: more files, each briefly
+MAX_EXCERPTS = 40  # past this many, more fragments say less than fuller text would
+_FRAME = 16  # a block's header and fences
+
+
+def excerpt_room(room: int) -> int:
+    """Tokens of the selection's room kept for excerpts."""
+    return min(int(room * EXCERPT_SHARE), MAX_EXCERPTS * (EXCERPT_TOKENS + _FRAME))
+
+
+def excerpt_cost(blocks: Sequence[Document]) -> int:
+    """Tokens of the room a list of excerpts took, frames included."""
+    return sum(b.tokens + _FRAME for b in blocks)
+
+
+def best_window(
+    lines: Sequence[str], weights: Mapping[str, float], max_tokens: int, count_tokens: Callable[[str], int]
+) -> tuple[int, int]:
+    """The [start, end) run of lines within max_tokens whose distinct question terms weigh most."""
+    memo = TokenMemo()
+    line_terms = [set(code_tokens(line, memo)) & weights.keys() for line in lines]
+    costs = [count_tokens(line) + 1 for line in lines]
+    best, best_span = -1.0, (0, 0)
+    for start in range(len(lines)):
+        if not line_terms[start] and start:
+            continue  # a window worth having starts on a line that matches
+        seen: set[str] = set()
+        used = 0
+        end = start
+        while end < len(lines) and used + costs[end] <= max_tokens:
+            used += costs[end]
+            seen |= line_terms[end]
+            end += 1
+        score = math.fsum(weights[t] for t in seen)  # exact: the same for any order of the set
+        if score > best:
+            best, best_span = score, (start, max(end, start + 1))
+    return best_span
+
+
+def excerpt(
+    chunk: Chunk,
+    doc: Document,
+    weights: Mapping[str, float],
+    count_tokens: Callable[[str], int],
+    max_tokens: int = EXCERPT_TOKENS,
+) -> Document:
+    """One block: the best window of a chunk, with its own line span, marked as an excerpt."""
+    lines = chunk.text.split("\n")
+    start, end = best_window(lines, weights, max_tokens, count_tokens)
+    head = sum(len(line) + 1 for line in lines[:start])
+    text = "\n".join(lines[start:end])
+    first = chunk.start_char + head
+    last = first + len(text)
+    span = chunk.span.model_copy()
+    if span.kind == "lines" and span.start is not None:
+        span = Span(kind="lines", start=span.start + start, end=span.start + end - 1)
+    meta = {**doc.meta, "fidelity": "excerpt", "chunk_of": doc.id, "chars": [first, last]}
+    return doc.model_copy(
+        update={
+            "id": f"{doc.id}#x{first:09d}-{last:09d}",
+            "text": text,
+            "hash": content_hash(text),
+            "span": span,
+            "tokens": count_tokens(text),
+            "meta": meta,
+        }
+    )
+
+
+def excerpts(
+    ranked: Sequence[Chunk],
+    shown: set[str],
+    room: int,
+    weights: Mapping[str, float],
+    documents: Mapping[str, Document],
+    count_tokens: Callable[[str], int],
+) -> list[Document]:
+    """An excerpt of each next file by rank (files already shown in full are skipped), within room."""
+    out: list[Document] = []
+    seen = set(shown)
+    left = room
+    for chunk in ranked:
+        if left < _FRAME + 8 or len(out) >= MAX_EXCERPTS:
+            break
+        if chunk.uri in seen or chunk.doc_id not in documents:
+            continue
+        seen.add(chunk.uri)
+        block = excerpt(
+            chunk, documents[chunk.doc_id], weights, count_tokens, min(EXCERPT_TOKENS, left - _FRAME)
+        )
+        if block.text.strip():
+            out.append(block)
+            left -= block.tokens + _FRAME
+    return out

@@ -1,0 +1,421 @@
+"""Select what fits: chunk, index in Chroma, rank with BM25 + dense (RRF), fill the budget in document order."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel
+
+from agent.retrieval import background
+from agent.retrieval.chroma_index import ChunkIndex
+from agent.retrieval.chunking import TARGET_TOKENS, Chunk, chunk_document, content_hash
+from agent.retrieval.embeddings import Embedder, EmbeddingCache, choose_embedder, embed_cached
+from agent.retrieval.ranking import CodeIndex
+from agent.settings import Settings
+from agent.state import Document, Span
+
+RRF_K = 60
+
+
+class Selection(BaseModel):
+    """What select() kept: chunk-level documents in document order, and the token counts."""
+
+    documents: list[Document]
+    kept_tokens: int
+    gathered_tokens: int
+    notice: str | None = None
+    ranked_uris: list[str] = []  # files in the order their best chunk ranked (the ladder's order)
+
+
+class IndexStats(BaseModel):
+    """What build_index() did."""
+
+    documents: int
+    chunks: int
+    embedded: int  # chunks whose vectors were computed now (not found in the cache)
+    added: int  # chunks newly written to Chroma
+    removed: int = 0  # stale chunks deleted: of changed files, or (prune) of files not in these sources
+    stored: int = 0  # chunks the index holds afterwards, for every corpus it serves
+    store: str  # where the index lives: a path or a server URL
+    notice: str | None = None
+    seconds: float = 0.0
+
+
+# ---------------------------------------------------------------- ranking
+
+
+def rrf(
+    rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None
+) -> list[str]:
+    """Fuse rankings with (weighted) reciprocal-rank fusion; ties keep first-seen order."""
+    score: dict[str, float] = {}
+    for n, ranking in enumerate(rankings):
+        w = 1.0 if weights is None else weights[n]
+        for rank, key in enumerate(ranking):
+            score[key] = score.get(key, 0.0) + w / (k + rank + 1)
+    return sorted(score, key=lambda key: -score[key])
+
+
+# ---------------------------------------------------------------- budget fill
+
+
+def fill_budget(
+    ranked: Sequence[Chunk], budget: int, count_tokens: Callable[[str], int], *, max_misses: int = 50
+) -> tuple[list[Chunk], dict[str, int]]:
+    """Take ranked chunks until the budget is full, skipping ones that no longer fit."""
+    chosen: list[Chunk] = []
+    costs: dict[str, int] = {}
+    used = misses = 0
+    for chunk in ranked:
+        cost = costs.setdefault(chunk.hash, count_tokens(chunk.text))
+        if used + cost <= budget:
+            chosen.append(chunk)
+            used += cost
+            misses = 0
+        else:
+            misses += 1  # a smaller chunk further down may still fit; stop once many in a row do not
+            if misses >= max_misses or budget - used < 16:
+                break
+    return chosen, costs
+
+
+def merge_neighbours(chosen: Sequence[Chunk], documents: dict[str, Document]) -> list[Document]:
+    """Order chunks as in their documents and join adjacent ones into one block each."""
+    doc_rank = {doc_id: i for i, doc_id in enumerate(documents)}
+    ordered = sorted(chosen, key=lambda c: (doc_rank[c.doc_id], c.order))
+    runs: list[list[Chunk]] = []
+    for c in ordered:
+        if runs and runs[-1][-1].doc_id == c.doc_id and c.order <= runs[-1][-1].order + 1:
+            if c.order > runs[-1][-1].order:
+                runs[-1].append(c)
+        else:
+            runs.append([c])
+    return [_block(run, documents[run[0].doc_id]) for run in runs]
+
+
+def _block(run: list[Chunk], doc: Document) -> Document:
+    """One Document for a run of neighbouring chunks: the exact source text they cover."""
+    first, last = run[0], run[-1]
+    text = doc.text[first.start_char : last.end_char]
+    span = _join_spans(first.span, last.span)
+    if first.start_char == 0 and last.end_char >= len(doc.text):
+        return doc.model_copy()
+    # Zero-padded offsets: ids of one document's blocks sort in document order, which keeps
+    # section-spanned web blocks (no line numbers) in order wherever blocks are sorted by id.
+    bid = f"{doc.id}#{first.start_char:09d}-{last.end_char:09d}"
+    meta = {**doc.meta, "chunk_of": doc.id, "chars": [first.start_char, last.end_char]}
+    return doc.model_copy(
+        update={
+            "id": bid,
+            "text": text,
+            "hash": content_hash(text),
+            "span": span,
+            "tokens": 0,
+            "meta": meta,
+        }
+    )
+
+
+def _join_spans(a: Span, b: Span) -> Span:
+    if a.kind in ("lines", "pages") and a.kind == b.kind:
+        return Span(kind=a.kind, start=a.start, end=b.end if b.end is not None else b.start, label=a.label)
+    if a.kind == "section" and a.label != b.label and b.label:
+        return Span(kind="section", label=f"{a.label} … {b.label}" if a.label else b.label)
+    return a.model_copy()
+
+
+# ---------------------------------------------------------------- the seam the graph calls
+
+
+def chunk_all(documents: Sequence[Document], target: int = TARGET_TOKENS) -> list[Chunk]:
+    """Chunk every document, in order."""
+    return [c for doc in documents for c in chunk_document(doc, target, target * 3 // 2)]
+
+
+def chunk_target(budget: int) -> int:
+    """Chunk size for a budget: the standard size, smaller only when the budget holds few chunks."""
+    return min(TARGET_TOKENS, max(48, budget // 8))
+
+
+EMBED_AT_QUESTION = 300  # ~10 s of CPU embedding; a bigger unindexed corpus is embedded in the background
+
+
+_CODE_INDEXES: dict[str, CodeIndex] = {}  # the last few corpora, by their chunk ids (chat follow-ups, evals)
+_KEEP_INDEXES = 2
+
+
+def code_index(chunks: Sequence[Chunk], documents: Sequence[Document]) -> CodeIndex:
+    """The ranking index of these chunks, built once per process for an unchanged corpus."""
+    import hashlib
+
+    key = hashlib.sha256("\0".join(c.id for c in chunks).encode()).hexdigest()
+    hit = _CODE_INDEXES.pop(key, None) or CodeIndex(chunks, documents)
+    _CODE_INDEXES[key] = hit  # most recent last
+    while len(_CODE_INDEXES) > _KEEP_INDEXES:
+        _CODE_INDEXES.pop(next(iter(_CODE_INDEXES)))
+    return hit
+
+
+def rank_chunks(
+    chunks: Sequence[Chunk],
+    question: str,
+    *,
+    dense: Sequence[str] = (),
+    documents: Sequence[Document] = (),
+) -> list[Chunk]:
+    """Rank chunks for the question: code-aware lexical signals and, if given, a dense ranking (ids)."""
+    ranker = code_index(chunks, documents)
+    pos = {c.id: i for i, c in enumerate(ranker.chunks)}
+    dense_pos = [pos[i] for i in dense if i in pos]
+    return [ranker.chunks[i] for i in ranker.rank(question, dense=dense_pos)]
+
+
+def dense_from_vectors(
+    query: np.ndarray, chunks: Sequence[Chunk], vectors: dict[str, np.ndarray], n: int
+) -> list[str]:
+    """Exact cosine ranking (unit vectors) of the chunks whose vectors are known, best first, top n."""
+    known = [c for c in chunks if c.hash in vectors]
+    if not known or n <= 0:
+        return []
+    matrix = np.stack([vectors[c.hash] for c in known])
+    scores = matrix @ np.asarray(query, dtype=np.float32)
+    top = np.argpartition(-scores, min(n, len(known)) - 1)[:n] if n < len(known) else np.arange(len(known))
+    return [known[i].id for i in top[np.argsort(-scores[top], kind="stable")]]
+
+
+MAX_CACHED_DENSE = 200_000  # chunks ranked from cached vectors in memory (~300 MB); beyond, Chroma's index
+
+
+@dataclass
+class Ranking:
+    """Chunks ranked for one question: filled at one budget or several without ranking again."""
+
+    documents: list[Document]
+    question: str
+    chunks: list[Chunk]
+    ranked: list[Chunk]
+    gathered_tokens: int
+    notice: str | None = None
+
+
+def rank(
+    documents: list[Document],
+    question: str,
+    budget: int,
+    *,
+    settings: Settings,
+    count_tokens: Callable[[str], int],
+    lock_timeout: float = 10.0,
+    embedder: Embedder | None = None,
+    chunk_tokens: int | None = None,
+) -> Ranking:
+    """Chunk and rank the documents for the question (dense ranks sized for a budget this large).
+
+    chunk_tokens: the chunk size (default: chunk_target(budget)); the same size for the same
+    corpus means the same chunk ids, so what `forage index` embedded is found again.
+    """
+    gathered = sum(d.tokens or count_tokens(d.text) for d in documents)
+    if gathered <= budget:
+        return Ranking(list(documents), question, [], [], gathered)
+    size = chunk_tokens or chunk_target(budget)
+    chunks = chunk_all(documents, size)
+    notice = None
+    if embedder is None:
+        embedder, notice = choose_embedder(settings)
+    avg = max(1, sum(len(c.text) for c in chunks) // max(1, len(chunks)) // 4)
+    dense_n = min(len(chunks), max(50, 3 * budget // avg))
+    dense: list[str] = []
+    later: list[Chunk] = []  # not embedded yet: handed to the background worker once ranked
+    if embedder is not None:
+        dense, later = _dense_ranking(chunks, question, embedder, size, dense_n, settings, lock_timeout)
+    ranked = rank_chunks(chunks, question, dense=dense, documents=documents)
+    if later and embedder is not None:  # after ranking, so the worker does not slow it down
+        notice = _embed_rest(settings, embedder, later, len(chunks))
+    return Ranking(list(documents), question, chunks, ranked, gathered, notice)
+
+
+def fill(
+    ranking: Ranking, budget: int, count_tokens: Callable[[str], int], *, excerpt_room: int = 0
+) -> Selection:
+    """The best-ranked chunks that fit the budget, in document order, then excerpts of the next files.
+
+    excerpt_room: of the budget, tokens for excerpts (agent/retrieval/excerpts.py) of the files ranked
+    after those whose chunks went in whole. Room the excerpts cannot use (too few files left,
+    or as many excerpts as are worth having) goes back to whole chunks.
+    """
+    documents, gathered = ranking.documents, ranking.gathered_tokens
+    if gathered <= budget or not ranking.chunks:  # no chunks: everything fit rank()'s budget
+        return Selection(documents=list(documents), kept_tokens=gathered, gathered_tokens=gathered)
+    docs_by_id = {d.id: d for d in documents}
+    blocks, kept = _whole_chunks(ranking.ranked, budget - excerpt_room, docs_by_id, count_tokens)
+    if excerpt_room:
+        from agent.retrieval.excerpts import EXCERPT_TOKENS, excerpt_cost, excerpts
+
+        weights = code_index(ranking.chunks, documents).term_weights(ranking.question)
+
+        def excerpted(blocks: list[Document], kept: int) -> list[Document]:
+            shown = {b.uri for b in blocks}
+            return excerpts(ranking.ranked, shown, budget - kept, weights, docs_by_id, count_tokens)
+
+        extra = excerpted(blocks, kept)
+        used = excerpt_cost(extra)
+        if budget - kept - used > EXCERPT_TOKENS:
+            blocks, kept = _whole_chunks(ranking.ranked, budget - used, docs_by_id, count_tokens)
+            extra = excerpted(blocks, kept)
+        blocks += extra
+        kept += sum(b.tokens for b in extra)
+    return Selection(
+        documents=blocks, kept_tokens=kept, gathered_tokens=gathered, notice=ranking.notice,
+        ranked_uris=list(dict.fromkeys(c.uri for c in ranking.ranked)),
+    )  # fmt: skip
+
+
+def _whole_chunks(
+    ranked: Sequence[Chunk], budget: int, docs_by_id: dict[str, Document], count_tokens: Callable[[str], int]
+) -> tuple[list[Document], int]:
+    """The best-ranked chunks that fit the budget as blocks (neighbours joined), and their tokens."""
+    chosen, _ = fill_budget(ranked, budget, count_tokens)
+    while True:
+        blocks = merge_neighbours(chosen, docs_by_id)
+        for b in blocks:
+            b.tokens = b.tokens or count_tokens(b.text)
+        kept = sum(b.tokens for b in blocks)
+        if kept <= budget or not chosen:
+            return blocks, kept
+        chosen = chosen[:-1]  # a joined block can count a few tokens more than its parts
+
+
+def select(
+    documents: list[Document],
+    question: str,
+    budget: int,
+    *,
+    settings: Settings,
+    count_tokens: Callable[[str], int],
+    lock_timeout: float = 10.0,
+    embedder: Embedder | None = None,
+    chunk_tokens: int | None = None,
+    excerpt_room: int = 0,
+) -> Selection:
+    """Keep the chunks most relevant to the question that fit the budget, in document order.
+
+    rank() then fill(): see them for excerpt_room and chunk_tokens.
+    """
+    ranking = rank(
+        documents, question, budget, settings=settings, count_tokens=count_tokens,
+        lock_timeout=lock_timeout, embedder=embedder, chunk_tokens=chunk_tokens,
+    )  # fmt: skip
+    return fill(ranking, budget, count_tokens, excerpt_room=excerpt_room)
+
+
+def _dense_ranking(
+    chunks: Sequence[Chunk],
+    question: str,
+    embedder: Embedder,
+    size: int,
+    dense_n: int,
+    settings: Settings,
+    lock_timeout: float,
+) -> tuple[list[str], list[Chunk]]:
+    """Dense ids for the question, and the chunks that could not be embedded now.
+
+    A local corpus of up to MAX_CACHED_DENSE chunks is ranked exactly in memory from the
+    content-hash cache: no Chroma import or lock on the query path. Beyond that, or with a
+    Chroma server, what is missing is added to the index first. Either way at most a few
+    seconds' worth of chunks is embedded now; the rest is left for the background.
+    """
+    if settings.chroma_url is None and len(chunks) <= MAX_CACHED_DENSE:
+        cache = EmbeddingCache(settings.data_dir / "embeddings.sqlite")
+        try:
+            vectors = cache.get_many(embedder.name, [c.hash for c in chunks])
+            unknown = list({c.hash: c for c in chunks if c.hash not in vectors}.values())
+            if unknown and len(unknown) <= EMBED_AT_QUESTION:
+                vecs = embed_cached(embedder, cache, [c.text for c in unknown], [c.hash for c in unknown])
+                vectors.update(zip((c.hash for c in unknown), vecs, strict=True))
+                unknown = []
+        finally:
+            cache.close()
+        # First contact, or a corpus still being embedded: lexical only. Dense ranks of only the
+        # chunks embedded so far favour those (SWE-QA dev, pytest at 16k: 0.876 partly embedded,
+        # 0.928 lexical), and with no vectors there is no model to load (~300 MB).
+        if not vectors or unknown:
+            return [], unknown
+        return dense_from_vectors(embedder.embed_query(question), chunks, vectors, dense_n), unknown
+    with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
+        pending = index.missing(chunks)
+        unknown = _not_cached(index, embedder, pending)
+        if len(unknown) <= EMBED_AT_QUESTION:
+            index.add(chunks, size)
+            return index.dense(embedder.embed_query(question), [c.id for c in chunks], dense_n), []
+        # Embedding a big, unindexed corpus takes minutes on a CPU: add what the cache already
+        # holds, rank lexically (a dense ranking of part of the corpus favours that part), and
+        # embed the rest elsewhere.
+        todo = {c.id for c in unknown}
+        index.add([c for c in chunks if c.id not in todo], size, current={c.id for c in chunks})
+    return [], unknown
+
+
+def _embed_rest(settings: Settings, embedder: Embedder, unknown: Sequence[Chunk], total: int) -> str:
+    """Hand the chunks not embedded yet to the background worker; the notice that says so."""
+    started = background.embed_later(settings, embedder.name, unknown)
+    how = (
+        "embedding them in the background now (once it is done, questions over these sources rank densely)"
+        if started
+        else "run `forage index` on these sources once to rank everything densely"
+    )
+    return (
+        f"{len(unknown):,} of {total:,} chunks are not embedded yet, so this question was ranked by "
+        f"keywords and code signals only; {how}."
+    )
+
+
+def _not_cached(index: ChunkIndex, embedder: Embedder, chunks: Sequence[Chunk]) -> list[Chunk]:
+    have = index.cache.get_many(embedder.name, [c.hash for c in chunks])
+    return [c for c in chunks if c.hash not in have]
+
+
+def build_index(
+    documents: list[Document],
+    settings: Settings,
+    *,
+    lock_timeout: float = 10.0,
+    embedder: Embedder | None = None,
+    prune: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> IndexStats:
+    """Chunk, embed and add documents to the index ahead of time (`forage index`).
+
+    prune: also remove the chunks of every document not among these (the index then holds
+    exactly these sources). on_progress(done, total): chunks embedded so far (may raise to stop).
+    """
+    started = time.perf_counter()
+    chunks = chunk_all(documents)
+    notice = None
+    if embedder is None:
+        embedder, notice = choose_embedder(settings)
+    if embedder is None:
+        return IndexStats(
+            documents=len(documents),
+            chunks=len(chunks),
+            embedded=0,
+            added=0,
+            store="(none: BM25 only)",
+            notice=notice,
+        )
+    with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
+        index.add(chunks, on_progress=on_progress)
+        if prune:
+            index.prune({d.id for d in documents})
+        return IndexStats(
+            documents=len(documents),
+            chunks=len(chunks),
+            embedded=index.embedded,
+            added=index.added,
+            removed=index.removed,
+            stored=index.count(),
+            store=index.store,
+            seconds=time.perf_counter() - started,
+        )

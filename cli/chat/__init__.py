@@ -1,0 +1,4 @@
+"""`forage chat`: the command, its loop, its slash commands and its live view.
+
+Modules: command, repl, slash, view.
+"""

@@ -1,0 +1,104 @@
+"""`forage index SOURCES...`: chunk, embed and store a corpus ahead of time, so questions start fast.
+
+Sources are gathered exactly as `forage ask` gathers them (MCP servers, roots, PDF worker
+limits, the network policy), then chunked and embedded into the retrieval index.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from agent.errors import AgentError
+
+EXIT_OK, EXIT_USER, EXIT_PARTIAL = 0, 1, 3
+
+
+def index(
+    sources: Annotated[
+        list[str], typer.Argument(help="Folders, files, PDFs or URLs to index.", show_default=False)
+    ],
+    chroma_url: Annotated[
+        str | None,
+        typer.Option(
+            "--chroma-url", help="Use a Chroma server (http://host:port) instead of the embedded index."
+        ),
+    ] = None,
+    embedding: Annotated[str | None, typer.Option("--embedding", help="auto | local | gemini | none")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Where caches and the embedded index live.")
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None, typer.Option("--allow-host", help="Allow a private/loopback host for URL sources.")
+    ] = None,
+    prune: Annotated[
+        bool,
+        typer.Option("--prune", help="Also remove the chunks of every file not in these sources."),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+) -> None:
+    """Pre-build the retrieval index for a corpus (chunks, embeddings, Chroma).
+
+    An unchanged chunk is neither re-embedded nor re-added, so running it again is cheap.
+    """
+    import asyncio
+
+    from agent.models.extractive import ExtractiveModel
+    from agent.retrieval.select import build_index
+    from agent.session.session import run
+    from agent.settings import load_settings
+    from cli.render import Progress
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True)
+    flags = {
+        "chroma_url": chroma_url,
+        "embedding": embedding,
+        "data_dir": data_dir,
+        "allow_hosts": allow_host,
+    }
+    try:
+        settings = load_settings({k: v for k, v in flags.items() if v})
+        settings.max_steps = 10_000  # read every page of every source, as `forage pack` does
+        result = asyncio.run(
+            run(
+                "",
+                sources,
+                settings,
+                ExtractiveModel(),
+                want_answer=False,
+                unbounded=True,
+                on_event=Progress(err, quiet=quiet),
+            )
+        )
+        docs = result.gathered
+        if not docs:
+            lines = "\n".join(f"  - {f}" for f in result.failures) or "  (no readable text files or PDFs)"
+            err.print(f"[red]error:[/] nothing to index:\n{escape(lines)}")
+            raise typer.Exit(EXIT_USER)
+        if not quiet:
+            err.print(f"indexing {len(docs)} documents ({sum(d.tokens for d in docs):,} tokens) …")
+        stats = build_index(docs, settings, prune=prune)
+    except AgentError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USER) from None
+    except KeyboardInterrupt:
+        err.print("[yellow]Interrupted. Chunks already added stay in the index.[/]")
+        raise typer.Exit(130) from None
+    if stats.notice:
+        err.print(f"[yellow]note:[/yellow] {escape(stats.notice)}")
+    if stats.added == 0 and stats.store.startswith("(none"):
+        out.print(
+            f"{stats.documents} documents, {stats.chunks} chunks: BM25 ranks them at question time; nothing to store."
+        )
+    else:
+        out.print(
+            f"indexed {stats.documents} documents: {stats.chunks} chunks, {stats.embedded} embedded now, "
+            f"{stats.added} added, {stats.chunks - stats.added} already indexed, {stats.removed} stale removed "
+            f"({stats.stored} stored) · {escape(stats.store)} · {stats.seconds:.1f}s"
+        )
+    raise typer.Exit(EXIT_PARTIAL if result.failures else EXIT_OK)

@@ -1,0 +1,341 @@
+"""Code QA file recall: does a query-aware pack hold the files a reference answer cites?
+
+A question set is a JSONL of `{"question": ..., "answer": ...}` (the answer cites files in
+backticks, as SWE-QA's do) or `{"question": ..., "files": [...]}`, about one repository. For
+each budget, forage packs the repository for each question (`forage pack -q Q --budget B`, the
+same code path) and we count the share of cited files that reach the pack as text. A plain BM25
+ranker over 60-line chunks, filled to the same budget in the same run, is the baseline.
+
+Run: python -m evals.checks.codeqa --repo PATH --questions JSONL --budgets 4k,16k,64k [--out report.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.state import Document
+
+BASELINE_LINES = 60
+_TICKED = re.compile(r"`([^`\n]+)`")
+_LINE_SUFFIX = re.compile(r":\d+(?:-\d+)?$")
+
+
+@dataclass(frozen=True)
+class CodeQuestion:
+    """One question, its reference answer, and the repository files the answer relies on."""
+
+    question: str
+    answer: str
+    files: tuple[str, ...]  # repo-relative posix paths that exist in the repository
+    index: int = 0  # position in the question set, from 0
+
+
+def _repo_relative(raw: str, repo_root: Path) -> str | None:
+    """A path as written in an answer or a manifest, relative to the repo root, if it is a file there."""
+    text = raw.strip()
+    text = text.removeprefix("file://")
+    text = _LINE_SUFFIX.sub("", text)
+    if not text or any(c in text for c in "\0\n"):
+        return None
+    root = repo_root.resolve()
+    path = Path(text)
+    candidates = []
+    if path.is_absolute():
+        with contextlib.suppress(ValueError, OSError):
+            candidates.append(path.resolve().relative_to(root).as_posix())
+        candidates.append(text.lstrip("/"))  # "/src/x.py": written from the repo root
+    else:
+        candidates.append(text)
+        if len(path.parts) > 1 and path.parts[0] == root.name:  # "repo/src/x.py" (several roots)
+            candidates.append(Path(*path.parts[1:]).as_posix())
+    for cand in candidates:
+        norm = Path(cand).as_posix().removeprefix("./")
+        if norm in ("", ".") or norm.startswith("../"):
+            continue
+        try:
+            if (root / norm).is_file():
+                return norm
+        except OSError:
+            continue
+    return None
+
+
+def cited_files(answer: str, repo_root: Path) -> list[str]:
+    """The backticked paths in an answer that are files of the repository, each once, in order."""
+    found: list[str] = []
+    for raw in _TICKED.findall(answer):
+        rel = _repo_relative(raw, repo_root)
+        if rel is not None and rel not in found:
+            found.append(rel)
+    return found
+
+
+def load_questions(jsonl_path: Path | str, repo_root: Path | str) -> list[CodeQuestion]:
+    """Read a question set; each question keeps the cited files that exist in the repository."""
+    root = Path(repo_root)
+    out: list[CodeQuestion] = []
+    with open(jsonl_path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{jsonl_path}:{n}: not JSON ({exc.msg})") from exc
+            if not isinstance(row, dict) or not isinstance(row.get("question"), str):
+                raise ValueError(f'{jsonl_path}:{n}: expected an object with a "question" string')
+            answer = str(row.get("answer") or "")
+            if isinstance(row.get("files"), list):
+                files = [f for f in (_repo_relative(str(x), root) for x in row["files"]) if f]
+            else:
+                files = cited_files(answer, root)
+            out.append(CodeQuestion(row["question"].strip(), answer, tuple(dict.fromkeys(files)), len(out)))
+    return out
+
+
+def file_recall(packed_uris_or_paths: Iterable[str], files: Sequence[str], repo_root: Path | str) -> float:
+    """The share of `files` (repo-relative) found among the packed URIs or paths.
+
+    Raises ValueError when there is nothing to recall: such a question cannot be scored.
+    """
+    if not files:
+        raise ValueError("no cited files to recall")
+    root = Path(repo_root)
+    packed = {_repo_relative(u, root) for u in packed_uris_or_paths}
+    want = {_repo_relative(f, root) or f for f in files}
+    return sum(1 for f in want if f in packed) / len(want)
+
+
+def parse_budgets(text: str) -> list[int]:
+    """'4k,16k,64k' -> [4096, 16384, 65536]; plain numbers are tokens."""
+    out = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        if not part:
+            continue
+        mult = 1024 if part.endswith("k") else 1024 * 1024 if part.endswith("m") else 1
+        number = part.rstrip("km")
+        if not number.isdigit() or int(number) <= 0:
+            raise ValueError(f"--budgets: {part!r} is not a token count like 4k or 16000")
+        out.append(int(number) * mult)
+    if not out:
+        raise ValueError("--budgets: give at least one budget, like 4k,16k")
+    return out
+
+
+# ---------------------------------------------------------------- the two methods
+
+
+class BM25Baseline:
+    """Plain BM25 (bm25s, English stopwords) over fixed 60-line chunks, filled best first."""
+
+    def __init__(self, documents: Sequence[Document], count_tokens: Callable[[str], int]) -> None:
+        import bm25s
+        from bm25s.tokenization import Tokenizer
+
+        self.chunks: list[tuple[str, str]] = []  # (uri, text)
+        for doc in documents:
+            lines = doc.text.splitlines(keepends=True)
+            for lo in range(0, len(lines), BASELINE_LINES):
+                text = "".join(lines[lo : lo + BASELINE_LINES])
+                if text.strip():
+                    self.chunks.append((doc.uri, text))
+        frame = count_tokens("## [00] :1-60\n```python\n\n```\n")
+        self.costs = [count_tokens(t) + count_tokens(u) + frame for u, t in self.chunks]
+        self.tokenizer = Tokenizer(stopwords="en")
+        ids = self.tokenizer.tokenize([t for _, t in self.chunks], show_progress=False, return_as="ids")
+        self.retriever = bm25s.BM25()
+        self.retriever.index((ids, self.tokenizer.get_vocab_dict()), show_progress=False)
+
+    def files(self, question: str, budget: int) -> list[str]:
+        """The files of the best chunks that fit the budget, best first."""
+        import numpy as np
+
+        q = self.tokenizer.tokenize([question], update_vocab=False, show_progress=False, return_as="ids")[0]
+        q = [t for t in q if t != 0]  # 0: a word no chunk uses
+        if not q:
+            return []
+        scores = self.retriever.get_scores(q)
+        used, out = 0, []
+        for i in np.argsort(-scores, kind="stable"):
+            if scores[i] <= 0:
+                break
+            if used + self.costs[i] <= budget:
+                used += self.costs[i]
+                out.append(self.chunks[i][0])
+        return list(dict.fromkeys(out))
+
+
+@dataclass
+class PackedFiles:
+    """The files of one forage pack, by the fidelity they reached it at."""
+
+    full: list[str] = field(default_factory=list)  # their text: chunks in full, or excerpts (lines)
+    outline: list[str] = field(default_factory=list)  # signatures and docstrings only
+    excerpt: list[str] = field(default_factory=list)  # of `full`, those only as an excerpt
+    seconds: float = 0.0
+
+
+def forage_files(documents: Sequence[Document], question: str, budget: int, settings: Any) -> PackedFiles:
+    """Pack the documents for the question under the budget as `forage pack` does; list its files."""
+    from agent.pack.routing import choose_route, pack_documents
+    from agent.tokens import TokenCounter
+
+    started = time.perf_counter()
+    gathered = sum(d.tokens for d in documents)
+    route, room = choose_route(settings.route, gathered, budget)
+    pack, _ = pack_documents(
+        documents, question, settings=settings, counter=TokenCounter(), route=route, budget=room,
+        with_question=False,
+    )  # fmt: skip
+    out = PackedFiles(seconds=time.perf_counter() - started)
+    for block in pack.manifest:
+        fidelity = getattr(block, "fidelity", "full")
+        if fidelity in ("full", "excerpt"):
+            out.full.append(block.uri)
+            if fidelity == "excerpt":
+                out.excerpt.append(block.uri)
+        elif fidelity == "outline":
+            out.outline.append(block.uri)
+    return out
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _summary(rows: list[dict[str, Any]], key: str) -> dict[str, float]:
+    hit = sum(r[key] * r["cited"] for r in rows)
+    cited = sum(r["cited"] for r in rows)
+    return {
+        "file_recall": round(hit / cited, 3) if cited else float("nan"),  # share of all cited files
+        "question_mean": round(statistics.mean(r[key] for r in rows), 3) if rows else float("nan"),
+    }
+
+
+def _halves(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The scored questions at even and at odd positions (0, 2, 4, ... and 1, 3, ...): tune on one, report the other."""
+    return {"even": rows[0::2], "odd": rows[1::2]}
+
+
+def run(repo: Path, questions: list[CodeQuestion], budgets: list[int], settings: Any) -> dict[str, Any]:
+    """Score forage and the BM25 baseline on every scorable question at every budget."""
+    from agent.gather.direct import gather_local
+    from agent.tokens import TokenCounter
+
+    started = time.perf_counter()
+    documents, failures = gather_local([str(repo)], settings)
+    if not documents:
+        raise ValueError(f"{repo}: nothing readable was found there ({'; '.join(failures)})")
+    counter = TokenCounter()
+    baseline = BM25Baseline(documents, counter)
+    scorable = [q for q in questions if q.files]
+    report: dict[str, Any] = {
+        "repo": str(repo),
+        "documents": len(documents),
+        "corpus_tokens": sum(d.tokens for d in documents),
+        "questions": len(questions),
+        "scored_questions": len(scorable),
+        "cited_files": sum(len(q.files) for q in scorable),
+        "budgets": {},
+    }
+    for budget in budgets:
+        rows = []
+        for q in scorable:
+            packed = forage_files(documents, q.question, budget, settings)
+            rows.append(
+                {
+                    "index": q.index,
+                    "question": q.question[:120],
+                    "cited": len(q.files),
+                    "forage": file_recall(packed.full, q.files, repo),
+                    "forage_with_outlines": file_recall(packed.full + packed.outline, q.files, repo),
+                    "bm25": file_recall(baseline.files(q.question, budget), q.files, repo),
+                    "seconds": round(packed.seconds, 3),
+                    "missed": sorted(set(q.files) - {_repo_relative(u, repo) for u in packed.full}),
+                }
+            )
+        report["budgets"][str(budget)] = {
+            "forage": _summary(rows, "forage"),
+            "forage_with_outlines": _summary(rows, "forage_with_outlines"),
+            "bm25_60_lines": _summary(rows, "bm25"),
+            "pack_seconds_median": round(statistics.median(r["seconds"] for r in rows), 3) if rows else 0.0,
+            "halves": {
+                half: {key: _summary(part, key)["file_recall"] for key in ("forage", "bm25")}
+                for half, part in _halves(rows).items()
+            },
+            "rows": rows,
+        }
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    return report
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """A short plain-text table of file recall per budget."""
+    lines = [
+        f"{report['repo']}: {report['scored_questions']} questions citing {report['cited_files']} files "
+        f"({report['documents']} files, {report['corpus_tokens']:,} tokens)",
+        f"{'budget':>8}  {'forage':>7}  {'+outline':>8}  {'bm25-60':>7}  {'s/pack':>6}"
+        "  halves (even | odd positions): forage, bm25-60",
+    ]
+    for budget, row in report["budgets"].items():
+        halves = row.get("halves", {})
+        split = " | ".join(
+            f"{halves[h]['forage']:.3f}, {halves[h]['bm25']:.3f}" for h in ("even", "odd") if h in halves
+        )
+        lines.append(
+            f"{int(budget):>8}  {row['forage']['file_recall']:>7.3f}  "
+            f"{row['forage_with_outlines']['file_recall']:>8.3f}  {row['bm25_60_lines']['file_recall']:>7.3f}  "
+            f"{row['pack_seconds_median']:>6.2f}  {split}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--repo", type=Path, required=True, help="the repository checkout the questions are about"
+    )
+    parser.add_argument(
+        "--questions", type=Path, required=True, help="JSONL of {question, answer} or {question, files}"
+    )
+    parser.add_argument("--budgets", default="4k,16k,64k", help="token budgets, comma-separated")
+    parser.add_argument("--data-dir", type=Path, help="forage's caches and index (default: the user's)")
+    parser.add_argument("--embedding", choices=["auto", "local", "gemini", "none"], help="dense engine")
+    parser.add_argument("--ladder", choices=["on", "off"], help="fidelity ladder (default: on)")
+    parser.add_argument("--limit", type=int, help="score only the first N questions (a smoke run)")
+    parser.add_argument("--out", type=Path, help="write the JSON report here")
+    args = parser.parse_args(argv)
+    from agent.settings import load_settings
+
+    try:
+        budgets = parse_budgets(args.budgets)
+        questions = load_questions(args.questions, args.repo)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.limit:
+        questions = questions[: args.limit]
+    flags = {"data_dir": args.data_dir, "embedding": args.embedding}
+    if args.ladder:
+        flags["ladder"] = args.ladder == "on"
+    settings = load_settings({k: v for k, v in flags.items() if v is not None})
+    report = run(args.repo, questions, budgets, settings)
+    print(format_table(report))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,5 @@
+"""The files MCP server: read-only access to local folders inside its roots."""
+
+from mcp_servers.files.server import build_server, main
+
+__all__ = ["build_server", "main"]

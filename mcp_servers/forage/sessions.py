@@ -1,0 +1,85 @@
+"""forage mcp's per-client machinery: one Workspace per session, progress relay, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
+from mcp.server.mcpserver import Context
+
+from agent.events import Cancelled, describe_event
+from agent.session.workspace import LastPack, Workspace
+from agent.settings import Settings
+
+MAX_SESSIONS = 8  # workspaces kept for streamable HTTP clients; the least recently used is closed
+T = TypeVar("T")
+
+
+class Relay:
+    """Agent events -> progress notifications. Thread-safe: packing emits from a worker thread."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.cancelled = threading.Event()
+        self.sent = 0
+
+    def __call__(self, kind: str, **data: Any) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled("the request was cancelled")
+        message = describe_event(kind, data)
+        if message:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
+
+    async def pump(self) -> None:
+        while (message := await self.queue.get()) is not None:
+            self.sent += 1
+            await self.ctx.report_progress(self.sent, None, message)
+
+
+class Sessions:
+    """One Workspace per client session (stdio: one; streamable HTTP: by Mcp-Session-Id)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.by_key: dict[str, Workspace] = {}
+        self.last: LastPack | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def get(self, ctx: Context) -> Workspace:
+        key = (ctx.headers or {}).get("mcp-session-id") or "default"
+        workspace = self.by_key.pop(key, None) or Workspace(self.settings)
+        self.by_key[key] = workspace  # most recently used last
+        while len(self.by_key) > MAX_SESSIONS:  # HTTP clients that went away without a word
+            oldest = next(iter(self.by_key))
+            self._closing.add(asyncio.create_task(self.by_key.pop(oldest).close()))
+        return workspace
+
+    async def close(self) -> None:
+        for workspace in self.by_key.values():
+            await workspace.close()
+        self.by_key.clear()
+        if self._closing:
+            await asyncio.wait(self._closing)
+
+
+async def work(workspace: Workspace, ctx: Context, job: Callable[[Relay], Awaitable[T]]) -> T:
+    """Run a job with progress notifications; on cancellation free the browser and workers."""
+    relay = Relay(ctx)
+    pump = asyncio.create_task(relay.pump())
+    try:
+        return await job(relay)
+    except asyncio.CancelledError:
+        relay.cancelled.set()
+        with anyio.CancelScope(shield=True):
+            await workspace.release()
+        raise
+    finally:
+        relay.queue.put_nowait(None)
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+            await asyncio.wait_for(pump, timeout=5)

@@ -1,0 +1,339 @@
+"""The pdf MCP server: read PDFs inside the roots, with page citations, via an isolated worker pool."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import CallToolResult
+from pydantic import Field
+
+from mcp_servers import common
+from tools.errors import DamagedDocument, EncryptedDocument, InvalidArgument
+from tools.pdf import extract as pdf
+from tools.pdf.pool import PdfPool, PdfRead
+from tools.roots import Roots
+
+PROG = "python -m mcp_servers.pdf"
+PASSWORD_ENV = "FORAGE_PDF_PASSWORD"
+DEFAULT_MAX_CHARS = 20_000
+INSTRUCTIONS = (
+    "Read PDF files inside the allowed roots. Call pdf_info first on a long PDF to see its page count "
+    "and outline, then read_pdf with a page range ('1-5,9'); search_pdf finds which pages mention "
+    "something. Text comes with [page N] markers: cite PDFs by page, e.g. 'paper.pdf p.7'."
+)
+
+PdfPath = Annotated[
+    str,
+    Field(description="Path of the PDF inside the roots, e.g. 'papers/attention.pdf' (absolute paths work)."),
+]
+Password = Annotated[
+    str | None,
+    Field(description="Password for an encrypted PDF. Only pass one the user gave you; omit it otherwise."),
+]
+
+
+def build_server(
+    roots: list[str],
+    password: str | None = None,
+    deadline: float = 10.0,
+    memory_mb: int = 512,
+    workers: int = 2,
+    cache_dir: str | None = None,
+) -> MCPServer:
+    """Build the pdf server over the given roots; the worker pool starts with the server's lifespan."""
+    allowed = Roots.of(roots)
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[PdfPool]:
+        pool = PdfPool(
+            workers=workers,
+            deadline=deadline,
+            memory_mb=memory_mb,
+            cache_dir=cache_dir,
+            default_password=password,
+        )
+        await anyio.to_thread.run_sync(pool.start)
+        try:
+            yield pool
+        finally:
+            await anyio.to_thread.run_sync(pool.close)
+
+    server: MCPServer = MCPServer(
+        "forage-pdf", instructions=INSTRUCTIONS, log_level="WARNING", lifespan=lifespan
+    )
+
+    tool = common.tool_registrar(server, common.READ_ONLY)
+
+    def locate(path: str) -> tuple[Path, str]:
+        resolved = allowed.resolve(path)
+        if resolved.is_dir():
+            raise InvalidArgument(f"{path!r} is a folder; pass a PDF file inside it (list_files shows them)")
+        if not resolved.is_file():  # a FIFO would block the read that hashes it, forever
+            raise InvalidArgument(f"{path!r} is not a regular file (a pipe, socket or device)")
+        return resolved, allowed.display(resolved)
+
+    @tool
+    async def pdf_info(path: PdfPath, ctx: Context, password: Password = None) -> CallToolResult:
+        """Describe a PDF without reading it: page count, title, author, encryption, text layer, outline.
+
+        The outline lists the bookmarks with their page numbers: use it to choose the pages to
+        pass to read_pdf. A PDF without a text layer is scanned images; OCR is not available.
+        """
+        resolved, display = locate(path)
+        pool: PdfPool = ctx.request_context.lifespan_context
+        try:
+            info = await anyio.to_thread.run_sync(
+                partial(pool.info, name=display, path=resolved, password=password)
+            )
+        except EncryptedDocument as exc:
+            if password is not None:
+                raise
+            return common.result(str(exc), path=display, encrypted=True, needs_password=True)
+        return common.result(_info_text(display, info), path=display, **info)
+
+    @tool
+    async def read_pdf(
+        path: PdfPath,
+        ctx: Context,
+        pages: Annotated[
+            str | None,
+            Field(description="Pages to read, 1-based: '7', '1-5' or '1-5,9'. Omit to read from the start."),
+        ] = None,
+        max_chars: Annotated[
+            int, Field(description="Most characters to return; the result says how to continue.", ge=500)
+        ] = DEFAULT_MAX_CHARS,
+        start_index: Annotated[
+            int, Field(description="Character offset to continue from (from a previous result).", ge=0)
+        ] = 0,
+        password: Password = None,
+    ) -> CallToolResult:
+        """Read the text of a PDF, page by page, each page headed by a [page N] marker.
+
+        Cite what you use by page ('paper.pdf p.7'). Long output is cut at a page end near max_chars
+        and the result says which start_index to call again with. Pages that are scanned images are
+        reported as having no text layer (OCR is not available); damaged files are read as far as
+        possible and the result says which pages were recovered.
+        """
+        resolved, display = locate(path)
+        pool: PdfPool = ctx.request_context.lifespan_context
+        read = await anyio.to_thread.run_sync(
+            partial(
+                pool.read,
+                name=display,
+                path=resolved,
+                pages=pages,
+                password=password,
+                char_budget=start_index + max_chars + 1,
+            )
+        )
+        return read_result(read, display, str(resolved), pages, start_index, max_chars)
+
+    @tool
+    async def search_pdf(
+        path: PdfPath,
+        query: Annotated[str, Field(description="Words or phrase to find (case-insensitive).")],
+        ctx: Context,
+        max_results: Annotated[int, Field(description="Most hits to return.", ge=1, le=200)] = 20,
+        pages: Annotated[
+            str | None, Field(description="Only search these pages, e.g. '10-40'. Omit to search all.")
+        ] = None,
+        password: Password = None,
+    ) -> CallToolResult:
+        """Find which pages of a PDF mention a phrase; returns page numbers with surrounding text.
+
+        Then read those pages with read_pdf(path, pages=...). If the exact phrase never occurs,
+        pages holding all of its words are returned instead, and the result says so.
+        """
+        resolved, display = locate(path)
+        pool: PdfPool = ctx.request_context.lifespan_context
+        read = await anyio.to_thread.run_sync(
+            partial(pool.read, name=display, path=resolved, pages=pages, password=password)
+        )
+        hits, kind = pdf.search_pages(read.pages, query, max_results=max_results)
+        searched = pdf.format_page_list(p.number for p in read.pages)
+        lines = [f"{display}: {len(hits)} hit(s) for {query!r} ({kind} match) in pages {searched or 'none'}"]
+        if read.stopped:
+            lines.append(
+                f"Only pages {searched} were searched: {read.stopped}. Call again to search further."
+            )
+        no_text = [p.number for p in read.pages if p.status == "no_text_layer"]
+        if no_text:
+            lines.append(f"{pdf.pages_phrase(no_text).capitalize()}: {pdf.NO_TEXT_LAYER}, not searched.")
+        lines += [f"p.{h['page']}: {h['snippet']}" for h in hits]
+        found = pdf.format_page_list(h["page"] for h in hits)
+        if hits:
+            lines.append(f"Read them with read_pdf(path={display!r}, pages={found!r}).")
+        return common.result(
+            "\n".join(lines), path=display, query=query, match=kind, hits=hits, pages_searched=searched,
+            read_pages=found or None, stopped=read.stopped, no_text_pages=no_text,
+        )  # fmt: skip
+
+    return server
+
+
+def _info_text(display: str, info: dict[str, Any]) -> str:
+    lines = [f"{display}: {info['pages']} page{'s' if info['pages'] != 1 else ''}"]
+    for key in ("title", "author"):
+        if info.get(key):
+            lines.append(f"{key}: {info[key]}")
+    if info["encrypted"]:
+        lines.append(f"encrypted ({info['encryption']}); opened")
+    if info["has_text_layer"]:
+        lines.append("text layer: yes")
+    elif info["pages"]:
+        lines.append(
+            f"text layer: none found in {info['pages_checked_for_text']} page(s) checked (OCR not available)"
+        )
+    if info["damaged"]:
+        lines.append("damaged: " + "; ".join(info["repairs"]))
+    if info["outline"]:
+        lines.append("outline:")
+        lines += [
+            f"{'  ' * e['level']}- {e['title']}" + (f" (p.{e['page']})" if e["page"] else "")
+            for e in info["outline"]
+        ]
+    else:
+        lines.append("outline: none")
+    return "\n".join(lines)
+
+
+def read_result(
+    read: PdfRead,
+    display: str,
+    absolute: str,
+    pages: str | None,
+    start_index: int,
+    max_chars: int,
+    *,
+    trusted: bool = False,
+    next_base: dict[str, Any] | None = None,
+    tool: str = "read_pdf",
+) -> CallToolResult:
+    """Window the pages, build one document per page, and say what was damaged or missing.
+
+    A PDF's text is written by whoever made the file, so it is untrusted (packed in an envelope)
+    wherever the file came from. The web server reuses this for PDFs served by URLs with
+    next_base={"url": ...}, tool="fetch_page".
+    """
+    window = pdf.render_window(read.pages, start_index, max_chars)
+    if read.complete and start_index >= window.total > 0:
+        raise InvalidArgument(
+            f"start_index={start_index} is past the end of {display} (pages {pages or 'all'} hold "
+            f"{window.total} characters); call again with a smaller start_index"
+        )
+    shown = window.shown
+    no_text = [p.number for p in shown if p.status == "no_text_layer"]
+    blank = [p.number for p in shown if p.status == "blank"]
+    unreadable = [{"page": p.number, "reason": p.note} for p in shown if p.status == "unreadable"]
+    if read.complete and not any(p.status == "text" for p in read.pages):
+        _raise_no_text(display, read)
+    more = window.end < window.total or not read.complete
+    base = next_base if next_base is not None else {"path": display, "pages": pages}
+    nxt = {**base, "start_index": window.end, "max_chars": max_chars} if more else None
+    documents = [
+        common.doc(
+            display,
+            text,
+            span={"kind": "pages", "start": page.number, "end": page.number},
+            title=f"{display} p.{page.number}",
+            source="pdf",
+            trusted=trusted,
+            path=absolute,
+            sha256=read.sha,
+            page_count=read.page_count,
+            **({} if whole else {"partial": True}),
+            **({"note": page.note} if page.note else {}),
+            **({"hidden": page.hidden} if page.hidden else {}),
+        )  # fmt: skip
+        for page, text, whole in window.parts
+    ]
+    notes = []
+    if read.damaged:
+        recovered = [p.number for p in read.pages if p.status != "unreadable"]
+        notes.append(
+            f"This file is damaged ({'; '.join(read.repairs[:3])}). Recovered pages: "
+            f"{pdf.format_page_list(recovered) or 'none'} of {read.page_count} found."
+        )
+    if unreadable:
+        notes.append("Unreadable pages: " + "; ".join(f"p.{u['page']}: {u['reason']}" for u in unreadable))
+    if no_text:
+        notes.append(f"{pdf.pages_phrase(no_text).capitalize()}: {pdf.NO_TEXT_LAYER}.")
+    hidden = [p.number for p in shown if p.hidden]
+    if hidden:
+        notes.append(
+            f"Left out text a reader does not see (white, invisible, off-page or tiny) on "
+            f"{pdf.pages_phrase(hidden)}."
+        )
+    if read.stopped:
+        notes.append(f"Extraction stopped early: {read.stopped}.")
+    if nxt:
+        notes.append(
+            f"More text follows: call {tool} again with start_index={window.end}"
+            + (f" and pages={pages!r}" if pages else "")
+            + " to continue."
+        )
+    count = f"{read.page_count} page{'s' if read.page_count != 1 else ''}"
+    head = f"{display} ({count}), showing {pdf.pages_phrase([p.number for p in shown]) if shown else 'no pages'}:\n"
+    text = head + window.text.rstrip() + ("\n---\n" + "\n".join(notes) if notes else "")
+    return common.result(
+        text, path=display, page_count=read.page_count, requested=pdf.format_page_list(read.requested),
+        documents=documents, start_index=start_index, end_index=window.end, truncated=more, next=nxt,
+        damaged=read.damaged, repairs=read.repairs,
+        recovered_pages=[p.number for p in read.pages if p.status != "unreadable"] if read.damaged else None,
+        unreadable_pages=unreadable, no_text_pages=no_text, blank_pages=blank, stopped=read.stopped,
+        from_cache=read.from_cache, encryption=read.encryption, sha256=read.sha,
+    )  # fmt: skip
+
+
+def _raise_no_text(display: str, read: PdfRead) -> None:
+    scanned = [p.number for p in read.pages if p.status == "no_text_layer"]
+    blank = [p.number for p in read.pages if p.status == "blank"]
+    broken = [p for p in read.pages if p.status == "unreadable"]
+    if not broken:
+        parts = [f"{pdf.pages_phrase(scanned)}: {pdf.NO_TEXT_LAYER}"] if scanned else []
+        parts += [f"{pdf.pages_phrase(blank)}: blank"] if blank else []
+        raise pdf.NoTextLayer(
+            f"{display} has no text to read ({'; '.join(parts)}); scanned pages need OCR, which is not available"
+        )
+    reasons = "; ".join(f"p.{p.number}: {p.note}" for p in broken[:10])
+    raise DamagedDocument(f"no text could be read from {display}: {reasons}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the pdf server: python -m mcp_servers.pdf ROOT... [--deadline S] [--memory-mb N]."""
+    parser = common.transport_parser(PROG, "Serve PDF text extraction inside the given roots over MCP.")
+    parser.add_argument("roots", nargs="+", metavar="ROOT", help="folder or PDF file the server may read")
+    parser.add_argument("--deadline", type=float, default=10.0, help="seconds allowed per file (default 10)")
+    parser.add_argument(
+        "--memory-mb", type=int, default=512, help="memory limit per worker in MB (default 512)"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument(
+        "--cache-dir", default=None, help="keep extracted text here across runs (default: memory only)"
+    )
+    args = parser.parse_args(argv)
+    if args.deadline <= 0:
+        parser.error("--deadline must be a positive number of seconds")
+    if args.memory_mb < 64:
+        parser.error("--memory-mb must be at least 64 (a worker needs about 60 MB to start)")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    password = os.environ.get(PASSWORD_ENV) or None  # the only environment read, at the edge
+    common.serve(
+        PROG,
+        lambda: build_server(
+            args.roots, password, args.deadline, args.memory_mb, args.workers, args.cache_dir
+        ),
+        args,
+    )
+
+
+if __name__ == "__main__":
+    main()

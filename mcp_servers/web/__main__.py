@@ -1,0 +1,5 @@
+"""`python -m mcp_servers.web`: run the web server."""
+
+from mcp_servers.web.server import main
+
+main()
