@@ -17,11 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import SourceError
-from agent.gather.documents import content_hash, doc_id
-from agent.gather.sources import Source, failed_reads, failed_reads_notice, local_roots, resolve_sources
+from agent.gather.calls import make_action, skipped_pdfs
+from agent.gather.documents import Read, build_documents
+from agent.gather.sources import (
+    NO_CAP,
+    Source,
+    failed_reads,
+    failed_reads_notice,
+    local_roots,
+    resolve_sources,
+)
 from agent.pack.routing import available_tokens, choose_route, pack_documents
-from agent.safety.screening import screen_text, with_safety
-from agent.safety.secret_verdicts import settle, verdicts_for
+from agent.safety.secret_verdicts import verdicts_for
 from agent.session.result import RunResult
 from agent.settings import Settings
 from agent.state import Action, Document, Span, Usage
@@ -32,49 +39,10 @@ from tools.files.office import is_document
 from tools.roots import Roots
 
 EventSink = Callable[..., None]
-_ALL = 10**15  # "no cap" for read sizes: the budget applies at packing
 
 
 def is_local(sources: list[Source]) -> bool:
     return bool(sources) and all(s.kind in ("folder", "file", "pdf") for s in sources)
-
-
-def _document(
-    uri: str,
-    text: str,
-    span: Span,
-    *,
-    source: str,
-    tokens: int,
-    now: str,
-    redact: bool,
-    counter: TokenCounter,
-    digest: str | None = None,
-    **meta: Any,
-) -> Document:
-    # Screened as the agent path screens (agent/safety/screening.py): secrets redacted, invisible
-    # characters dropped; a PDF's text is its author's, so it is untrusted (enveloped, flagged).
-    trusted = source != "pdf"
-    screened, done = screen_text(text, uri=uri, trusted=trusted, redact=redact, path=meta.get("path"))
-    if done or meta.get("hidden"):
-        meta = with_safety(dict(meta), done)
-    if screened is not text and screened != text:
-        text, tokens, digest = screened, counter(screened), None
-    # model_construct: these fields come from our own reader, already typed; validating
-    # thousands of documents would cost more than reading them.
-    return Document.model_construct(
-        id=doc_id(uri, span),
-        uri=uri,
-        text=text,
-        hash=digest or content_hash(text),
-        span=span,
-        title=uri,
-        source=source,  # type: ignore[arg-type]
-        trusted=trusted,
-        tokens=tokens,
-        fetched_at=now,
-        meta=meta,
-    )
 
 
 class _Reader:
@@ -99,13 +67,17 @@ class _Reader:
     ) -> None:
         for doc in added:
             self.docs[doc.id] = doc
-        action = Action(
+        action = make_action(
             step=len(self.history), tool=tool, server="files (in-process)" if tool != "read_pdf" else "pdf (pool)",
-            args=args, status=status, summary=note, documents=[d.id for d in added],  # type: ignore[arg-type]
-            tokens_added=sum(d.tokens for d in added), duration_s=round(time.perf_counter() - t0, 3),
+            args=args, status=status, added=added, duration_s=time.perf_counter() - t0, summary=note,
         )  # fmt: skip
         self.history.append(action)
         self.emit("call_end", action=action, message=note if status != "ok" else "")
+
+    def _documents(self, reads: list[Read]) -> list[Document]:
+        return build_documents(
+            reads, self.counter, self.now, redact=self.settings.redact, verdicts=verdicts_for(self.settings)
+        )
 
     def folder(self, source: Source) -> None:
         t0 = time.perf_counter()
@@ -113,41 +85,14 @@ class _Reader:
         try:
             bundle = files.read_many(
                 self.roots, source.target, max_tokens=self.limit, max_file_bytes=self.settings.max_file_bytes,
-                max_reply_chars=_ALL, contents=False,
+                max_reply_chars=NO_CAP, contents=False,
             )  # fmt: skip
         except ToolError as exc:
             self.failures.append(f"{source.spec}: {exc}")
             self._record("read_many", args, "error", [], t0, str(exc))
             return
-        names = [str(ft.path) for ft in bundle.files]
-        digests = [
-            content_hash(ft.text) for ft in bundle.files
-        ]  # each document's hash, also the verdicts' key
-        scan = [False] * len(names)
-        verdicts = verdicts_for(self.settings)
-        if verdicts is not None:  # one scouting pass over what is not known clean; only hits are redacted
-            scan = verdicts.marks([ft.text for ft in bundle.files], names, digests)
-        added = [
-            _document(
-                ft.display,
-                ft.text,
-                Span(kind="section", label=ft.label)
-                if ft.label
-                else Span(kind="lines", start=ft.start, end=ft.end),
-                source="file",
-                tokens=ft.tokens,
-                now=self.now,
-                redact=redact,
-                counter=self.counter,
-                digest=digest,
-                path=str(ft.path),
-                encoding=ft.encoding,
-            )  # fmt: skip
-            for ft, redact, digest in zip(bundle.files, scan, digests, strict=True)
-        ]
-        if verdicts is not None:
-            settle(verdicts, names, digests, scan, [d.meta for d in added])
-        pdfs = [s["path"] for s in bundle.skipped if s.get("reason") == "pdf"]
+        added = self._documents([_read(ft) for ft in bundle.files])
+        pdfs = skipped_pdfs(bundle.skipped)
         self.pdfs += pdfs
         failed = failed_reads(bundle.skipped)
         if not added and not pdfs:
@@ -169,7 +114,7 @@ class _Reader:
         args = {"path": source.target}
         try:
             read = files.read_file(
-                self.roots, source.target, max_chars=_ALL, max_file_bytes=self.settings.max_file_bytes
+                self.roots, source.target, max_chars=NO_CAP, max_file_bytes=self.settings.max_file_bytes
             )
         except ToolError as exc:
             self.failures.append(f"{source.spec}: {exc}")
@@ -178,20 +123,7 @@ class _Reader:
         ft = read.file
         added = []
         if ft.total_lines:
-            span = Span(kind="lines", start=ft.start, end=ft.end)
-            added.append(
-                _document(
-                    ft.display,
-                    ft.text,
-                    span,
-                    source="file",
-                    tokens=ft.tokens,
-                    now=self.now,
-                    redact=self.settings.redact,
-                    counter=self.counter,
-                    path=str(ft.path),
-                )  # fmt: skip
-            )
+            added = self._documents([_read(ft)])
         else:
             self.failures.append(f"{source.spec}: the file is empty")
         self._record("read_file", args, "ok", added, t0, "")
@@ -217,28 +149,45 @@ class _Reader:
                         self.failures.append(f"{spec}: {exc}")
                     self._record("read_pdf", {"path": path}, "error", [], t0, str(exc))
                     continue
-                added = [
-                    _document(
-                        display,
-                        page.text,
-                        Span(kind="pages", start=page.number, end=page.number),
-                        source="pdf",
-                        tokens=self.counter(page.text),
-                        now=self.now,
-                        redact=self.settings.redact,
-                        counter=self.counter,
-                        path=path,
-                        **({"hidden": page.hidden} if page.hidden else {}),
-                    )  # fmt: skip
-                    for page in read.pages
-                    if page.status == "text" and page.text.strip()
-                ]
+                added = self._documents(
+                    [
+                        Read(
+                            display,
+                            page.text,
+                            Span(kind="pages", start=page.number, end=page.number),
+                            source="pdf",
+                            server="pdf",
+                            title=display,
+                            meta={"path": path, **({"hidden": page.hidden} if page.hidden else {})},
+                        )  # fmt: skip
+                        for page in read.pages
+                        if page.status == "text" and page.text.strip()
+                    ]
+                )
                 note = ""
                 if not added:
                     note = f"{display}: no text could be extracted (image-only pages need OCR, which is not available)"
                     if spec is not None:
                         self.failures.append(f"{spec}: {note}")
                 self._record("read_pdf", {"path": path}, "ok" if added else "error", added, t0, note)
+
+
+def _read(ft: files.FileText) -> Read:
+    """A file (or one part of an office document) as the files reader returned it."""
+    span = (
+        Span(kind="section", label=ft.label) if ft.label else Span(kind="lines", start=ft.start, end=ft.end)
+    )
+    meta = {"path": str(ft.path), "encoding": ft.encoding}
+    return Read(
+        ft.display,
+        ft.text,
+        span,
+        source="file",
+        server="files",
+        title=ft.display,
+        tokens=ft.tokens,
+        meta=meta,
+    )
 
 
 def pack_direct(
@@ -287,7 +236,7 @@ def _read_all(
     """Read every local source in-process, in order; PDFs last, in the worker pool."""
     # A pack considers every file of its local sources (as Repomix does); --budget applies when
     # packing, so the selection draws on all of them.
-    reader = _Reader(Roots.of(local_roots(sources)), settings, counter, emit, _ALL)
+    reader = _Reader(Roots.of(local_roots(sources)), settings, counter, emit, NO_CAP)
     reader.failures = failures
     for source in sources:
         if source.kind == "folder":

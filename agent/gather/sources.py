@@ -16,6 +16,10 @@ from tools.files.office import is_document
 
 Kind = Literal["folder", "file", "pdf", "url", "pdf_url", "git", "mcp"]
 
+# The token budget of a folder's first read: none. Its pages are followed to the end as part of
+# reading it; the gather limit (max_gather_tokens) applies across them, and --budget when packing.
+NO_CAP = 10**15
+
 #: Which server provides each tool the planner may suggest.
 TOOL_SERVER = {
     "list_files": "files", "read_file": "files", "read_many": "files", "search_files": "files",
@@ -125,7 +129,7 @@ def resolve_source(spec: str, settings: Settings) -> Source:
             (
                 ToolCall(
                     name="read_many",
-                    args={"paths_or_glob": str(resolved), "max_tokens": settings.max_gather_tokens},
+                    args={"paths_or_glob": str(resolved), "max_tokens": NO_CAP},
                 ),
             ),
         )
@@ -136,7 +140,7 @@ def resolve_source(spec: str, settings: Settings) -> Source:
     if is_document(resolved):  # office documents and notebooks come back by slide, sheet, section, cell
         call = ToolCall(
             name="read_many",
-            args={"paths_or_glob": [str(resolved)], "max_tokens": settings.max_gather_tokens},
+            args={"paths_or_glob": [str(resolved)], "max_tokens": NO_CAP},
         )
         return Source(spec, "file", str(resolved), (call,))
     if resolved.suffix.lower() == ".pdf":

@@ -212,14 +212,13 @@ def read_result(
     start_index: int,
     max_chars: int,
     *,
-    trusted: bool = False,
     next_base: dict[str, Any] | None = None,
     tool: str = "read_pdf",
 ) -> CallToolResult:
     """Window the pages, build one document per page, and say what was damaged or missing.
 
-    A PDF's text is written by whoever made the file, so it is untrusted (packed in an envelope)
-    wherever the file came from. The web server reuses this for PDFs served by URLs with
+    A PDF's text is written by whoever made the file, so its pages are marked untrusted for any
+    client; forage itself decides by its one trust rule (agent/gather/documents.is_trusted). The web server reuses this for PDFs served by URLs with
     next_base={"url": ...}, tool="fetch_page".
     """
     window = pdf.render_window(read.pages, start_index, max_chars)
@@ -244,7 +243,7 @@ def read_result(
             span={"kind": "pages", "start": page.number, "end": page.number},
             title=f"{display} p.{page.number}",
             source="pdf",
-            trusted=trusted,
+            trusted=False,
             path=absolute,
             sha256=read.sha,
             page_count=read.page_count,
