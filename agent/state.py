@@ -238,7 +238,8 @@ class AgentState(TypedDict, total=False):
     history: Annotated[list[Action], operator.add]
     compacted: Annotated[dict[str, str], operator.or_]  # action id -> the short form the planner sees
     turns: Annotated[list[ModelTurn], operator.add]  # the model's planning turns, verbatim
-    pending: list[ToolCall]
+    pending: list[ToolCall]  # the calls of this round: the planner's, or the next pages of its source reads
+    paging: list[int]  # in a round of pages: the index of the planner's call each page continues
     results: Annotated[dict[str, CallResult], merge_results]  # this step's finished calls, by index
     gather_only: bool  # a turn that only gathers (the chat's /add): no pack, no answer
     step: int  # counts across the whole session

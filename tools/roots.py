@@ -15,18 +15,26 @@ class Roots:
     """The directories (or single files) a server may read, resolved once at start."""
 
     paths: tuple[Path, ...]
+    # How many of `paths` (the first ones) the user gave; the rest are the server's own (a
+    # checkout cache) and do not change how the user's paths are named.
+    given: int | None = None
 
     @classmethod
-    def of(cls, paths: Iterable[str | os.PathLike[str]]) -> Roots:
+    def of(
+        cls, paths: Iterable[str | os.PathLike[str]], *, also: Iterable[str | os.PathLike[str]] = ()
+    ) -> Roots:
+        """Resolve the roots; `also`: the server's own folders, readable but not naming the others."""
+        paths, also = list(paths), list(also)
         resolved = []
-        for raw in paths:
+        for raw in [*paths, *also]:
             p = Path(raw).expanduser()
             if not p.exists():
                 raise NotFound(f"root {str(raw)!r} does not exist; pass an existing folder or file")
             resolved.append(p.resolve(strict=True))
         if not resolved:
             raise InvalidArgument("no roots given; pass at least one folder the server may read")
-        return cls(tuple(dict.fromkeys(resolved)))
+        unique = tuple(dict.fromkeys(resolved))
+        return cls(unique, len(dict.fromkeys(resolved[: len(paths)])) if also and paths else None)
 
     def contains(self, path: Path) -> bool:
         """Tell whether an already-resolved path is inside one of the roots."""
@@ -68,11 +76,16 @@ class Roots:
             raise NotFound(f"{text!r} does not exist; use list_files to see what is there")
         return resolved
 
+    def _named_alone(self, root: Path) -> bool:
+        """Whether paths under this root are shown without its name (it is the one root the user gave)."""
+        given = len(self.paths) if self.given is None else self.given
+        return given == 1 and root == self.paths[0]
+
     def _base_for(self, relative: Path) -> Path:
         # With several roots, display() names paths "<root name>/rest"; map them back.
         if len(self.paths) > 1 and relative.parts:
             for root in self.paths:
-                if relative.parts[0] == root.name:
+                if relative.parts[0] == root.name and not self._named_alone(root):
                     return root.parent
         first = self.paths[0]
         return first if first.is_dir() else first.parent
@@ -86,7 +99,7 @@ class Roots:
                 continue
             if root.is_file():
                 return root.name
-            if len(self.paths) == 1:
+            if self._named_alone(root):
                 return rel.as_posix() or "."
             return (Path(root.name) / rel).as_posix()
         return path.as_posix()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,6 +11,11 @@ from agent.state import Action, Document, ToolCall
 # Tools that read a whole source page by page (a folder, an office document, a repository):
 # following their pages to the end is reading, not planning.
 PAGED_TOOLS = frozenset({"read_many", "read_repo"})
+
+
+def call_key(call: ToolCall) -> str:
+    """A call's identity: its tool and its arguments."""
+    return call.name + json.dumps(call.args, sort_keys=True, default=str)
 
 
 def make_action(

@@ -1,4 +1,4 @@
 """The LangGraph agent: wiring, the plan/call/observe nodes, routing and answering, prompts.
 
-Modules: answering, build, compaction, nodes, prompts.
+Modules: answering, build, compaction, control, nodes, observe, prompts.
 """

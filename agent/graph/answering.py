@@ -13,7 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from agent.graph.nodes import Stop, in_thread, until
+from agent.graph.control import Stop, in_thread, until
 from agent.graph.prompts import ANSWER_SYSTEM
 from agent.models.base import ChatModel, Message
 from agent.models.refusal import RefusalGate, is_refusal, missing_reason

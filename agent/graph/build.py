@@ -13,7 +13,9 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 
 from agent.graph.answering import AnswerNodes
-from agent.graph.nodes import EventSink, Nodes, Stop
+from agent.graph.control import Stop
+from agent.graph.nodes import Nodes
+from agent.graph.observe import EventSink
 from agent.mcp.toolbox import Toolbox
 from agent.models.base import ChatModel
 from agent.settings import Settings
@@ -52,7 +54,9 @@ def build_graph(
     g.add_edge(START, "plan")
     g.add_conditional_edges("plan", nodes.dispatch, {"call": "call", "route": "route", "end": END})
     g.add_edge("call", "observe")
-    g.add_conditional_edges("observe", nodes.after_observe, {"plan": "plan", "route": "route", "end": END})
+    g.add_conditional_edges(
+        "observe", nodes.after_observe, {"call": "call", "plan": "plan", "route": "route", "end": END}
+    )
     g.add_edge("amend", END)
     g.add_edge("route", "pack")
 

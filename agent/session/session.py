@@ -18,8 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.errors import SourceError
+from agent.gather.calls import call_key
 from agent.gather.sources import Source, resolve_source, resolve_sources, source_of
-from agent.graph.nodes import EventSink, Stop, call_key
+from agent.graph.control import Stop
+from agent.graph.observe import EventSink
 from agent.graph.prompts import plan_request
 from agent.mcp.toolbox import Toolbox, server_configs
 from agent.mcp.trust import TrustStore
@@ -28,6 +30,8 @@ from agent.session.result import RunResult
 from agent.session.store import SessionStore
 from agent.settings import Settings
 from agent.state import Document, Usage
+
+PAGE_ROUNDS = 100_000  # supersteps allowed for reading sources page by page
 
 
 class Session:
@@ -68,7 +72,9 @@ class Session:
     def config(self) -> dict[str, Any]:
         return {
             "configurable": {"thread_id": self.thread_id},
-            "recursion_limit": 10 * self.settings.max_steps + 40,
+            # The planner's steps, plus the rounds that read sources page by page (two supersteps
+            # each, as many as a source has pages: a folder of 100k files has a few hundred).
+            "recursion_limit": 10 * self.settings.max_steps + 40 + PAGE_ROUNDS,
         }
 
     async def __aenter__(self) -> Session:
@@ -221,6 +227,7 @@ class Session:
             "question": question,
             "plan_request": plan_request(question, self.sources, self.failures),
             "pending": [],
+            "paging": [],
             "done": False,
             "gather_only": False,
             "turn_start": before.get("step", 0),
@@ -290,6 +297,7 @@ class Session:
             "sources": self.specs,
             "first_calls": first_calls,
             "pending": [],
+            "paging": [],
             "done": False,
             "gather_only": True,
             "turn_start": before.get("step", 0),

@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent.gather.calls import make_action, next_page, skipped_pdfs
 from agent.gather.documents import to_documents
-from agent.gather.sources import Source, resolve_sources, source_of
+from agent.gather.sources import NO_CAP, Source, resolve_sources, source_of
 from agent.mcp.toolbox import CallOutcome, Toolbox, server_configs
 from agent.mcp.trust import TrustStore
 from agent.models.base import ChatModel
@@ -29,7 +30,7 @@ from agent.safety.secret_verdicts import verdicts_for
 from agent.session.result import RunResult
 from agent.session.session import Session
 from agent.settings import Settings
-from agent.state import Action, Document, Pack
+from agent.state import Action, Document, Pack, ToolCall
 from agent.tokens import TokenCounter
 
 EventSink = Callable[..., None]
@@ -204,30 +205,35 @@ class Workspace:
     async def _read_paths(self, paths: list[str], calls: list[Action]) -> dict[str, Document]:
         """Read these files again through the servers: text with read_many, PDFs with read_pdf."""
         out: dict[str, Document] = {}
-        pending: list[tuple[str, dict[str, Any]]] = [
-            ("read_many", {"paths_or_glob": paths, "max_tokens": self.settings.max_gather_tokens})
-        ]
+        pending = [ToolCall(name="read_many", args={"paths_or_glob": paths, "max_tokens": NO_CAP})]
         while pending:
-            tool, args = pending.pop(0)
-            self.toolbox.emit("call_start", tool=tool, args=args)
-            outcome = await self.toolbox.call(tool, args)
+            call = pending.pop(0)
+            self.toolbox.emit("call_start", tool=call.name, args=call.args)
+            outcome = await self.toolbox.call(call.name, call.args)
             structured = outcome.structured or {}
             added = self._documents(outcome)
-            out |= added
-            if outcome.status == "ok" and structured.get("next"):
-                pending.append((tool, structured["next"]))
-            for skipped in structured.get("skipped") or []:
-                if isinstance(skipped, dict) and skipped.get("reason") == "pdf":
-                    pending.append(("read_pdf", {"path": skipped["path"]}))
-            calls.append(self._action(len(calls), tool, args, outcome, added))
+            out |= {d.id: d for d in added}
+            page = next_page(call, structured) if outcome.status == "ok" else None
+            pending += [page] if page is not None else []
+            pending += [
+                ToolCall(name="read_pdf", args={"path": p}) for p in skipped_pdfs(structured.get("skipped"))
+            ]
+            action = make_action(
+                step=len(calls), tool=call.name, server=outcome.server, args=call.args, status=outcome.status,
+                added=added, duration_s=outcome.duration_s, summary=outcome.text[:300],
+            )  # fmt: skip
+            self.toolbox.emit(
+                "call_end", action=action, message=outcome.text if outcome.status != "ok" else ""
+            )
+            calls.append(action)
         return out
 
-    def _documents(self, outcome: CallOutcome) -> dict[str, Document]:
+    def _documents(self, outcome: CallOutcome) -> list[Document]:
         if outcome.status != "ok":
-            return {}
+            return []
         now = datetime.now(UTC).isoformat(timespec="seconds")
         entries = (outcome.structured or {}).get("documents") or []
-        docs = to_documents(
+        return to_documents(
             entries,
             outcome.server,
             self.counter,
@@ -235,18 +241,6 @@ class Workspace:
             redact=self.settings.redact,
             verdicts=verdicts_for(self.settings),
         )
-        return {d.id: d for d in docs}
-
-    def _action(
-        self, step: int, tool: str, args: dict[str, Any], outcome: CallOutcome, added: dict[str, Document]
-    ) -> Action:
-        action = Action(
-            step=step, tool=tool, server=outcome.server, args=args, status=outcome.status,  # type: ignore[arg-type]
-            summary=outcome.text[:300], documents=list(added), tokens_added=sum(d.tokens for d in added.values()),
-            duration_s=round(outcome.duration_s, 3),
-        )  # fmt: skip
-        self.toolbox.emit("call_end", action=action, message=outcome.text if outcome.status != "ok" else "")
-        return action
 
     def _remember(self, new: list[Source], listings: dict[str, Listing], result: RunResult) -> None:
         """Keep every gathered document; give each new source the ones that came from it."""

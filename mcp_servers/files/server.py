@@ -98,8 +98,8 @@ def build_server(
     """
     if git_cache:
         Path(git_cache).mkdir(parents=True, exist_ok=True)
-        roots = [*roots, git_cache]  # checkouts can be searched and read by path too
-    allowed = Roots.of(roots)
+    # Checkouts can be searched and read by path too; the cache does not rename the user's paths.
+    allowed = Roots.of(roots, also=[git_cache] if git_cache else [])
     policy = NetPolicy.of(allow_hosts)
     listings = files.ListingCache()  # a chain of read_many calls walks a big folder once
     ahead: Ahead[files.Bundle] = Ahead()  # and reads its next page while the client takes one in

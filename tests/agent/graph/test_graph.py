@@ -1,6 +1,7 @@
 """The graph driven by the scripted model, over a real files MCP server (stdio subprocess)."""
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -140,25 +141,86 @@ async def test_call_deadline_becomes_timeout(repo, tmp_path):
         assert again.status == "ok"  # the session survives a timed-out call
 
 
-async def test_stopping_at_max_steps_says_how_many_files_were_left_unread(tmp_path):
-    from agent.models.extractive import ExtractiveModel
-
+def _big_folder(tmp_path: Path) -> Path:
     root = tmp_path / "big"
     root.mkdir()
     for n in range(130):  # ~1.3 MB: two replies of the files server (1 MB each)
         (root / f"m{n:03d}.py").write_text(f"# module {n}\n" + "x = 1\n" * 1700)
+    return root
+
+
+async def test_reading_a_folder_page_by_page_uses_none_of_the_planners_steps(tmp_path):
+    from agent.models.extractive import ExtractiveModel
+
+    root = _big_folder(tmp_path)
+    notices: list[str] = []
+    result = await run(
+        "What is x?", [str(root)], _settings(tmp_path, max_steps=1), ExtractiveModel(),
+        on_event=lambda kind, **data: notices.append(str(data.get("text"))) if kind == "notice" else None,
+    )  # fmt: skip
+    assert result.documents == 130  # both pages, in the one step the planner was allowed
+    pages = [a for a in result.history if a.tool == "read_many"]
+    assert len(pages) == 2 and {(a.step, a.call_index) for a in pages} == {(0, 0)}
+    assert not [n for n in notices if "not read yet" in n]
+
+
+async def test_stopping_at_the_gather_limit_says_how_many_files_were_left_unread(tmp_path):
+    from agent.models.extractive import ExtractiveModel
+
+    root = _big_folder(tmp_path)
     notices: list[str] = []
 
     def on_event(kind: str, **data: object) -> None:
         if kind == "notice":
             notices.append(str(data["text"]))
 
-    settings = _settings(tmp_path, max_steps=1)
+    settings = _settings(tmp_path, max_gather_tokens=100_000)
     result = await run("What is x?", [str(root)], settings, ExtractiveModel(), on_event=on_event)
     stop = next(n for n in notices if n.startswith("stopped gathering"))
     unread = 130 - result.documents
     assert 0 < unread < 130
     assert stop == (
-        f"stopped gathering after 1 step (max_steps): {unread:,} file(s) of {root} not read yet; "
-        "raise --max-steps to read them, or ask about a narrower folder"
+        f"stopped gathering at {result.gathered_tokens:,} tokens (max_gather_tokens): {unread:,} file(s) of "
+        f"{root} not read yet; raise max_gather_tokens in the config to read them, or ask about a narrower folder"
     )
+
+
+async def test_a_folder_read_killed_between_pages_resumes_without_reading_the_finished_pages(tmp_path):
+    from agent.models.extractive import ExtractiveModel
+    from agent.session.checkpoints import sqlite_checkpointer
+    from agent.session.session import Session
+
+    root = _big_folder(tmp_path)
+    settings = _settings(tmp_path)
+    db = tmp_path / "sessions.sqlite"
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_the_second_page(kind: str, **data: object) -> None:
+        if kind == "call_start" and (data.get("args") or {}).get("offset"):  # type: ignore[union-attr]
+            raise Killed  # the first page's result and its observe round were saved by now
+
+    async with sqlite_checkpointer(db) as saver, Session(
+        [str(root)], settings, ExtractiveModel(), checkpointer=saver, thread_id="t",
+        on_event=kill_at_the_second_page,
+    ) as session:  # fmt: skip
+        with pytest.raises(Killed):
+            await session.ask("What is x?", want_answer=False)
+    started: list[dict] = []
+
+    def record(kind: str, **data: object) -> None:
+        if kind == "call_start":
+            started.append(dict(data["args"]))  # type: ignore[arg-type]
+
+    async with (
+        sqlite_checkpointer(db) as saver,
+        Session(
+            [str(root)], settings, ExtractiveModel(), checkpointer=saver, thread_id="t", on_event=record
+        ) as session,
+    ):
+        assert await session.interrupted() == "What is x?"
+        result = await session.resume()
+    assert [a.get("offset") for a in started if a.get("paths_or_glob") == str(root)] == [started[0]["offset"]]
+    assert started[0]["offset"] > 0  # only the unfinished page was read again
+    assert result.documents == 130
