@@ -7,7 +7,7 @@ limits, the network policy), then chunked and embedded into the retrieval index.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,7 +15,24 @@ from rich.markup import escape
 
 from agent.errors import AgentError
 
+if TYPE_CHECKING:
+    from agent.session.result import RunResult
+    from agent.settings import Settings
+
 EXIT_OK, EXIT_USER, EXIT_PARTIAL = 0, 1, 3
+
+
+async def gather(sources: list[str], settings: Settings, *, on_event: Any = None) -> RunResult:
+    """Gather every document of the sources, as `forage ask` reads them, with no gather limit."""
+    from agent.models.extractive import ExtractiveModel
+    from agent.session.session import run
+
+    # Every follow-up the reads suggest (PDFs found in folders, the windows of long pages), as
+    # `forage pack` does; a folder's own pages take no planning steps.
+    settings = settings.model_copy(update={"max_steps": 10_000})
+    return await run(
+        "", sources, settings, ExtractiveModel(), want_answer=False, unbounded=True, on_event=on_event
+    )
 
 
 def index(
@@ -47,9 +64,7 @@ def index(
     """
     import asyncio
 
-    from agent.models.extractive import ExtractiveModel
     from agent.retrieval.select import build_index
-    from agent.session.session import run
     from agent.settings import load_settings
     from cli.render import Progress
 
@@ -63,18 +78,7 @@ def index(
     }
     try:
         settings = load_settings({k: v for k, v in flags.items() if v})
-        settings.max_steps = 10_000  # read every page of every source, as `forage pack` does
-        result = asyncio.run(
-            run(
-                "",
-                sources,
-                settings,
-                ExtractiveModel(),
-                want_answer=False,
-                unbounded=True,
-                on_event=Progress(err, quiet=quiet),
-            )
-        )
+        result = asyncio.run(gather(sources, settings, on_event=Progress(err, quiet=quiet)))
         docs = result.gathered
         if not docs:
             lines = "\n".join(f"  - {f}" for f in result.failures) or "  (no readable text files or PDFs)"
