@@ -82,3 +82,18 @@ async def test_every_surface_gathers_the_same_documents(tmp_path: Path) -> None:
     finally:
         await workspace.close()
     assert _keys(served.gathered) == want
+
+
+async def test_index_reads_every_file_of_a_folder_past_the_gather_limit_as_pack_does(tmp_path: Path) -> None:
+    # A reply of the files server is full at 1 MB; a chain of pages used to hand on only what
+    # was left of its first call's budget, and then skipped a later file bigger than that rest.
+    root = tmp_path / "big"
+    root.mkdir()
+    for n in range(130):
+        (root / f"m{n:03d}.py").write_text(f"# module {n}\n" + "x = 1\n" * 1700)
+    (root / "zz_last.py").write_text("".join(f"name_{i} = {i}\n" for i in range(20_000)))
+    settings = Settings(data_dir=tmp_path / "data", embedding="none", max_gather_tokens=300_000)
+    packed = pack_direct("", [str(root)], settings, unbounded=True)
+    assert packed is not None and packed.documents == 131
+    indexed = await gather([str(root)], settings)
+    assert _keys(indexed.gathered) == _keys(packed.gathered)
