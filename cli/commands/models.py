@@ -8,16 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from agent.errors import AgentError
+from cli.errors import EXIT_OK, err, map_errors
 
 if TYPE_CHECKING:
     from agent.models.catalog import Catalog
     from agent.settings import Price
-
-EXIT_OK, EXIT_USER = 0, 1
 
 
 def format_price(price: Price | None) -> str:
@@ -65,8 +62,7 @@ def models(
     from agent.models.prices import PRICES_CHECKED, PRICES_SOURCE
     from agent.settings import load_settings
 
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    try:
+    with map_errors():
         settings = load_settings({})
         client = make_client(settings)
         catalog = listed(
@@ -75,9 +71,6 @@ def models(
                 api_key=settings.api_key() or "", refresh=True,
             )
         )  # fmt: skip
-    except AgentError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_USER) from None
     table = rows(catalog, settings.prices)
     if as_json:
         sys.stdout.write(json.dumps({"models": table, "prices_checked": PRICES_CHECKED}, indent=2) + "\n")
