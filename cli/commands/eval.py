@@ -40,7 +40,7 @@ def _split(text: str) -> list[str]:
 def list_suites() -> None:
     """Name every suite, with a one-line description and a worked example."""
     from evals.suite.strategies import DESCRIPTIONS
-    from evals.tasks import SUITES
+    from evals.tasks.registry import SUITES
 
     for suite in SUITES.values():
         out.print(f"[bold]{suite.name}[/]  {escape(suite.description)}")
@@ -137,8 +137,8 @@ def run(
     from agent.settings import Settings
     from evals.suite.runner import EvalError, Plan, parse_size
     from evals.suite.strategies import STRATEGIES
-    from evals.tasks import expand
     from evals.tasks.haystack import HAYSTACKS
+    from evals.tasks.registry import expand
 
     with map_errors({ValueError: EXIT_USAGE, EvalError: EXIT_USAGE}):
         names = expand(suites)

@@ -4,47 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cli.errors import EXIT_OK, err, map_errors
-
-if TYPE_CHECKING:
-    from agent.models.catalog import Catalog
-    from agent.settings import Price
-
-
-def format_price(price: Price | None) -> str:
-    if price is None:
-        return "unknown"
-    text = f"${price.input:g} / ${price.cached:g} / ${price.output:g}"
-    return text + (f" (more above {price.long_above:,})" if price.long_above else "")
-
-
-def rows(catalog: Catalog, prices: dict[str, Price]) -> list[dict[str, Any]]:
-    """One row per model that generates text, newest first; the default marked."""
-    from agent.models.prices import price_for
-
-    default = catalog.default()
-    out = []
-    for m in catalog.generative():
-        price = price_for(m.name, prices)
-        out.append(
-            {
-                "name": m.name,
-                "window": m.input_token_limit,
-                "output": m.output_token_limit,
-                "caching": m.caches,
-                "thinking": m.thinking,
-                "price": price.model_dump(exclude_none=True) if price else None,
-                "price_text": format_price(price),
-                "default": default is not None and m.name == default.name,
-            }
-        )
-    return out
 
 
 def models(
@@ -56,7 +22,7 @@ def models(
     model marked "default" is the one forage uses when no --model is given. Prices are USD per
     1M tokens (input / cached input / output); set your own with [prices."NAME"] in forage.toml.
     """
-    from agent.models.catalog import load_catalog
+    from agent.models.catalog import load_catalog, model_rows
     from agent.models.gemini import make_client
     from agent.models.gemini_errors import listed
     from agent.models.prices import PRICES_CHECKED, PRICES_SOURCE
@@ -71,7 +37,7 @@ def models(
                 api_key=settings.api_key() or "", refresh=True,
             )
         )  # fmt: skip
-    table = rows(catalog, settings.prices)
+    table = model_rows(catalog, settings.prices)
     if as_json:
         sys.stdout.write(json.dumps({"models": table, "prices_checked": PRICES_CHECKED}, indent=2) + "\n")
         raise typer.Exit(EXIT_OK)
