@@ -171,7 +171,7 @@ def chat(
         with map_errors(interrupted="Interrupted. The session was saved after its last step."):
             thread_id = asyncio.run(main())
     finally:
-        for m in list(models):  # the models /model switched to are closed as they are left
+        for m in list(models):  # the models in use at the end (/model closed the ones it left)
             close_model(m, warn)
     err.print(f"session saved: continue with [bold]forage chat --resume {thread_id}[/]")
     raise typer.Exit(EXIT_OK)
