@@ -1,5 +1,5 @@
 """The `forage` command line: commands, the terminal chat, rendering; errors become messages here.
 
 Subpackages: chat, commands.
-Modules: app, render.
+Modules: app, errors, render.
 """

@@ -123,16 +123,3 @@ class Progress:
                 self.console.print(f"[yellow]left out {len(pack.omitted)} item(s) (see the manifest)[/]")
         elif kind == "notice":
             self.console.print(f"[yellow]{escape(data['text'])}[/]")
-
-
-def close_model(model: object, console: Console) -> None:
-    """Release the model (Gemini deletes its context caches); a failure is a warning, not a crash."""
-    from agent.errors import AgentError
-
-    close = getattr(model, "close", None)
-    if close is None:
-        return
-    try:
-        close()
-    except AgentError as exc:
-        console.print(f"[yellow]warning:[/] {escape(str(exc))}")

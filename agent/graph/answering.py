@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from agent.graph.control import Stop, in_thread, until
-from agent.graph.prompts import ANSWER_SYSTEM
-from agent.models.base import ChatModel, Message
+from agent.graph.prompts import answer_messages
+from agent.models.base import ChatModel
 from agent.models.refusal import RefusalGate, is_refusal, missing_reason
 from agent.pack.routing import available_tokens, choose_route, pack_documents, route_reason
 from agent.settings import Settings
@@ -86,10 +86,7 @@ class AnswerNodes:
     async def answer(self, state: AgentState) -> dict[str, Any]:
         pack = state["pack"]
         assert pack is not None
-        messages = [
-            Message(role="system", content=ANSWER_SYSTEM),
-            Message(role="user", content=pack.question_text, cacheable_prefix=pack.prefix),
-        ]
+        messages = answer_messages(pack)
         self.emit("answer_start", model=self.model.name)
         gate = RefusalGate(self.on_text) if self.on_text else None
         arrived: list[str] = []

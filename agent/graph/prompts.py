@@ -7,8 +7,9 @@ import re
 from collections.abc import Sequence
 
 from agent.gather.sources import Source
+from agent.models.base import Message
 from agent.models.refusal import NOT_IN_CONTEXT
-from agent.state import Action, ToolCall
+from agent.state import Action, Pack, ToolCall
 
 PLAN_SYSTEM = """\
 You gather context for a question. You cannot answer yet: your job is to call the tools \
@@ -33,6 +34,14 @@ contain the answer, reply exactly {NOT_IN_CONTEXT} on the first line, then one l
 is missing."""
 
 SUGGESTED_MARK = "Suggested calls (JSON):"
+
+
+def answer_messages(pack: Pack) -> list[Message]:
+    """What the model is sent to answer from a pack: the answer prompt, then the pack (its prefix cacheable)."""
+    return [
+        Message(role="system", content=ANSWER_SYSTEM),
+        Message(role="user", content=pack.question_text, cacheable_prefix=pack.prefix),
+    ]
 
 
 def plan_request(question: str, sources: Sequence[Source], failures: Sequence[str]) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, Field
 
+from agent.errors import ModelError
 from agent.state import ToolCall, Usage
 
 
@@ -51,7 +53,7 @@ class Reply(BaseModel):
 
 @runtime_checkable
 class ChatModel(Protocol):
-    """generate / count_tokens / window: graph code depends on nothing else."""
+    """generate / count_tokens / window / close: graph code depends on nothing else."""
 
     name: str
     window: int
@@ -66,3 +68,27 @@ class ChatModel(Protocol):
     ) -> Reply: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+    def close(self) -> None:
+        """Release what the model holds at the provider (Gemini: its context caches)."""
+        ...
+
+
+M = TypeVar("M", bound=ChatModel)
+
+
+def close_model(model: ChatModel, warn: Callable[[str], None]) -> None:
+    """Close the model; a release that fails is passed to warn, since what it holds expires anyway."""
+    try:
+        model.close()
+    except ModelError as exc:  # Gemini's caches expire by their TTL: worth a warning, not a crash
+        warn(str(exc))
+
+
+@contextmanager
+def closing(model: M, warn: Callable[[str], None]) -> Iterator[M]:
+    """Use the model, then close it (close_model) however the block ends."""
+    try:
+        yield model
+    finally:
+        close_model(model, warn)

@@ -13,10 +13,13 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.settings import Price
 
 MEMO_TTL_S = 24 * 3600
 MEMO_FILE = "gemini-models.json"
@@ -163,3 +166,26 @@ def unavailable_message(name: str, catalog: Catalog | None, why: str = "") -> st
         "the newest stable Flash). `forage models` lists what your key can use."
     )
     return " ".join(lines)
+
+
+def model_rows(catalog: Catalog, prices: Mapping[str, Price]) -> list[dict[str, Any]]:
+    """One row per model that generates text, newest first: window, caching, price; the default marked."""
+    from agent.models.prices import format_price, price_for
+
+    default = catalog.default()
+    out = []
+    for m in catalog.generative():
+        price = price_for(m.name, prices)
+        out.append(
+            {
+                "name": m.name,
+                "window": m.input_token_limit,
+                "output": m.output_token_limit,
+                "caching": m.caches,
+                "thinking": m.thinking,
+                "price": price.model_dump(exclude_none=True) if price else None,
+                "price_text": format_price(price),
+                "default": default is not None and m.name == default.name,
+            }
+        )
+    return out

@@ -164,6 +164,9 @@ class ExtractiveModel:
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
 
+    def close(self) -> None:
+        """Release nothing: this model holds no state outside the process."""
+
     def generate(
         self,
         messages: list[Message],

@@ -45,3 +45,11 @@ def price_for(model: str, overrides: Mapping[str, Price] | None = None) -> Price
         if candidate in PRICES:
             return PRICES[candidate]
     return None
+
+
+def format_price(price: Price | None) -> str:
+    """A price as `forage models` shows it: input / cached / output, USD per 1M tokens."""
+    if price is None:
+        return "unknown"
+    text = f"${price.input:g} / ${price.cached:g} / ${price.output:g}"
+    return text + (f" (more above {price.long_above:,})" if price.long_above else "")

@@ -25,6 +25,7 @@ class ScriptedModel:
     extractive: bool = False
     queue: list[Reply] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
+    closed: bool = False  # set by close(), so a test can check that a command released its model
 
     def reply(self, text: str = "", *, unanswerable: bool = False) -> ScriptedModel:
         self.queue.append(Reply(text=text, unanswerable=unanswerable))
@@ -51,3 +52,7 @@ class ScriptedModel:
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
+
+    def close(self) -> None:
+        """Record that the model was closed."""
+        self.closed = True

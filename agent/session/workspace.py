@@ -12,6 +12,7 @@ reused like web pages (the files server's checkout cache follows the ref when th
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from agent.gather.documents import to_documents
 from agent.gather.sources import NO_CAP, Source, resolve_sources, source_of
 from agent.mcp.toolbox import CallOutcome, Toolbox, server_configs
 from agent.mcp.trust import TrustStore
-from agent.models.base import ChatModel
+from agent.models.base import ChatModel, close_model
 from agent.safety.secret_verdicts import verdicts_for
 from agent.session.result import RunResult
 from agent.session.session import Session
@@ -37,6 +38,7 @@ EventSink = Callable[..., None]
 WEB_REUSE_S = 600.0  # a page (or repository) fetched this recently is not fetched again in the session
 HEAVY_SERVERS = {"web", "pdf"}  # they hold a browser or worker processes: stopped on cancel
 Listing = dict[str, tuple[int, int]]  # absolute path -> (size, mtime_ns)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -260,9 +262,7 @@ class Workspace:
     async def close(self) -> None:
         await self.toolbox.close()
         for model in self._models.values():
-            close = getattr(model, "close", None)
-            if close is not None:
-                await asyncio.to_thread(close)
+            await asyncio.to_thread(close_model, model, log.warning)  # the server's log is its stderr
         self._models.clear()
 
     # -- reporting -------------------------------------------------------------------

@@ -19,8 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.errors import AgentError
-
-EXIT_OK, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 130
+from cli.errors import EXIT_OK, err, map_errors, warn
 
 
 def _looks_like_source(arg: str) -> bool:
@@ -75,16 +74,16 @@ def chat(
     Example: forage chat ./repo https://docs.site/ paper.pdf   then later:   forage chat --resume
     """
     from agent.models import make_model
+    from agent.models.base import close_model
     from agent.session.checkpoints import sqlite_checkpointer
     from agent.session.session import Session
     from agent.session.store import SessionStore
     from agent.settings import load_settings
-    from cli.chat.repl import Chat, prompt_loop, read_lines
+    from cli.chat.repl import prompt_loop, read_lines
+    from cli.chat.room import Chat
     from cli.chat.view import LiveGather, MarkdownStream
-    from cli.render import close_model
 
     out = Console(highlight=False, soft_wrap=False)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     flags = {
         "model": model,
         "window": window,
@@ -93,12 +92,9 @@ def chat(
         "allow_hosts": allow_host,
         "crawl": crawl or None,
     }
-    try:
+    with map_errors():
         settings = load_settings({k: v for k, v in flags.items() if v})
         llm, notice = make_model(settings, caching=True)  # follow-ups reuse the cached prefix
-    except AgentError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_USER) from None
     if notice and not quiet:
         err.print(f"[yellow]{notice}[/]")
     db = settings.data_dir / "sessions.sqlite"
@@ -114,7 +110,7 @@ def chat(
         return m
 
     def release(m: Any) -> None:
-        close_model(m, err)
+        close_model(m, warn)
         if m in models:
             models.remove(m)
 
@@ -172,15 +168,10 @@ def chat(
                 return session.thread_id
 
     try:
-        thread_id = asyncio.run(main())
-    except KeyboardInterrupt:
-        err.print("[yellow]Interrupted. The session was saved after its last step.[/]")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except AgentError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_USER) from None
+        with map_errors(interrupted="Interrupted. The session was saved after its last step."):
+            thread_id = asyncio.run(main())
     finally:
-        for m in list(models):
-            close_model(m, err)
+        for m in list(models):  # the models in use at the end (/model closed the ones it left)
+            close_model(m, warn)
     err.print(f"session saved: continue with [bold]forage chat --resume {thread_id}[/]")
     raise typer.Exit(EXIT_OK)

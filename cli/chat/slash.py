@@ -12,16 +12,16 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
-from agent.errors import AgentError
 from agent.gather.sources import source_of
 from agent.graph.compaction import action_id
 from agent.pack.packing import span_label
 from agent.state import Action, Document, Pack
 from cli.chat.view import format_target
+from cli.errors import reported
 
 if TYPE_CHECKING:
     from agent.session.store import Turn
-    from cli.chat.repl import Chat
+    from cli.chat.room import Chat
 
 Handler = Callable[["Chat", str], Awaitable[None]]
 
@@ -52,10 +52,8 @@ async def run_command(chat: Chat, line: str) -> None:
     if found is None:
         chat.error(f"unknown command {name}; /help lists the commands")
         return
-    try:
+    with reported():
         await found.handler(chat, arg.strip())
-    except AgentError as exc:
-        chat.error(str(exc))
 
 
 # -- formatting (pure) ---------------------------------------------------------------

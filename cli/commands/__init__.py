@@ -1,4 +1,4 @@
-"""The `forage` subcommands besides ask, pack and chat: index, models, sessions, servers, eval.
+"""The `forage` subcommands besides chat: ask, pack (and the flags they share), index, models, sessions, servers, eval.
 
-Modules: eval, index, models, servers, sessions.
+Modules: ask, eval, index, models, options, pack, servers, sessions.
 """

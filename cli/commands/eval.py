@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+from cli.errors import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_USER, err, fail, map_errors, warn
+
 DEFAULT_STRATEGIES = "full,truncate,topk,select,self"
 
 app = typer.Typer(
@@ -26,15 +27,9 @@ app = typer.Typer(
     rich_markup_mode=None,
     add_completion=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 if not out.is_terminal:  # a file or a pipe: wide enough that the tables do not wrap
     out = Console(highlight=False, soft_wrap=True, width=200)
-
-
-def _fail(message: str, code: int = EXIT_USER) -> typer.Exit:
-    err.print(f"[red]error:[/] {escape(message)}")
-    return typer.Exit(code)
 
 
 def _split(text: str) -> list[str]:
@@ -45,7 +40,7 @@ def _split(text: str) -> list[str]:
 def list_suites() -> None:
     """Name every suite, with a one-line description and a worked example."""
     from evals.suite.strategies import DESCRIPTIONS
-    from evals.tasks import SUITES
+    from evals.tasks.registry import SUITES
 
     for suite in SUITES.values():
         out.print(f"[bold]{suite.name}[/]  {escape(suite.description)}")
@@ -142,25 +137,23 @@ def run(
     from agent.settings import Settings
     from evals.suite.runner import EvalError, Plan, parse_size
     from evals.suite.strategies import STRATEGIES
-    from evals.tasks import expand
     from evals.tasks.haystack import HAYSTACKS
+    from evals.tasks.registry import expand
 
-    try:
+    with map_errors({ValueError: EXIT_USAGE, EvalError: EXIT_USAGE}):
         names = expand(suites)
         win = parse_size(window)
         size_list = [parse_size(s) for s in _split(sizes or ("8k,32k" if quick else "8k,32k,128k"))]
         res = parse_size(reserve) if reserve else Settings().reserve_for(win)
-    except (ValueError, EvalError) as exc:
-        raise _fail(str(exc), EXIT_USAGE) from exc
     unknown = [s for s in _split(strategies) if s not in STRATEGIES]
     if unknown or not _split(strategies):
-        raise _fail(
+        raise fail(
             f"unknown strategy {(unknown or [''])[0]!r}; choose from {', '.join(STRATEGIES)}", EXIT_USAGE
         )
     if haystack not in HAYSTACKS:
-        raise _fail(f"--haystack {haystack!r}: choose {' or '.join(HAYSTACKS)}", EXIT_USAGE)
+        raise fail(f"--haystack {haystack!r}: choose {' or '.join(HAYSTACKS)}", EXIT_USAGE)
     if res >= win:
-        raise _fail(f"--reserve {res} leaves no room in a {win}-token window", EXIT_USAGE)
+        raise fail(f"--reserve {res} leaves no room in a {win}-token window", EXIT_USAGE)
     plan = Plan(
         suites=names, strategies=_split(strategies), sizes=size_list, seeds=seeds or (1 if quick else 3),
         window=win, reserve=res, model=model, haystack=haystack,
@@ -184,16 +177,14 @@ def run(
 def _run_plan(plan: Any, folder: Path, *, quiet: bool) -> list[dict[str, Any]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agent.errors import AgentError
     from agent.models import make_model
+    from agent.models.base import closing
     from agent.settings import load_settings
     from evals.suite.runner import EvalError, run_plan, show_size
 
-    try:
+    with map_errors():
         settings = load_settings({"model": plan.model, "window": plan.window})
         model, _ = make_model(settings)
-    except AgentError as exc:
-        raise _fail(str(exc)) from exc
     bar = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, disable=quiet, transient=False,
@@ -220,27 +211,16 @@ def _run_plan(plan: Any, folder: Path, *, quiet: bool) -> list[dict[str, Any]]:
                 )
             bar.advance(task)
 
-    try:
-        with bar:
-            return asyncio.run(run_plan(plan, folder, settings, model, on_event=on_event))
-    except KeyboardInterrupt:
-        err.print(f"[yellow]Interrupted. Finished cases are saved; re-run with --out {folder} to resume.[/]")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except (EvalError, AgentError) as exc:
-        raise _fail(str(exc)) from exc
-    finally:
-        close = getattr(model, "close", None)
-        if callable(close):
-            close()
+    interrupted = f"Interrupted. Finished cases are saved; re-run with --out {folder} to resume."
+    with closing(model, warn), map_errors({EvalError: EXIT_USER}, interrupted=interrupted), bar:
+        return asyncio.run(run_plan(plan, folder, settings, model, on_event=on_event))
 
 
 def _write_report(folder: Path, compare_to: Path | None, target: Path | None) -> None:
     from evals.suite.report import write_report
 
-    try:
+    with map_errors({FileNotFoundError: EXIT_USER}):
         paths = write_report(folder, compare_to=compare_to, out=target)
-    except FileNotFoundError as exc:
-        raise _fail(str(exc)) from exc
     err.print(f"report: {paths['markdown']}, {paths['html']} (plots in {paths['plots']})")
 
 
@@ -258,7 +238,7 @@ def report_command(
     from evals.suite.runner import read_rows
 
     if not run_dir.is_dir():
-        raise _fail(f"{run_dir}: no such run folder")
+        raise fail(f"{run_dir}: no such run folder")
     rows = read_rows(run_dir)
     if rows:
         _print_results(rows)
@@ -290,13 +270,11 @@ def perf(
     from evals.perf.table import load_average, run_perf
 
     err.print(f"machine load before: {load_average()}")
-    try:
+    with map_errors({ValueError: EXIT_USAGE}):
         lines = run_perf(
             runs=runs, quick=quick, only=_split(only) if only else None, repo=repo,
             on_event=lambda kind, **kw: err.print(f"[dim]running {kw['bench']} ({kw['run']}/{kw['runs']})[/]"),
         )  # fmt: skip
-    except ValueError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from exc
     table = Table(title="Benchmarks: medians against in-run baselines", title_justify="left")
     for h in ("bench", "measures", "against", "median", "range", "runs", "target", ""):
         table.add_column(h)

@@ -13,13 +13,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from agent.errors import AgentError
+from cli.errors import EXIT_OK, EXIT_PARTIAL, err, fail, map_errors
 
 if TYPE_CHECKING:
     from agent.session.result import RunResult
     from agent.settings import Settings
-
-EXIT_OK, EXIT_USER, EXIT_PARTIAL = 0, 1, 3
 
 
 async def gather(sources: list[str], settings: Settings, *, on_event: Any = None) -> RunResult:
@@ -68,7 +66,6 @@ def index(
     from agent.settings import load_settings
     from cli.render import Progress
 
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
     flags = {
         "chroma_url": chroma_url,
@@ -76,23 +73,16 @@ def index(
         "data_dir": data_dir,
         "allow_hosts": allow_host,
     }
-    try:
+    with map_errors(interrupted="Interrupted. Chunks already added stay in the index."):
         settings = load_settings({k: v for k, v in flags.items() if v})
         result = asyncio.run(gather(sources, settings, on_event=Progress(err, quiet=quiet)))
         docs = result.gathered
         if not docs:
             lines = "\n".join(f"  - {f}" for f in result.failures) or "  (no readable text files or PDFs)"
-            err.print(f"[red]error:[/] nothing to index:\n{escape(lines)}")
-            raise typer.Exit(EXIT_USER)
+            raise fail(f"nothing to index:\n{lines}")
         if not quiet:
             err.print(f"indexing {len(docs)} documents ({sum(d.tokens for d in docs):,} tokens) …")
         stats = build_index(docs, settings, prune=prune)
-    except AgentError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_USER) from None
-    except KeyboardInterrupt:
-        err.print("[yellow]Interrupted. Chunks already added stay in the index.[/]")
-        raise typer.Exit(130) from None
     if stats.notice:
         err.print(f"[yellow]note:[/yellow] {escape(stats.notice)}")
     if stats.added == 0 and stats.store.startswith("(none"):

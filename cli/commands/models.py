@@ -4,50 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from agent.errors import AgentError
-
-if TYPE_CHECKING:
-    from agent.models.catalog import Catalog
-    from agent.settings import Price
-
-EXIT_OK, EXIT_USER = 0, 1
-
-
-def format_price(price: Price | None) -> str:
-    if price is None:
-        return "unknown"
-    text = f"${price.input:g} / ${price.cached:g} / ${price.output:g}"
-    return text + (f" (more above {price.long_above:,})" if price.long_above else "")
-
-
-def rows(catalog: Catalog, prices: dict[str, Price]) -> list[dict[str, Any]]:
-    """One row per model that generates text, newest first; the default marked."""
-    from agent.models.prices import price_for
-
-    default = catalog.default()
-    out = []
-    for m in catalog.generative():
-        price = price_for(m.name, prices)
-        out.append(
-            {
-                "name": m.name,
-                "window": m.input_token_limit,
-                "output": m.output_token_limit,
-                "caching": m.caches,
-                "thinking": m.thinking,
-                "price": price.model_dump(exclude_none=True) if price else None,
-                "price_text": format_price(price),
-                "default": default is not None and m.name == default.name,
-            }
-        )
-    return out
+from cli.errors import EXIT_OK, err, map_errors
 
 
 def models(
@@ -59,14 +22,13 @@ def models(
     model marked "default" is the one forage uses when no --model is given. Prices are USD per
     1M tokens (input / cached input / output); set your own with [prices."NAME"] in forage.toml.
     """
-    from agent.models.catalog import load_catalog
+    from agent.models.catalog import load_catalog, model_rows
     from agent.models.gemini import make_client
     from agent.models.gemini_errors import listed
     from agent.models.prices import PRICES_CHECKED, PRICES_SOURCE
     from agent.settings import load_settings
 
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    try:
+    with map_errors():
         settings = load_settings({})
         client = make_client(settings)
         catalog = listed(
@@ -75,10 +37,7 @@ def models(
                 api_key=settings.api_key() or "", refresh=True,
             )
         )  # fmt: skip
-    except AgentError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(EXIT_USER) from None
-    table = rows(catalog, settings.prices)
+    table = model_rows(catalog, settings.prices)
     if as_json:
         sys.stdout.write(json.dumps({"models": table, "prices_checked": PRICES_CHECKED}, indent=2) + "\n")
         raise typer.Exit(EXIT_OK)

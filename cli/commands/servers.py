@@ -12,6 +12,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from agent.errors import AgentError
+from cli.errors import fail, map_errors
+
 SERVERS = {
     "files": "read local folders inside the given roots: forage servers files ROOT... ",
     "web": "fetch and render web pages, crawl sites, under the network policy: forage servers web [--allow-host H]",
@@ -46,11 +49,6 @@ def _settings() -> Any:
     return load_settings()
 
 
-def _fail(err: Console, message: str) -> typer.Exit:
-    err.print(f"[red]error:[/] {escape(message)}")
-    return typer.Exit(1)
-
-
 @app.command("list")
 def list_servers(
     as_json: Annotated[bool, typer.Option("--json", help="Print the servers as JSON.")] = False,
@@ -61,16 +59,12 @@ def list_servers(
     mcpServers format) or the mcp_config setting. Each is started briefly to list its tools;
     nothing is recorded or accepted.
     """
-    from agent.errors import AgentError
     from agent.mcp.server_configs import probe
 
     out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    try:
+    with map_errors():
         settings = _settings()
         statuses = asyncio.run(probe(settings))
-    except AgentError as exc:
-        raise _fail(err, str(exc)) from exc
     if as_json:
         rows = [
             {
@@ -124,12 +118,10 @@ def trust_server(
     Run it after reviewing a server that forage refused to start (defined by the project's
     files) or whose tools changed since they were accepted (names, descriptions, schemas).
     """
-    from agent.errors import AgentError
     from agent.mcp.server_configs import probe
 
     out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    try:
+    with map_errors():
         settings = _settings()
         if name not in settings.mcp_servers:
             known = ", ".join(sorted(settings.mcp_servers)) or "none"
@@ -137,12 +129,8 @@ def trust_server(
         entry = settings.mcp_servers[name]
         out.print(f"{name} ({entry.origin}, {escape(entry.defined_in)}) runs: {escape(entry.describe())}")
         (status,) = asyncio.run(probe(settings, [name], accept=True))
-    except AgentError as exc:
-        raise _fail(err, str(exc)) from exc
     if status.status != "ok":
-        raise _fail(
-            err, f"{name} could not be started, so nothing was accepted: {status.error or status.status}"
-        )
+        raise fail(f"{name} could not be started, so nothing was accepted: {status.error or status.status}")
     out.print(
         f"accepted {name}: {len(status.tools)} tool(s) ({escape(', '.join(status.tools))}); {status.fingerprints}"
     )

@@ -12,9 +12,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from cli.errors import fail
+
 app = typer.Typer(help="List, show and remove saved chat sessions.", no_args_is_help=True)
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 IdArg = Annotated[
     str, typer.Argument(help="A session id (forage sessions list shows them).", show_default=False)
@@ -41,8 +42,7 @@ def _when(ts: float) -> str:
 
 
 def _missing(session_id: str) -> typer.Exit:
-    err.print(f"[red]error:[/] no session {escape(session_id)!r}; forage sessions list shows them")
-    return typer.Exit(1)
+    return fail(f"no session {session_id!r}; forage sessions list shows them")
 
 
 @app.command("list")

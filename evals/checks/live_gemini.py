@@ -68,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         _print("live_gemini: no GEMINI_API_KEY set; nothing to check (this never runs in CI).")
         return 0
     from agent.models import make_model
+    from agent.models.base import closing
+    from agent.models.catalog import model_rows
     from agent.retrieval.embeddings import GeminiEmbedder
     from agent.settings import load_settings
-    from cli.commands.models import rows
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings({"model": args.model, "data_dir": tmp, "max_steps": 4, "embedding": "none"})
@@ -78,15 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         _print(notice or f"model: {model.name}")
         catalog = getattr(model, "catalog", None)
         if catalog is not None:
-            for row in rows(catalog, settings.prices)[:10]:
+            for row in model_rows(catalog, settings.prices)[:10]:
                 mark = "  (default)" if row["default"] else ""
                 _print(
                     f"  {row['name']}: window {row['window']:,}, caching {row['caching']}, {row['price_text']}{mark}"
                 )
-        try:
+        with closing(model, lambda text: _print(f"warning: {text}")):
             asyncio.run(_session(settings, model))
-        finally:
-            model.close()  # type: ignore[attr-defined]
         vecs = GeminiEmbedder.from_settings(settings).embed(["a retry delay", "the base URL"])
         _print(f"embeddings: {vecs.shape[0]} vectors of {vecs.shape[1]} dimensions")
     return 0

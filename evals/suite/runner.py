@@ -27,10 +27,10 @@ from agent.settings import Settings
 from evals.suite import scoring
 from evals.suite.site import StaticSite
 from evals.suite.strategies import EMBEDDING_STRATEGIES, STRATEGIES, Outcome, Strategy, Trial, warm_index
-from evals.tasks import SUITES, BuildContext, Case
 from evals.tasks import codeqa as codeqa_suite
-from evals.tasks.base import SITE
+from evals.tasks.base import SITE, BuildContext, Case
 from evals.tasks.haystack import LICENCE_NOTE, licence_file
+from evals.tasks.registry import SUITES
 
 Event = Callable[..., None]
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*$")

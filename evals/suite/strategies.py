@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from agent.gather.documents import content_hash
 from agent.graph.answering import cited_blocks
-from agent.graph.prompts import ANSWER_SYSTEM
-from agent.models.base import ChatModel, Message
+from agent.graph.prompts import answer_messages
+from agent.models.base import ChatModel
 from agent.models.extractive import ExtractiveModel
 from agent.models.refusal import is_refusal
 from agent.pack.packing import build_pack, sort_key
@@ -154,11 +154,7 @@ async def warm_index(trial: Trial) -> float:
 
 async def answer_pack(trial: Trial, pack: Pack) -> tuple[str, Usage, list[str]]:
     """Ask the model about a pack exactly as the agent's answer node does."""
-    messages = [
-        Message(role="system", content=ANSWER_SYSTEM),
-        Message(role="user", content=pack.question_text, cacheable_prefix=pack.prefix),
-    ]
-    reply = await asyncio.to_thread(trial.model.generate, messages, None)
+    reply = await asyncio.to_thread(trial.model.generate, answer_messages(pack), None)
     if reply.unanswerable or is_refusal(reply.text):
         return "", reply.usage, []  # a refusal is no answer (the answer node drops it the same way)
     return reply.text, reply.usage, [c.uri for c in cited_blocks(reply.text, pack)]

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from evals.tasks import SUITES
 from evals.tasks.base import Gate
+from evals.tasks.registry import SUITES
 
 Key = tuple[str, str, int]  # suite, strategy, size
 STRATEGY_ORDER = ["full", "truncate", "topk", "select", "self"]

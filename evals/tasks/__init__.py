@@ -1,52 +1,5 @@
-"""The suites `forage eval` runs, by name. Each generator writes its cases to disk, seeded."""
+"""The suites `forage eval` runs, by name. Each generator writes its cases to disk, seeded.
 
-from __future__ import annotations
-
-from evals.tasks.base import BuildContext, Case, Gate, Needle, Suite
-from evals.tasks.codeqa import CodeQA
-from evals.tasks.cross_source import CrossSource
-from evals.tasks.gather import Gather
-from evals.tasks.niah import NiahMultiKey, NiahMultiQuery, NiahMultiValue, NiahSingle
-from evals.tasks.safety import Safety
-from evals.tasks.variables import VariableTracking
-from evals.tasks.words import CommonWords
-
-SUITES: dict[str, Suite] = {
-    s.name: s
-    for s in (
-        NiahSingle(),
-        NiahMultiKey(),
-        NiahMultiValue(),
-        NiahMultiQuery(),
-        VariableTracking(),
-        CommonWords(),
-        CrossSource(),
-        Gather(),
-        CodeQA(),
-        Safety(),
-    )
-}
-
-# `all`: every suite but codeqa, which needs your repository and questions.
-GENERATED = [name for name, s in SUITES.items() if s.available and name != "codeqa"]
-
-
-def expand(names: list[str]) -> list[str]:
-    """Suite names as given, with `all` expanded; unknown names raise ValueError."""
-    out: list[str] = []
-    for name in names:
-        for part in (p.strip() for p in name.split(",")):
-            if not part:
-                continue
-            if part == "all":
-                out += GENERATED
-            elif part in SUITES:
-                out.append(part)
-            else:
-                raise ValueError(
-                    f"unknown suite {part!r}; `forage eval list` names them: {', '.join(SUITES)}"
-                )
-    return list(dict.fromkeys(out))
-
-
-__all__ = ["SUITES", "GENERATED", "BuildContext", "Case", "Gate", "Needle", "Suite", "expand"]
+Modules: base (Case, Suite, Gate, Needle, BuildContext), registry (SUITES, GENERATED, expand),
+haystack, keys, and one module per suite: codeqa, cross_source, gather, niah, safety, variables, words.
+"""

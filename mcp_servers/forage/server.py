@@ -162,10 +162,7 @@ def build_server(settings: Settings) -> MCPServer:
             sessions.last = workspace.last
             return _page(workspace.last, page, settings.reply_tokens, _calls(actions))
 
-        try:
-            return await work(workspace, ctx, job)
-        except AgentError as exc:
-            return common.error_result(exc)
+        return await work(workspace, ctx, job)
 
     @tool
     async def ask(
@@ -206,10 +203,7 @@ def build_server(settings: Settings) -> MCPServer:
                 usage=data["usage"], calls=_calls(actions),
             )  # fmt: skip
 
-        try:
-            return await work(workspace, ctx, job)
-        except AgentError as exc:
-            return common.error_result(exc)
+        return await work(workspace, ctx, job)
 
     @tool
     async def list_sources(ctx: Context) -> CallToolResult:
@@ -261,10 +255,7 @@ def build_server(settings: Settings) -> MCPServer:
                 added=stats.added, store=stats.store, failures=result.failures,
             )  # fmt: skip
 
-        try:
-            return await work(workspace, ctx, job)
-        except AgentError as exc:
-            return common.error_result(exc)
+        return await work(workspace, ctx, job)
 
     @server.resource(
         LAST_PACK,

@@ -6,17 +6,19 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult
 
+from agent.errors import AgentError
 from agent.events import Cancelled, describe_event
 from agent.session.workspace import LastPack, Workspace
 from agent.settings import Settings
+from mcp_servers import common
 
 MAX_SESSIONS = 8  # workspaces kept for streamable HTTP clients; the least recently used is closed
-T = TypeVar("T")
 
 
 class Relay:
@@ -68,12 +70,18 @@ class Sessions:
             await asyncio.wait(self._closing)
 
 
-async def work(workspace: Workspace, ctx: Context, job: Callable[[Relay], Awaitable[T]]) -> T:
-    """Run a job with progress notifications; on cancellation free the browser and workers."""
+async def work(
+    workspace: Workspace, ctx: Context, job: Callable[[Relay], Awaitable[CallToolResult]]
+) -> CallToolResult:
+    """Run a job with progress notifications; an agent error becomes a failed tool result.
+
+    On cancellation the browser and workers are freed."""
     relay = Relay(ctx)
     pump = asyncio.create_task(relay.pump())
     try:
         return await job(relay)
+    except AgentError as exc:  # the one place forage mcp turns agent errors into tool results
+        return common.error_result(exc)
     except asyncio.CancelledError:
         relay.cancelled.set()
         with anyio.CancelScope(shield=True):

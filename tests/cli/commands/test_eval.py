@@ -92,7 +92,8 @@ def test_a_gemini_run_scores_generated_answers_and_records_usage(tmp_path: Path)
     import subprocess
     import sys
 
-    from evals.tasks import SUITES, BuildContext
+    from evals.tasks.base import BuildContext
+    from evals.tasks.registry import SUITES
     from tests.fakes.gemini_server import GeminiServer
 
     out = tmp_path / "run"

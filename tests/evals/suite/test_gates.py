@@ -17,7 +17,8 @@ from agent.state import Document, Usage
 from evals.suite.runner import make_row
 from evals.suite.strategies import Outcome, Trial
 from evals.suite.summary import check_gates
-from evals.tasks import SUITES, BuildContext, Case
+from evals.tasks.base import BuildContext, Case
+from evals.tasks.registry import SUITES
 
 GATED = [name for name, s in SUITES.items() if s.gates and not s.own_rows]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from evals.suite.scoring import evidence_score, normalize
-from evals.tasks import GENERATED, SUITES, BuildContext, expand
-from evals.tasks.base import SITE
+from evals.tasks.base import SITE, BuildContext
 from evals.tasks.haystack import generated_pool, stdlib_pool
+from evals.tasks.registry import GENERATED, SUITES, expand
 from evals.tasks.words import list_items, top_words
 
 CTX = BuildContext(haystack="generated")
