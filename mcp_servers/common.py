@@ -20,6 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from tools.errors import ToolError
+from tools.pdf.limits import PdfLimits
 from tools.runtime import tune_gc, tune_malloc
 
 READ_ONLY = ToolAnnotations(
@@ -115,6 +116,33 @@ def transport_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="bind address for --transport http")
     parser.add_argument("--port", type=int, default=8765, help="port for --transport http")
     return parser
+
+
+def add_pdf_limits(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """Add the PDF limit flags (--{prefix}deadline, --{prefix}memory-mb, --{prefix}workers); defaults: PdfLimits()."""
+    default = PdfLimits()
+    parser.add_argument(
+        f"--{prefix}deadline", type=float, default=default.deadline,
+        help=f"seconds allowed per PDF file (default {default.deadline:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        f"--{prefix}memory-mb", type=int, default=default.memory_mb,
+        help=f"memory limit per PDF worker in MB (default {default.memory_mb})",
+    )  # fmt: skip
+    parser.add_argument(
+        f"--{prefix}workers", type=int, default=default.workers,
+        help=f"PDF worker processes (default {default.workers})",
+    )  # fmt: skip
+
+
+def pdf_limits(parser: argparse.ArgumentParser, args: argparse.Namespace, prefix: str = "") -> PdfLimits:
+    """The PdfLimits the flags of add_pdf_limits ask for; a bad value is a usage error (exit 2)."""
+    dest = prefix.replace("-", "_")
+    deadline, memory_mb, workers = (getattr(args, dest + n) for n in ("deadline", "memory_mb", "workers"))
+    try:
+        return PdfLimits(deadline=deadline, memory_mb=memory_mb, workers=workers)
+    except ToolError as exc:  # argparse exits with status 2 and the usage line
+        parser.error(f"--{prefix}deadline, --{prefix}memory-mb, --{prefix}workers: {exc}")
 
 
 def serve(prog: str, build: Callable[[], MCPServer[Any]], args: argparse.Namespace) -> None:

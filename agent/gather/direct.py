@@ -201,9 +201,7 @@ class _Reader:
             return
         from tools.pdf.pool import PdfPool
 
-        with PdfPool(
-            workers=2, deadline=30.0, memory_mb=512, default_password=self.settings.password()
-        ) as pool:
+        with PdfPool(self.settings.pdf_limits(), default_password=self.settings.password()) as pool:
             for path in self.pdfs:
                 t0 = time.perf_counter()
                 display = self.roots.display(self.roots.resolve(path))
