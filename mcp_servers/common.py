@@ -96,15 +96,23 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def tool_registrar(server: MCPServer[Any], annotations: ToolAnnotations) -> Callable[[F], F]:
-    """A decorator that adds a function as a tool: guarded, with its docstring as description.
+def tool_registrar(server: MCPServer[Any], annotations: ToolAnnotations) -> Callable[[str], Callable[[F], F]]:
+    """A decorator factory: @tool(name) adds a function as the tool `name`, guarded, its docstring as description.
 
-    cleandoc: the docstring is the description the model reads, without code indentation.
+    The name is passed (a tools.tool_names.ToolName), not taken from the function, so the servers
+    and the agent that calls them spell it once. cleandoc: the docstring is the description the
+    model reads, without code indentation.
     """
 
-    def tool(fn: F) -> F:
-        server.add_tool(guarded(fn), description=inspect.cleandoc(fn.__doc__ or ""), annotations=annotations)
-        return fn
+    def tool(name: str) -> Callable[[F], F]:
+        def register(fn: F) -> F:
+            server.add_tool(
+                guarded(fn), name=str(name), description=inspect.cleandoc(fn.__doc__ or ""),
+                annotations=annotations,
+            )  # fmt: skip
+            return fn
+
+        return register
 
     return tool
 

@@ -14,6 +14,7 @@ from mcp_servers import common
 from tools.errors import DamagedDocument, InvalidArgument
 from tools.pdf.pages import NO_TEXT_LAYER, NoTextLayer, format_page_list, pages_phrase, render_window
 from tools.pdf.pool import PdfRead
+from tools.tool_names import ToolName
 
 
 def read_result(
@@ -26,7 +27,7 @@ def read_result(
     *,
     trusted: bool = False,
     next_base: dict[str, Any] | None = None,
-    tool: str = "read_pdf",
+    tool: str = ToolName.READ_PDF,
 ) -> CallToolResult:
     """Window the pages, build one document per page, and say what was damaged or missing.
 

@@ -30,6 +30,7 @@ from tools.errors import ToolError
 from tools.files import front as files
 from tools.files.office import is_document
 from tools.roots import Roots
+from tools.tool_names import ToolName
 
 EventSink = Callable[..., None]
 _ALL = 10**15  # "no cap" for read sizes: the budget applies at packing
@@ -100,7 +101,7 @@ class _Reader:
         for doc in added:
             self.docs[doc.id] = doc
         action = Action(
-            step=len(self.history), tool=tool, server="files (in-process)" if tool != "read_pdf" else "pdf (pool)",
+            step=len(self.history), tool=tool, server="files (in-process)" if tool != ToolName.READ_PDF else "pdf (pool)",
             args=args, status=status, summary=note, documents=[d.id for d in added],  # type: ignore[arg-type]
             tokens_added=sum(d.tokens for d in added), duration_s=round(time.perf_counter() - t0, 3),
         )  # fmt: skip
@@ -117,7 +118,7 @@ class _Reader:
             )  # fmt: skip
         except ToolError as exc:
             self.failures.append(f"{source.spec}: {exc}")
-            self._record("read_many", args, "error", [], t0, str(exc))
+            self._record(ToolName.READ_MANY, args, "error", [], t0, str(exc))
             return
         names = [str(ft.path) for ft in bundle.files]
         digests = [
@@ -157,7 +158,7 @@ class _Reader:
             self.emit(
                 "notice", text=f"{source.spec}: {bundle.left_count} file(s) left out at {self.limit:,} tokens"
             )
-        self._record("read_many", args, "ok", added, t0, bundle.text[:300])
+        self._record(ToolName.READ_MANY, args, "ok", added, t0, bundle.text[:300])
         if failed and (added or pdfs):
             self.emit("notice", text=failed_reads_notice(source.spec, failed))
 
@@ -173,7 +174,7 @@ class _Reader:
             )
         except ToolError as exc:
             self.failures.append(f"{source.spec}: {exc}")
-            self._record("read_file", args, "error", [], t0, str(exc))
+            self._record(ToolName.READ_FILE, args, "error", [], t0, str(exc))
             return
         ft = read.file
         added = []
@@ -194,7 +195,7 @@ class _Reader:
             )
         else:
             self.failures.append(f"{source.spec}: the file is empty")
-        self._record("read_file", args, "ok", added, t0, "")
+        self._record(ToolName.READ_FILE, args, "ok", added, t0, "")
 
     def read_pdfs(self, first_spec: dict[str, str]) -> None:
         if not self.pdfs:
@@ -213,7 +214,7 @@ class _Reader:
                 except ToolError as exc:
                     if spec is not None:
                         self.failures.append(f"{spec}: {exc}")
-                    self._record("read_pdf", {"path": path}, "error", [], t0, str(exc))
+                    self._record(ToolName.READ_PDF, {"path": path}, "error", [], t0, str(exc))
                     continue
                 added = [
                     _document(
@@ -236,7 +237,7 @@ class _Reader:
                     note = f"{display}: no text could be extracted (image-only pages need OCR, which is not available)"
                     if spec is not None:
                         self.failures.append(f"{spec}: {note}")
-                self._record("read_pdf", {"path": path}, "ok" if added else "error", added, t0, note)
+                self._record(ToolName.READ_PDF, {"path": path}, "ok" if added else "error", added, t0, note)
 
 
 def pack_direct(

@@ -31,6 +31,7 @@ from agent.session.session import Session
 from agent.settings import Settings
 from agent.state import Action, Document, Pack
 from agent.tokens import TokenCounter
+from tools.tool_names import ToolName
 
 EventSink = Callable[..., None]
 WEB_REUSE_S = 600.0  # a page (or repository) fetched this recently is not fetched again in the session
@@ -205,7 +206,7 @@ class Workspace:
         """Read these files again through the servers: text with read_many, PDFs with read_pdf."""
         out: dict[str, Document] = {}
         pending: list[tuple[str, dict[str, Any]]] = [
-            ("read_many", {"paths_or_glob": paths, "max_tokens": self.settings.max_gather_tokens})
+            (ToolName.READ_MANY, {"paths_or_glob": paths, "max_tokens": self.settings.max_gather_tokens})
         ]
         while pending:
             tool, args = pending.pop(0)
@@ -218,7 +219,7 @@ class Workspace:
                 pending.append((tool, structured["next"]))
             for skipped in structured.get("skipped") or []:
                 if isinstance(skipped, dict) and skipped.get("reason") == "pdf":
-                    pending.append(("read_pdf", {"path": skipped["path"]}))
+                    pending.append((ToolName.READ_PDF, {"path": skipped["path"]}))
             calls.append(self._action(len(calls), tool, args, outcome, added))
         return out
 

@@ -23,6 +23,7 @@ from tools.pdf.pages import NO_TEXT_LAYER, format_page_list, pages_phrase
 from tools.pdf.pool import PdfPool
 from tools.pdf.search import search_pages
 from tools.roots import Roots
+from tools.tool_names import ToolName
 
 PROG = "python -m mcp_servers.pdf"
 PASSWORD_ENV = "FORAGE_PDF_PASSWORD"
@@ -75,7 +76,7 @@ def build_server(
             raise InvalidArgument(f"{path!r} is not a regular file (a pipe, socket or device)")
         return resolved, allowed.display(resolved)
 
-    @tool
+    @tool(ToolName.PDF_INFO)
     async def pdf_info(path: PdfPath, ctx: Context, password: Password = None) -> CallToolResult:
         """Describe a PDF without reading it: page count, title, author, encryption, text layer, outline.
 
@@ -94,7 +95,7 @@ def build_server(
             return common.result(str(exc), path=display, encrypted=True, needs_password=True)
         return common.result(_info_text(display, info), path=display, **info)
 
-    @tool
+    @tool(ToolName.READ_PDF)
     async def read_pdf(
         path: PdfPath,
         ctx: Context,
@@ -131,7 +132,7 @@ def build_server(
         )
         return read_result(read, display, str(resolved), pages, start_index, max_chars)
 
-    @tool
+    @tool(ToolName.SEARCH_PDF)
     async def search_pdf(
         path: PdfPath,
         query: Annotated[str, Field(description="Words or phrase to find (case-insensitive).")],

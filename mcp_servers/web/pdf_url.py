@@ -9,6 +9,7 @@ from mcp_types import CallToolResult
 
 from mcp_servers import common
 from tools.pdf.limits import PdfLimits
+from tools.tool_names import ToolName
 from tools.web.fetch import HttpFetcher, Limits
 from tools.web.page import Page
 
@@ -52,7 +53,7 @@ class UrlPdfs:
 
         return read_result(
             read, response.final_url, response.final_url, None, start_index, max_chars,
-            next_base={"url": page.url}, tool="fetch_page",
+            next_base={"url": page.url}, tool=ToolName.FETCH_PAGE,
         )  # fmt: skip
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from mcp_servers.web.pdf_url import UrlPdfs, pdf_link_result
 from mcp_servers.web.results import MAX_LINKS, crawl_result, host, page_result
 from tools.errors import ToolError
 from tools.pdf.limits import PdfLimits
+from tools.tool_names import ToolName
 from tools.web.crawl import crawl
 from tools.web.fetch import HttpFetcher, Limits
 from tools.web.netpolicy import NetPolicy
@@ -133,7 +134,7 @@ def build_server(
 
     tool = common.tool_registrar(server, common.READ_ONLY_OPEN_WORLD)
 
-    @tool
+    @tool(ToolName.FETCH_PAGE)
     async def fetch_page(
         url: Url,
         ctx: Context,
@@ -158,7 +159,7 @@ def build_server(
             return await state.pdfs.read(page, max_chars, start_index)
         return page_result(page, render, max_chars, start_index)
 
-    @tool
+    @tool(ToolName.CRAWL_SITE)
     async def crawl_site(
         url: Url,
         ctx: Context,
@@ -221,7 +222,7 @@ def build_server(
         )
         return crawl_result(result, max_pages, max_depth, max_chars)
 
-    @tool
+    @tool(ToolName.EXTRACT_LINKS)
     async def extract_links(url: Url, ctx: Context) -> CallToolResult:
         """List the links on a web page (absolute URLs with their link text), same-site ones first.
 
