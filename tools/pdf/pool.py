@@ -300,7 +300,8 @@ class PdfPool:
                     if record is None:
                         raise errors.TooLarge(
                             f"{name} needs more than the {self.memory_mb} MB memory limit to open; "
-                            "the pdf server can be started with a higher --memory-mb"
+                            "raise it with pdf_memory_mb (forage.toml or FORAGE_PDF_MEMORY_MB), "
+                            "or --memory-mb for a pdf server run by hand"
                         )
                     return self._give_up(record, job, why, stopped)
         finally:
