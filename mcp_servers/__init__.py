@@ -1,5 +1,5 @@
 """forage's MCP servers: thin front ends over tools/ (files, pdf, web) and `forage mcp` itself.
 
 Subpackages: files, forage, pdf, web.
-Modules: common, pdf_result.
+Modules: common.
 """

@@ -16,7 +16,6 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from mcp_servers import common
-from mcp_servers.pdf_result import read_result
 from tools.errors import EncryptedDocument, InvalidArgument
 from tools.pdf.limits import PdfLimits
 from tools.pdf.pages import NO_TEXT_LAYER, format_page_list, pages_phrase
@@ -130,7 +129,7 @@ def build_server(
                 char_budget=start_index + max_chars + 1,
             )
         )
-        return read_result(read, display, str(resolved), pages, start_index, max_chars)
+        return common.pdf_result(read, display, str(resolved), pages, start_index, max_chars)
 
     @tool(ToolName.SEARCH_PDF)
     async def search_pdf(

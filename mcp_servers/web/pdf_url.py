@@ -49,9 +49,7 @@ class UrlPdfs:
         read = await asyncio.to_thread(
             pool.read, name=response.final_url, data=response.body, char_budget=start_index + max_chars
         )
-        from mcp_servers.pdf_result import read_result
-
-        return read_result(
+        return common.pdf_result(
             read, response.final_url, response.final_url, None, start_index, max_chars,
             next_base={"url": page.url}, tool=ToolName.FETCH_PAGE,
         )  # fmt: skip
