@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from agent.errors import ConfigError
 from agent.mcp.config import McpServer, Origin, from_editor_json, server_entries
+from tools.pdf.limits import PdfLimits
 
 Route = Literal["auto", "full", "select", "self"]
 Render = Literal["auto", "always", "never"]
@@ -118,6 +119,14 @@ class Settings(BaseModel):
     )
     # pdf
     pdf_password: SecretStr | None = Field(None, description="password for encrypted PDFs")
+    # One set of PDF limits for every path (pack in-process, the pdf server, PDFs behind URLs):
+    # the defaults and their reasons are PdfLimits'.
+    pdf_deadline: float = Field(
+        PdfLimits().deadline, gt=0, description="seconds allowed to extract the text of one PDF"
+    )
+    pdf_memory_mb: int = Field(
+        PdfLimits().memory_mb, ge=64, description="memory limit in MB of each PDF worker process"
+    )
     # retrieval
     chroma_url: str | None = Field(None, description="Chroma server URL; default: embedded store in data_dir")
     ladder: bool = Field(
@@ -156,6 +165,10 @@ class Settings(BaseModel):
 
     def password(self) -> str | None:
         return self.pdf_password.get_secret_value() if self.pdf_password else None
+
+    def pdf_limits(self) -> PdfLimits:
+        """The limits every path reads a PDF under, whichever command runs."""
+        return PdfLimits(deadline=self.pdf_deadline, memory_mb=self.pdf_memory_mb)
 
 
 _ENV_PREFIX = "FORAGE_"

@@ -1,4 +1,4 @@
-"""What every forage MCP server shares: result shapes, error conversion, transports.
+"""What forage's MCP servers share: result shapes (a PDF read's too), PDF limit flags, error conversion, transports.
 
 Tool results carry text for the model and structured content for code. Tools that gather
 material put it in ``structured_content["documents"]``: a list of dicts with keys
@@ -14,13 +14,19 @@ import inspect
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
-from tools.errors import ToolError
+from tools.errors import DamagedDocument, InvalidArgument, ToolError
+from tools.pdf.limits import PdfLimits
+from tools.pdf.pages import NO_TEXT_LAYER, NoTextLayer, format_page_list, pages_phrase, render_window
 from tools.runtime import tune_gc, tune_malloc
+from tools.tool_names import ToolName
+
+if TYPE_CHECKING:  # the pool (and pypdf) load only in a server that reads a PDF
+    from tools.pdf.pool import PdfRead
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -95,15 +101,126 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def tool_registrar(server: MCPServer[Any], annotations: ToolAnnotations) -> Callable[[F], F]:
-    """A decorator that adds a function as a tool: guarded, with its docstring as description.
+def pdf_result(
+    read: PdfRead,
+    display: str,
+    absolute: str,
+    pages: str | None,
+    start_index: int,
+    max_chars: int,
+    *,
+    next_base: dict[str, Any] | None = None,
+    tool: str = ToolName.READ_PDF,
+) -> CallToolResult:
+    """Window the pages, build one document per page, and say what was damaged or missing.
 
-    cleandoc: the docstring is the description the model reads, without code indentation.
+    A PDF's text is written by whoever made the file, so its pages are marked untrusted for any
+    client; forage itself decides by its one trust rule (agent/gather/documents.is_trusted). Shared by the pdf server (read_pdf) and the web server, which
+    calls it for PDFs served by URLs with next_base={"url": ...}, tool=ToolName.FETCH_PAGE.
+    """
+    window = render_window(read.pages, start_index, max_chars)
+    if read.complete and start_index >= window.total > 0:
+        raise InvalidArgument(
+            f"start_index={start_index} is past the end of {display} (pages {pages or 'all'} hold "
+            f"{window.total} characters); call again with a smaller start_index"
+        )
+    shown = window.shown
+    no_text = [p.number for p in shown if p.status == "no_text_layer"]
+    blank = [p.number for p in shown if p.status == "blank"]
+    unreadable = [{"page": p.number, "reason": p.note} for p in shown if p.status == "unreadable"]
+    if read.complete and not any(p.status == "text" for p in read.pages):
+        _raise_no_text(display, read)
+    more = window.end < window.total or not read.complete
+    base = next_base if next_base is not None else {"path": display, "pages": pages}
+    nxt = {**base, "start_index": window.end, "max_chars": max_chars} if more else None
+    documents = [
+        doc(
+            display,
+            text,
+            span={"kind": "pages", "start": page.number, "end": page.number},
+            title=f"{display} p.{page.number}",
+            source="pdf",
+            trusted=False,
+            path=absolute,
+            sha256=read.sha,
+            page_count=read.page_count,
+            **({} if whole else {"partial": True}),
+            **({"note": page.note} if page.note else {}),
+            **({"hidden": page.hidden} if page.hidden else {}),
+        )  # fmt: skip
+        for page, text, whole in window.parts
+    ]
+    notes = []
+    if read.damaged:
+        recovered = [p.number for p in read.pages if p.status != "unreadable"]
+        notes.append(
+            f"This file is damaged ({'; '.join(read.repairs[:3])}). Recovered pages: "
+            f"{format_page_list(recovered) or 'none'} of {read.page_count} found."
+        )
+    if unreadable:
+        notes.append("Unreadable pages: " + "; ".join(f"p.{u['page']}: {u['reason']}" for u in unreadable))
+    if no_text:
+        notes.append(f"{pages_phrase(no_text).capitalize()}: {NO_TEXT_LAYER}.")
+    hidden = [p.number for p in shown if p.hidden]
+    if hidden:
+        notes.append(
+            f"Left out text a reader does not see (white, invisible, off-page or tiny) on "
+            f"{pages_phrase(hidden)}."
+        )
+    if read.stopped:
+        notes.append(f"Extraction stopped early: {read.stopped}.")
+    if nxt:
+        notes.append(
+            f"More text follows: call {tool} again with start_index={window.end}"
+            + (f" and pages={pages!r}" if pages else "")
+            + " to continue."
+        )
+    count = f"{read.page_count} page{'s' if read.page_count != 1 else ''}"
+    head = (
+        f"{display} ({count}), showing {pages_phrase([p.number for p in shown]) if shown else 'no pages'}:\n"
+    )
+    text = head + window.text.rstrip() + ("\n---\n" + "\n".join(notes) if notes else "")
+    return result(
+        text, path=display, page_count=read.page_count, requested=format_page_list(read.requested),
+        documents=documents, start_index=start_index, end_index=window.end, truncated=more, next=nxt,
+        damaged=read.damaged, repairs=read.repairs,
+        recovered_pages=[p.number for p in read.pages if p.status != "unreadable"] if read.damaged else None,
+        unreadable_pages=unreadable, no_text_pages=no_text, blank_pages=blank, stopped=read.stopped,
+        from_cache=read.from_cache, encryption=read.encryption, sha256=read.sha,
+    )  # fmt: skip
+
+
+def _raise_no_text(display: str, read: PdfRead) -> None:
+    scanned = [p.number for p in read.pages if p.status == "no_text_layer"]
+    blank = [p.number for p in read.pages if p.status == "blank"]
+    broken = [p for p in read.pages if p.status == "unreadable"]
+    if not broken:
+        parts = [f"{pages_phrase(scanned)}: {NO_TEXT_LAYER}"] if scanned else []
+        parts += [f"{pages_phrase(blank)}: blank"] if blank else []
+        raise NoTextLayer(
+            f"{display} has no text to read ({'; '.join(parts)}); scanned pages need OCR, which is not available"
+        )
+    reasons = "; ".join(f"p.{p.number}: {p.note}" for p in broken[:10])
+    raise DamagedDocument(f"no text could be read from {display}: {reasons}")
+
+
+def tool_registrar(server: MCPServer[Any], annotations: ToolAnnotations) -> Callable[[str], Callable[[F], F]]:
+    """A decorator factory: @tool(name) adds a function as the tool `name`, guarded, its docstring as description.
+
+    The name is passed (a tools.tool_names.ToolName), not taken from the function, so the servers
+    and the agent that calls them spell it once. cleandoc: the docstring is the description the
+    model reads, without code indentation.
     """
 
-    def tool(fn: F) -> F:
-        server.add_tool(guarded(fn), description=inspect.cleandoc(fn.__doc__ or ""), annotations=annotations)
-        return fn
+    def tool(name: str) -> Callable[[F], F]:
+        def register(fn: F) -> F:
+            server.add_tool(
+                guarded(fn), name=str(name), description=inspect.cleandoc(fn.__doc__ or ""),
+                annotations=annotations,
+            )  # fmt: skip
+            return fn
+
+        return register
 
     return tool
 
@@ -115,6 +232,33 @@ def transport_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="bind address for --transport http")
     parser.add_argument("--port", type=int, default=8765, help="port for --transport http")
     return parser
+
+
+def add_pdf_limits(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """Add the PDF limit flags (--{prefix}deadline, --{prefix}memory-mb, --{prefix}workers); defaults: PdfLimits()."""
+    default = PdfLimits()
+    parser.add_argument(
+        f"--{prefix}deadline", type=float, default=default.deadline,
+        help=f"seconds allowed per PDF file (default {default.deadline:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        f"--{prefix}memory-mb", type=int, default=default.memory_mb,
+        help=f"memory limit per PDF worker in MB (default {default.memory_mb})",
+    )  # fmt: skip
+    parser.add_argument(
+        f"--{prefix}workers", type=int, default=default.workers,
+        help=f"PDF worker processes (default {default.workers})",
+    )  # fmt: skip
+
+
+def pdf_limits(parser: argparse.ArgumentParser, args: argparse.Namespace, prefix: str = "") -> PdfLimits:
+    """The PdfLimits the flags of add_pdf_limits ask for; a bad value is a usage error (exit 2)."""
+    dest = prefix.replace("-", "_")
+    deadline, memory_mb, workers = (getattr(args, dest + n) for n in ("deadline", "memory_mb", "workers"))
+    try:
+        return PdfLimits(deadline=deadline, memory_mb=memory_mb, workers=workers)
+    except ToolError as exc:  # argparse exits with status 2 and the usage line
+        parser.error(f"--{prefix}deadline, --{prefix}memory-mb, --{prefix}workers: {exc}")
 
 
 def serve(prog: str, build: Callable[[], MCPServer[Any]], args: argparse.Namespace) -> None:

@@ -7,10 +7,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from agent.state import Action, Document, ToolCall
+from tools.tool_names import ToolName
 
 # Tools that read a whole source page by page (a folder, an office document, a repository):
 # following their pages to the end is reading, not planning.
-PAGED_TOOLS = frozenset({"read_many", "read_repo"})
+PAGED_TOOLS = frozenset({ToolName.READ_MANY, ToolName.READ_REPO})
 
 
 def call_key(call: ToolCall) -> str:

@@ -37,6 +37,7 @@ from tools.errors import ToolError
 from tools.files import front as files
 from tools.files.office import is_document
 from tools.roots import Roots
+from tools.tool_names import ToolName
 
 EventSink = Callable[..., None]
 
@@ -68,7 +69,7 @@ class _Reader:
         for doc in added:
             self.docs[doc.id] = doc
         action = make_action(
-            step=len(self.history), tool=tool, server="files (in-process)" if tool != "read_pdf" else "pdf (pool)",
+            step=len(self.history), tool=tool, server="files (in-process)" if tool != ToolName.READ_PDF else "pdf (pool)",
             args=args, status=status, added=added, duration_s=time.perf_counter() - t0, summary=note,
         )  # fmt: skip
         self.history.append(action)
@@ -89,7 +90,7 @@ class _Reader:
             )  # fmt: skip
         except ToolError as exc:
             self.failures.append(f"{source.spec}: {exc}")
-            self._record("read_many", args, "error", [], t0, str(exc))
+            self._record(ToolName.READ_MANY, args, "error", [], t0, str(exc))
             return
         added = self._documents([_read(ft) for ft in bundle.files])
         pdfs = skipped_pdfs(bundle.skipped)
@@ -102,7 +103,7 @@ class _Reader:
             self.emit(
                 "notice", text=f"{source.spec}: {bundle.left_count} file(s) left out at {self.limit:,} tokens"
             )
-        self._record("read_many", args, "ok", added, t0, bundle.text[:300])
+        self._record(ToolName.READ_MANY, args, "ok", added, t0, bundle.text[:300])
         if failed and (added or pdfs):
             self.emit("notice", text=failed_reads_notice(source.spec, failed))
 
@@ -118,7 +119,7 @@ class _Reader:
             )
         except ToolError as exc:
             self.failures.append(f"{source.spec}: {exc}")
-            self._record("read_file", args, "error", [], t0, str(exc))
+            self._record(ToolName.READ_FILE, args, "error", [], t0, str(exc))
             return
         ft = read.file
         added = []
@@ -126,16 +127,14 @@ class _Reader:
             added = self._documents([_read(ft)])
         else:
             self.failures.append(f"{source.spec}: the file is empty")
-        self._record("read_file", args, "ok", added, t0, "")
+        self._record(ToolName.READ_FILE, args, "ok", added, t0, "")
 
     def read_pdfs(self, first_spec: dict[str, str]) -> None:
         if not self.pdfs:
             return
         from tools.pdf.pool import PdfPool
 
-        with PdfPool(
-            workers=2, deadline=30.0, memory_mb=512, default_password=self.settings.password()
-        ) as pool:
+        with PdfPool(self.settings.pdf_limits(), default_password=self.settings.password()) as pool:
             for path in self.pdfs:
                 t0 = time.perf_counter()
                 display = self.roots.display(self.roots.resolve(path))
@@ -147,7 +146,7 @@ class _Reader:
                 except ToolError as exc:
                     if spec is not None:
                         self.failures.append(f"{spec}: {exc}")
-                    self._record("read_pdf", {"path": path}, "error", [], t0, str(exc))
+                    self._record(ToolName.READ_PDF, {"path": path}, "error", [], t0, str(exc))
                     continue
                 added = self._documents(
                     [
@@ -169,7 +168,7 @@ class _Reader:
                     note = f"{display}: no text could be extracted (image-only pages need OCR, which is not available)"
                     if spec is not None:
                         self.failures.append(f"{spec}: {note}")
-                self._record("read_pdf", {"path": path}, "ok" if added else "error", added, t0, note)
+                self._record(ToolName.READ_PDF, {"path": path}, "ok" if added else "error", added, t0, note)
 
 
 def _read(ft: files.FileText) -> Read:

@@ -13,6 +13,7 @@ from agent.settings import Settings
 from agent.state import Document, ToolCall
 from tools.files.git import is_git_spec
 from tools.files.office import is_document
+from tools.tool_names import ToolName
 
 Kind = Literal["folder", "file", "pdf", "url", "pdf_url", "git", "mcp"]
 
@@ -21,10 +22,12 @@ Kind = Literal["folder", "file", "pdf", "url", "pdf_url", "git", "mcp"]
 NO_CAP = 10**15
 
 #: Which server provides each tool the planner may suggest.
-TOOL_SERVER = {
-    "list_files": "files", "read_file": "files", "read_many": "files", "search_files": "files",
-    "file_info": "files", "pdf_info": "pdf", "read_pdf": "pdf", "search_pdf": "pdf",
-    "fetch_page": "web", "crawl_site": "web", "extract_links": "web", "read_repo": "files",
+TOOL_SERVER: dict[str, str] = {
+    **dict.fromkeys(
+        (ToolName.LIST_FILES, ToolName.READ_FILE, ToolName.READ_MANY, ToolName.SEARCH_FILES,
+         ToolName.FILE_INFO, ToolName.READ_REPO), "files"),
+    **dict.fromkeys((ToolName.PDF_INFO, ToolName.READ_PDF, ToolName.SEARCH_PDF), "pdf"),
+    **dict.fromkeys((ToolName.FETCH_PAGE, ToolName.CRAWL_SITE, ToolName.EXTRACT_LINKS), "web"),
 }  # fmt: skip
 
 
@@ -84,7 +87,7 @@ def resolve_source(spec: str, settings: Settings) -> Source:
         return _mcp_source(spec, settings)
     if is_git_spec(spec):  # a repository by URL: read like a folder, from a cached checkout
         call = ToolCall(
-            name="read_repo", args={"repo": spec.strip(), "max_tokens": settings.max_gather_tokens}
+            name=ToolName.READ_REPO, args={"repo": spec.strip(), "max_tokens": settings.max_gather_tokens}
         )
         return Source(spec, "git", spec.strip(), (call,))
     if _is_url(spec):
@@ -95,7 +98,7 @@ def resolve_source(spec: str, settings: Settings) -> Source:
                 "address, or a repository URL such as git+https://host/repo.git"
             )
         if urlsplit(spec).path.lower().endswith(".pdf"):
-            return Source(spec, "pdf_url", spec, (ToolCall(name="fetch_page", args={"url": spec}),))
+            return Source(spec, "pdf_url", spec, (ToolCall(name=ToolName.FETCH_PAGE, args={"url": spec}),))
         if settings.crawl:
             args: dict[str, object] = {
                 "url": spec,
@@ -106,9 +109,9 @@ def resolve_source(spec: str, settings: Settings) -> Source:
                 args["include"] = list(settings.include)
             if settings.exclude:
                 args["exclude"] = list(settings.exclude)
-            return Source(spec, "url", spec, (ToolCall(name="crawl_site", args=args),))
+            return Source(spec, "url", spec, (ToolCall(name=ToolName.CRAWL_SITE, args=args),))
         args = {"url": spec} if settings.render == "auto" else {"url": spec, "render": settings.render}
-        return Source(spec, "url", spec, (ToolCall(name="fetch_page", args=args),))
+        return Source(spec, "url", spec, (ToolCall(name=ToolName.FETCH_PAGE, args=args),))
     if "\x00" in spec:
         raise SourceError("a source path contains a NUL byte; pass a plain path")
     path = Path(spec).expanduser()
@@ -128,7 +131,7 @@ def resolve_source(spec: str, settings: Settings) -> Source:
             str(resolved),
             (
                 ToolCall(
-                    name="read_many",
+                    name=ToolName.READ_MANY,
                     args={"paths_or_glob": str(resolved), "max_tokens": NO_CAP},
                 ),
             ),
@@ -139,13 +142,17 @@ def resolve_source(spec: str, settings: Settings) -> Source:
         raise SourceError(f"{spec}: file cannot be read (permission denied)")
     if is_document(resolved):  # office documents and notebooks come back by slide, sheet, section, cell
         call = ToolCall(
-            name="read_many",
+            name=ToolName.READ_MANY,
             args={"paths_or_glob": [str(resolved)], "max_tokens": NO_CAP},
         )
         return Source(spec, "file", str(resolved), (call,))
     if resolved.suffix.lower() == ".pdf":
-        return Source(spec, "pdf", str(resolved), (ToolCall(name="read_pdf", args={"path": str(resolved)}),))
-    return Source(spec, "file", str(resolved), (ToolCall(name="read_file", args={"path": str(resolved)}),))
+        return Source(
+            spec, "pdf", str(resolved), (ToolCall(name=ToolName.READ_PDF, args={"path": str(resolved)}),)
+        )
+    return Source(
+        spec, "file", str(resolved), (ToolCall(name=ToolName.READ_FILE, args={"path": str(resolved)}),)
+    )
 
 
 def resolve_sources(specs: list[str], settings: Settings) -> tuple[list[Source], list[str]]:

@@ -73,11 +73,14 @@ def server_configs(
                 "--compact", "--reply-chars", "1000000", *git,
             ),
         )  # fmt: skip
+    # Both servers that read PDFs get the limits `forage pack` uses in-process (Settings.pdf_limits).
+    pdf = settings.pdf_limits()
+    limits = ("--deadline", str(pdf.deadline), "--memory-mb", str(pdf.memory_mb))
     if roots:
         env = {"FORAGE_PDF_PASSWORD": settings.password()} if settings.password() else {}
-        configs["pdf"] = ServerConfig("pdf", py, ("-m", "mcp_servers.pdf", *roots), env)
+        configs["pdf"] = ServerConfig("pdf", py, ("-m", "mcp_servers.pdf", *roots, *limits), env)
     if long_lived or any(s.kind in ("url", "pdf_url") for s in sources):
-        args = ["-m", "mcp_servers.web"]
+        args = ["-m", "mcp_servers.web", *(f"--pdf-{a[2:]}" if a.startswith("--") else a for a in limits)]
         for host in settings.allow_hosts:
             args += ["--allow-host", host]
         if settings.ignore_robots:

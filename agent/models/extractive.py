@@ -16,6 +16,7 @@ from agent.graph.prompts import suggested_calls
 from agent.models.base import Message, Reply, ToolSpec
 from agent.state import ToolCall, Usage
 from tools.tokens import estimate_tokens
+from tools.tool_names import ToolName
 
 EXTRACTIVE_NOTE = (
     "Extractive answer: forage is running without a generative model (no GEMINI_API_KEY), "
@@ -201,9 +202,9 @@ class ExtractiveModel:
                 if m.data.get("next") and m.name:
                     wanted.append(ToolCall(name=m.name, args=m.data["next"]))
                 for path in m.data.get("pdfs", []):
-                    wanted.append(ToolCall(name="read_pdf", args={"path": path}))
+                    wanted.append(ToolCall(name=ToolName.READ_PDF, args={"path": path}))
                 for url in m.data.get("pdf_urls", []):
-                    wanted.append(ToolCall(name="fetch_page", args={"url": url}))
+                    wanted.append(ToolCall(name=ToolName.FETCH_PAGE, args={"url": url}))
         calls = []
         for call in wanted:
             key = (call.name, json.dumps(call.args, sort_keys=True))

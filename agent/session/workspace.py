@@ -33,6 +33,7 @@ from agent.session.session import Session
 from agent.settings import Settings
 from agent.state import Action, Document, Pack, ToolCall
 from agent.tokens import TokenCounter
+from tools.tool_names import ToolName
 
 EventSink = Callable[..., None]
 WEB_REUSE_S = 600.0  # a page (or repository) fetched this recently is not fetched again in the session
@@ -207,7 +208,7 @@ class Workspace:
     async def _read_paths(self, paths: list[str], calls: list[Action]) -> dict[str, Document]:
         """Read these files again through the servers: text with read_many, PDFs with read_pdf."""
         out: dict[str, Document] = {}
-        pending = [ToolCall(name="read_many", args={"paths_or_glob": paths, "max_tokens": NO_CAP})]
+        pending = [ToolCall(name=ToolName.READ_MANY, args={"paths_or_glob": paths, "max_tokens": NO_CAP})]
         while pending:
             call = pending.pop(0)
             self.toolbox.emit("call_start", tool=call.name, args=call.args)
@@ -218,7 +219,8 @@ class Workspace:
             page = next_page(call, structured) if outcome.status == "ok" else None
             pending += [page] if page is not None else []
             pending += [
-                ToolCall(name="read_pdf", args={"path": p}) for p in skipped_pdfs(structured.get("skipped"))
+                ToolCall(name=ToolName.READ_PDF, args={"path": p})
+                for p in skipped_pdfs(structured.get("skipped"))
             ]
             action = make_action(
                 step=len(calls), tool=call.name, server=outcome.server, args=call.args, status=outcome.status,

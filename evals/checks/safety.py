@@ -236,7 +236,8 @@ def clean_urls(limit: int | None) -> dict[str, object]:
 
 def clean_pdfs() -> dict[str, object]:
     """Pages of real PDFs on this machine where text was judged hidden (each a false positive)."""
-    from tools.pdf.extract import extract_page, open_pdf
+    from tools.pdf.extract import extract_page
+    from tools.pdf.opening import open_pdf
 
     pages = hidden = 0
     files = sorted(Path("/usr/share/doc").rglob("*.pdf"))[:20]

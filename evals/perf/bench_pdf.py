@@ -4,7 +4,7 @@ Run: ``python -m evals.perf.bench_pdf [--files 40] [--pages 10] [--rounds 3] [--
 
 1. Throughput: a generated corpus (default 40 files x 10 pages = 400 pages of dense text)
    extracted by a plain ``PdfReader(path)`` / ``page.extract_text()`` loop in this process,
-   then by ``PdfPool(workers=2)`` (the pdf server's pool: deadline, RLIMIT_AS, hashing, cache
+   then by ``PdfPool(PdfLimits(workers=2))`` (the pdf server's pool: deadline, RLIMIT_AS, hashing, cache
    bookkeeping included) fed from two threads, in the same run. The pool is started and
    warmed before timing and its cache is empty for the corpus. Each figure is the median of
    ``--rounds`` rounds. Target: pool pages/s at least 1.8x the loop's.
@@ -28,6 +28,7 @@ from typing import Any
 from pypdf import PdfReader
 
 from tests.pdffixtures import FONT, raw_pdf, sentences
+from tools.pdf.limits import PdfLimits
 from tools.pdf.pool import PdfPool
 
 DEFAULT_OUT = Path("evals/perf/results/bench_pdf.json")
@@ -73,7 +74,7 @@ def loop_baseline(files: list[Path]) -> tuple[float, float, int]:
 
 
 def pool_run(files: list[Path], workers: int) -> tuple[float, float, int]:
-    with PdfPool(workers=workers, deadline=60) as pool:
+    with PdfPool(PdfLimits(workers=workers, deadline=60)) as pool:
         warm = files[0].parent / "warm.pdf"
         with ThreadPoolExecutor(workers) as ex:  # every worker imports pypdf before timing
             list(ex.map(lambda _: pool.read(name="warm.pdf", data=warm.read_bytes() + b"\n"), range(workers)))
@@ -119,7 +120,7 @@ def throughput(files: list[Path], pages: int, rounds: int, workers: int) -> dict
 
 
 def cache_reread(path: Path, repeats: int = 20) -> dict[str, Any]:
-    with PdfPool(workers=1, deadline=60) as pool:
+    with PdfPool(PdfLimits(workers=1, deadline=60)) as pool:
         pool.read(name="warm", data=path.read_bytes() + b"\n")  # warm the worker, not the cache
         start = time.perf_counter()
         first = pool.read(name=path.name, path=path)

@@ -18,6 +18,7 @@ from tools.files.git import Checkout, checkout, parse_spec
 from tools.files.next_page import Ahead
 from tools.roots import Roots
 from tools.runtime import release_memory
+from tools.tool_names import ToolName
 from tools.web.netpolicy import NetPolicy
 
 PROG = "python -m mcp_servers.files"
@@ -114,7 +115,7 @@ def build_server(
 
     tool = common.tool_registrar(server, common.READ_ONLY)
 
-    @tool
+    @tool(ToolName.LIST_FILES)
     def list_files(
         path: Path_ = ".",
         pattern: Pattern = None,
@@ -137,7 +138,7 @@ def build_server(
             ignored=out.ignored, skipped=out.skipped, next=out.next,
         )  # fmt: skip
 
-    @tool
+    @tool(ToolName.READ_FILE)
     def read_file(
         path: Annotated[str, Field(description="Text file to read, e.g. 'src/app.py'.")],
         start_line: Annotated[int, Field(description="First line to show (1-based).", ge=1)] = 1,
@@ -161,7 +162,7 @@ def build_server(
             documents=[_doc(ft)] if ft.total_lines else [],
         )  # fmt: skip
 
-    @tool
+    @tool(ToolName.READ_MANY)
     def read_many(
         paths_or_glob: Annotated[
             str | list[str],
@@ -204,7 +205,7 @@ def build_server(
         release_memory()
         return result
 
-    @tool
+    @tool(ToolName.SEARCH_FILES)
     def search_files(
         query: Annotated[
             str, Field(description="Text to find; case-insensitive unless it has a capital letter.")
@@ -240,7 +241,7 @@ def build_server(
     if git_cache:
         open_tool = common.tool_registrar(server, common.READ_ONLY_OPEN_WORLD)
 
-        @open_tool
+        @open_tool(ToolName.READ_REPO)
         async def read_repo(
             repo: Annotated[
                 str,
@@ -298,7 +299,7 @@ def build_server(
                 left=out.left, left_count=out.left_count, next=nxt,
             )  # fmt: skip
 
-    @tool
+    @tool(ToolName.FILE_INFO)
     def file_info(path: Path_) -> CallToolResult:
         """Describe a file or folder without returning its content.
 

@@ -16,6 +16,7 @@ import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -38,6 +39,17 @@ INSTRUCTIONS = (
     "ask returns forage's own cited answer. Sources gathered once in this session are reused "
     "while unchanged, so asking again over the same sources is fast."
 )
+
+
+class ForageTool(StrEnum):
+    """The tools of `forage mcp` (forage itself, not a reader: tools.tool_names holds the readers')."""
+
+    GATHER_CONTEXT = "gather_context"
+    ASK = "ask"
+    LIST_SOURCES = "list_sources"
+    INDEX = "index"
+
+
 LAST_PACK = "forage://pack/last"
 LAST_MANIFEST = "forage://pack/last/manifest"
 # Reads local files and the web, writes nothing: read-only, open world.
@@ -124,7 +136,7 @@ def build_server(settings: Settings) -> MCPServer:
     server: MCPServer = MCPServer("forage", instructions=INSTRUCTIONS, lifespan=lifespan, log_level="WARNING")
     tool = common.tool_registrar(server, READS)
 
-    @tool
+    @tool(ForageTool.GATHER_CONTEXT)
     async def gather_context(
         question: Question,
         sources: Sources,
@@ -164,7 +176,7 @@ def build_server(settings: Settings) -> MCPServer:
 
         return await work(workspace, ctx, job)
 
-    @tool
+    @tool(ForageTool.ASK)
     async def ask(
         question: Annotated[str, Field(description="The question to answer from the sources.", min_length=1)],
         sources: Sources,
@@ -205,7 +217,7 @@ def build_server(settings: Settings) -> MCPServer:
 
         return await work(workspace, ctx, job)
 
-    @tool
+    @tool(ForageTool.LIST_SOURCES)
     async def list_sources(ctx: Context) -> CallToolResult:
         """List what this session has gathered: each source with its documents and tokens.
 
@@ -227,7 +239,7 @@ def build_server(settings: Settings) -> MCPServer:
         text = f"{len(rows)} source(s), {total:,} tokens gathered:\n" + "\n".join(lines)
         return common.result(text, sources=rows, tokens=total)
 
-    @tool
+    @tool(ForageTool.INDEX)
     async def index(sources: Sources, ctx: Context) -> CallToolResult:
         """Build the retrieval index for big sources ahead of time (chunks, embeddings).
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,10 +16,13 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from mcp_servers import common
-from tools.errors import DamagedDocument, EncryptedDocument, InvalidArgument
-from tools.pdf import extract as pdf
-from tools.pdf.pool import PdfPool, PdfRead
+from tools.errors import EncryptedDocument, InvalidArgument
+from tools.pdf.limits import PdfLimits
+from tools.pdf.pages import NO_TEXT_LAYER, format_page_list, pages_phrase
+from tools.pdf.pool import PdfPool
+from tools.pdf.search import search_pages
 from tools.roots import Roots
+from tools.tool_names import ToolName
 
 PROG = "python -m mcp_servers.pdf"
 PASSWORD_ENV = "FORAGE_PDF_PASSWORD"
@@ -42,9 +46,7 @@ Password = Annotated[
 def build_server(
     roots: list[str],
     password: str | None = None,
-    deadline: float = 10.0,
-    memory_mb: int = 512,
-    workers: int = 2,
+    limits: PdfLimits = PdfLimits(),
     cache_dir: str | None = None,
 ) -> MCPServer:
     """Build the pdf server over the given roots; the worker pool starts with the server's lifespan."""
@@ -52,13 +54,7 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[PdfPool]:
-        pool = PdfPool(
-            workers=workers,
-            deadline=deadline,
-            memory_mb=memory_mb,
-            cache_dir=cache_dir,
-            default_password=password,
-        )
+        pool = PdfPool(limits, cache_dir=cache_dir, default_password=password)
         await anyio.to_thread.run_sync(pool.start)
         try:
             yield pool
@@ -79,7 +75,7 @@ def build_server(
             raise InvalidArgument(f"{path!r} is not a regular file (a pipe, socket or device)")
         return resolved, allowed.display(resolved)
 
-    @tool
+    @tool(ToolName.PDF_INFO)
     async def pdf_info(path: PdfPath, ctx: Context, password: Password = None) -> CallToolResult:
         """Describe a PDF without reading it: page count, title, author, encryption, text layer, outline.
 
@@ -98,7 +94,7 @@ def build_server(
             return common.result(str(exc), path=display, encrypted=True, needs_password=True)
         return common.result(_info_text(display, info), path=display, **info)
 
-    @tool
+    @tool(ToolName.READ_PDF)
     async def read_pdf(
         path: PdfPath,
         ctx: Context,
@@ -133,9 +129,9 @@ def build_server(
                 char_budget=start_index + max_chars + 1,
             )
         )
-        return read_result(read, display, str(resolved), pages, start_index, max_chars)
+        return common.pdf_result(read, display, str(resolved), pages, start_index, max_chars)
 
-    @tool
+    @tool(ToolName.SEARCH_PDF)
     async def search_pdf(
         path: PdfPath,
         query: Annotated[str, Field(description="Words or phrase to find (case-insensitive).")],
@@ -156,8 +152,8 @@ def build_server(
         read = await anyio.to_thread.run_sync(
             partial(pool.read, name=display, path=resolved, pages=pages, password=password)
         )
-        hits, kind = pdf.search_pages(read.pages, query, max_results=max_results)
-        searched = pdf.format_page_list(p.number for p in read.pages)
+        hits, kind = search_pages(read.pages, query, max_results=max_results)
+        searched = format_page_list(p.number for p in read.pages)
         lines = [f"{display}: {len(hits)} hit(s) for {query!r} ({kind} match) in pages {searched or 'none'}"]
         if read.stopped:
             lines.append(
@@ -165,9 +161,9 @@ def build_server(
             )
         no_text = [p.number for p in read.pages if p.status == "no_text_layer"]
         if no_text:
-            lines.append(f"{pdf.pages_phrase(no_text).capitalize()}: {pdf.NO_TEXT_LAYER}, not searched.")
+            lines.append(f"{pages_phrase(no_text).capitalize()}: {NO_TEXT_LAYER}, not searched.")
         lines += [f"p.{h['page']}: {h['snippet']}" for h in hits]
-        found = pdf.format_page_list(h["page"] for h in hits)
+        found = format_page_list(h["page"] for h in hits)
         if hits:
             lines.append(f"Read them with read_pdf(path={display!r}, pages={found!r}).")
         return common.result(
@@ -204,134 +200,23 @@ def _info_text(display: str, info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def read_result(
-    read: PdfRead,
-    display: str,
-    absolute: str,
-    pages: str | None,
-    start_index: int,
-    max_chars: int,
-    *,
-    next_base: dict[str, Any] | None = None,
-    tool: str = "read_pdf",
-) -> CallToolResult:
-    """Window the pages, build one document per page, and say what was damaged or missing.
-
-    A PDF's text is written by whoever made the file, so its pages are marked untrusted for any
-    client; forage itself decides by its one trust rule (agent/gather/documents.is_trusted). The web server reuses this for PDFs served by URLs with
-    next_base={"url": ...}, tool="fetch_page".
-    """
-    window = pdf.render_window(read.pages, start_index, max_chars)
-    if read.complete and start_index >= window.total > 0:
-        raise InvalidArgument(
-            f"start_index={start_index} is past the end of {display} (pages {pages or 'all'} hold "
-            f"{window.total} characters); call again with a smaller start_index"
-        )
-    shown = window.shown
-    no_text = [p.number for p in shown if p.status == "no_text_layer"]
-    blank = [p.number for p in shown if p.status == "blank"]
-    unreadable = [{"page": p.number, "reason": p.note} for p in shown if p.status == "unreadable"]
-    if read.complete and not any(p.status == "text" for p in read.pages):
-        _raise_no_text(display, read)
-    more = window.end < window.total or not read.complete
-    base = next_base if next_base is not None else {"path": display, "pages": pages}
-    nxt = {**base, "start_index": window.end, "max_chars": max_chars} if more else None
-    documents = [
-        common.doc(
-            display,
-            text,
-            span={"kind": "pages", "start": page.number, "end": page.number},
-            title=f"{display} p.{page.number}",
-            source="pdf",
-            trusted=False,
-            path=absolute,
-            sha256=read.sha,
-            page_count=read.page_count,
-            **({} if whole else {"partial": True}),
-            **({"note": page.note} if page.note else {}),
-            **({"hidden": page.hidden} if page.hidden else {}),
-        )  # fmt: skip
-        for page, text, whole in window.parts
-    ]
-    notes = []
-    if read.damaged:
-        recovered = [p.number for p in read.pages if p.status != "unreadable"]
-        notes.append(
-            f"This file is damaged ({'; '.join(read.repairs[:3])}). Recovered pages: "
-            f"{pdf.format_page_list(recovered) or 'none'} of {read.page_count} found."
-        )
-    if unreadable:
-        notes.append("Unreadable pages: " + "; ".join(f"p.{u['page']}: {u['reason']}" for u in unreadable))
-    if no_text:
-        notes.append(f"{pdf.pages_phrase(no_text).capitalize()}: {pdf.NO_TEXT_LAYER}.")
-    hidden = [p.number for p in shown if p.hidden]
-    if hidden:
-        notes.append(
-            f"Left out text a reader does not see (white, invisible, off-page or tiny) on "
-            f"{pdf.pages_phrase(hidden)}."
-        )
-    if read.stopped:
-        notes.append(f"Extraction stopped early: {read.stopped}.")
-    if nxt:
-        notes.append(
-            f"More text follows: call {tool} again with start_index={window.end}"
-            + (f" and pages={pages!r}" if pages else "")
-            + " to continue."
-        )
-    count = f"{read.page_count} page{'s' if read.page_count != 1 else ''}"
-    head = f"{display} ({count}), showing {pdf.pages_phrase([p.number for p in shown]) if shown else 'no pages'}:\n"
-    text = head + window.text.rstrip() + ("\n---\n" + "\n".join(notes) if notes else "")
-    return common.result(
-        text, path=display, page_count=read.page_count, requested=pdf.format_page_list(read.requested),
-        documents=documents, start_index=start_index, end_index=window.end, truncated=more, next=nxt,
-        damaged=read.damaged, repairs=read.repairs,
-        recovered_pages=[p.number for p in read.pages if p.status != "unreadable"] if read.damaged else None,
-        unreadable_pages=unreadable, no_text_pages=no_text, blank_pages=blank, stopped=read.stopped,
-        from_cache=read.from_cache, encryption=read.encryption, sha256=read.sha,
-    )  # fmt: skip
-
-
-def _raise_no_text(display: str, read: PdfRead) -> None:
-    scanned = [p.number for p in read.pages if p.status == "no_text_layer"]
-    blank = [p.number for p in read.pages if p.status == "blank"]
-    broken = [p for p in read.pages if p.status == "unreadable"]
-    if not broken:
-        parts = [f"{pdf.pages_phrase(scanned)}: {pdf.NO_TEXT_LAYER}"] if scanned else []
-        parts += [f"{pdf.pages_phrase(blank)}: blank"] if blank else []
-        raise pdf.NoTextLayer(
-            f"{display} has no text to read ({'; '.join(parts)}); scanned pages need OCR, which is not available"
-        )
-    reasons = "; ".join(f"p.{p.number}: {p.note}" for p in broken[:10])
-    raise DamagedDocument(f"no text could be read from {display}: {reasons}")
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Run the pdf server: python -m mcp_servers.pdf ROOT... [--deadline S] [--memory-mb N]."""
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, PdfLimits]:
+    """Parse the pdf server's command line: its options, and the PDF limits they set."""
     parser = common.transport_parser(PROG, "Serve PDF text extraction inside the given roots over MCP.")
     parser.add_argument("roots", nargs="+", metavar="ROOT", help="folder or PDF file the server may read")
-    parser.add_argument("--deadline", type=float, default=10.0, help="seconds allowed per file (default 10)")
-    parser.add_argument(
-        "--memory-mb", type=int, default=512, help="memory limit per worker in MB (default 512)"
-    )
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    common.add_pdf_limits(parser)
     parser.add_argument(
         "--cache-dir", default=None, help="keep extracted text here across runs (default: memory only)"
     )
     args = parser.parse_args(argv)
-    if args.deadline <= 0:
-        parser.error("--deadline must be a positive number of seconds")
-    if args.memory_mb < 64:
-        parser.error("--memory-mb must be at least 64 (a worker needs about 60 MB to start)")
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
+    return args, common.pdf_limits(parser, args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the pdf server: python -m mcp_servers.pdf ROOT... [--deadline S] [--memory-mb N] [--workers N]."""
+    args, limits = parse_args(argv)
     password = os.environ.get(PASSWORD_ENV) or None  # the only environment read, at the edge
-    common.serve(
-        PROG,
-        lambda: build_server(
-            args.roots, password, args.deadline, args.memory_mb, args.workers, args.cache_dir
-        ),
-        args,
-    )
+    common.serve(PROG, lambda: build_server(args.roots, password, limits, args.cache_dir), args)
 
 
 if __name__ == "__main__":

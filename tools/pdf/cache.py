@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.pdf.extract import EXTRACTOR, PageText
+from tools.pdf.extract import EXTRACTOR
+from tools.pdf.pages import PageText
 
 
 @dataclass

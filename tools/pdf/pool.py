@@ -24,7 +24,8 @@ from typing import Any
 
 from tools import errors
 from tools.pdf.cache import DocRecord, ExtractionCache, key_digest
-from tools.pdf.extract import NoTextLayer, PageText, page_block, parse_page_range
+from tools.pdf.limits import PdfLimits
+from tools.pdf.pages import NoTextLayer, PageText, page_block, parse_page_range
 
 _ERRORS: dict[str, type[errors.ToolError]] = {
     cls.__name__: cls for cls in (*vars(errors).values(), NoTextLayer) if isinstance(cls, type)
@@ -118,22 +119,15 @@ class PdfPool:
 
     def __init__(
         self,
+        limits: PdfLimits = PdfLimits(),
         *,
-        workers: int = 2,
-        deadline: float = 10.0,
-        memory_mb: int = 512,
         cache_dir: str | os.PathLike[str] | None = None,
         default_password: str | None = None,
     ):
-        if workers < 1:
-            raise errors.InvalidArgument(f"workers={workers}: the pdf pool needs at least one worker")
-        if deadline <= 0:
-            raise errors.InvalidArgument(
-                f"deadline={deadline}: give the per-file deadline in seconds, above 0"
-            )
-        self.workers = workers
-        self.deadline = deadline
-        self.memory_mb = memory_mb
+        self.limits = limits
+        self.workers = limits.workers
+        self.deadline = limits.deadline
+        self.memory_mb = limits.memory_mb
         self.default_password = default_password
         self.cache = ExtractionCache(cache_dir)
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
@@ -306,7 +300,8 @@ class PdfPool:
                     if record is None:
                         raise errors.TooLarge(
                             f"{name} needs more than the {self.memory_mb} MB memory limit to open; "
-                            "the pdf server can be started with a higher --memory-mb"
+                            "raise it with pdf_memory_mb (forage.toml or FORAGE_PDF_MEMORY_MB), "
+                            "or --memory-mb for a pdf server run by hand"
                         )
                     return self._give_up(record, job, why, stopped)
         finally:

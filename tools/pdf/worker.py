@@ -15,15 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from tools import errors
-from tools.pdf.extract import (
-    PYPDF_FAILURES,
-    PageText,
-    document_info,
-    extract_page,
-    open_pdf,
-    page_block,
-    parse_page_range,
-)
+from tools.pdf.extract import document_info, extract_page
+from tools.pdf.opening import PYPDF_FAILURES, open_pdf
+from tools.pdf.pages import PageText, page_block, parse_page_range
 
 
 def _fields(page: PageText) -> tuple[int, str, str, str | None, dict[str, Any] | None]:

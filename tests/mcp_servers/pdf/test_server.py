@@ -15,6 +15,7 @@ from mcp.client.stdio import StdioServerParameters
 
 from mcp_servers import pdf as pdf_server
 from tests import pdffixtures
+from tools.pdf.limits import PdfLimits
 
 REPO = Path(__file__).resolve().parents[3]
 TOOLS = {"pdf_info", "read_pdf", "search_pdf"}
@@ -41,7 +42,7 @@ def _text(res: Any) -> str:
 
 
 async def test_tools_schemas_and_read_only_annotations(root: Path) -> None:
-    async with Client(pdf_server.build_server([str(root)], workers=1)) as client:
+    async with Client(pdf_server.build_server([str(root)], limits=PdfLimits(workers=1))) as client:
         listed = {t.name: t for t in (await client.list_tools()).tools}
     assert set(listed) == TOOLS
     params = {name: set(t.input_schema["properties"]) for name, t in listed.items()}
@@ -56,7 +57,7 @@ async def test_tools_schemas_and_read_only_annotations(root: Path) -> None:
 
 
 async def test_read_pdf_gives_one_document_per_page_and_continues(root: Path) -> None:
-    async with Client(pdf_server.build_server([str(root)], workers=1)) as client:
+    async with Client(pdf_server.build_server([str(root)], limits=PdfLimits(workers=1))) as client:
         first = await client.call_tool("read_pdf", {"path": "long.pdf", "max_chars": 1500})
         assert not first.is_error, _text(first)
         calls, docs, res = 1, list(first.structured_content["documents"]), first
@@ -86,7 +87,7 @@ async def test_read_pdf_gives_one_document_per_page_and_continues(root: Path) ->
 
 
 async def test_pdf_info_and_search(root: Path) -> None:
-    async with Client(pdf_server.build_server([str(root)], workers=1)) as client:
+    async with Client(pdf_server.build_server([str(root)], limits=PdfLimits(workers=1))) as client:
         info = await client.call_tool("pdf_info", {"path": "paper.pdf"})
         found = await client.call_tool("search_pdf", {"path": "paper.pdf", "query": "learning RATE"})
         scan = await client.call_tool("pdf_info", {"path": "scan.pdf"})
@@ -110,13 +111,15 @@ async def test_pdf_info_and_search(root: Path) -> None:
 
 
 async def test_encrypted_files_and_the_default_password(root: Path) -> None:
-    async with Client(pdf_server.build_server([str(root)], workers=1)) as client:
+    async with Client(pdf_server.build_server([str(root)], limits=PdfLimits(workers=1))) as client:
         info = await client.call_tool("pdf_info", {"path": "rc4.pdf"})
         opened = await client.call_tool("read_pdf", {"path": "rc4.pdf", "password": "s3cret"})
     assert not info.is_error and info.structured_content["needs_password"] is True
     assert "password=" in _text(info) and "FORAGE_PDF_PASSWORD" in _text(info)
     assert "4417" in opened.structured_content["documents"][0]["text"]
-    async with Client(pdf_server.build_server([str(root)], password="s3cret", workers=1)) as client:
+    async with Client(
+        pdf_server.build_server([str(root)], password="s3cret", limits=PdfLimits(workers=1))
+    ) as client:
         res = await client.call_tool("read_pdf", {"path": "aes128.pdf"})
     assert not res.is_error and res.structured_content["encryption"] == "AES-128"
 
@@ -148,7 +151,7 @@ HOSTILE = [
 async def test_hostile_files_end_cleanly_and_the_server_keeps_serving(root: Path) -> None:
     # The issue's limits exactly: a 10 s deadline and 512 MB per worker. fail_after only
     # guards against a hang; it does not measure speed.
-    server = pdf_server.build_server([str(root)], deadline=10.0, memory_mb=512, workers=2)
+    server = pdf_server.build_server([str(root)], limits=PdfLimits(deadline=10.0, memory_mb=512, workers=2))
     async with Client(server) as client:
         for tool, args, is_error, phrase in HOSTILE:
             with anyio.fail_after(30):
@@ -190,7 +193,9 @@ def test_main_rejects_bad_options(tmp_path: Path) -> None:
 
 
 async def test_a_file_over_the_deadline_costs_one_worker_and_an_is_error(root: Path) -> None:
-    async with Client(pdf_server.build_server([str(root)], deadline=1.0, workers=1)) as client:
+    async with Client(
+        pdf_server.build_server([str(root)], limits=PdfLimits(deadline=1.0, workers=1))
+    ) as client:
         with anyio.fail_after(30):
             slow = await client.call_tool("read_pdf", {"path": "flood.pdf"})
             ok = await client.call_tool("read_pdf", {"path": "paper.pdf", "pages": "2"})

@@ -1,4 +1,4 @@
-"""tools.pdf.extract in-process: page ranges, reading order, decryption, repair, outline, windows, search."""
+"""tools.pdf.extract in-process: reading order, decryption, repair, damage, outline, image-only pages."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import pytest
 from pypdf import PdfReader
 
 from tests import pdffixtures
-from tools.errors import DamagedDocument, EncryptedDocument, InvalidArgument
+from tools.errors import DamagedDocument, EncryptedDocument
 from tools.pdf import extract as pdf
+from tools.pdf.opening import OpenedPdf, open_pdf
+from tools.pdf.outline import read_outline
+from tools.pdf.pages import NO_TEXT_LAYER, page_block, parse_page_range
 
 
 @pytest.fixture(scope="session")
@@ -18,38 +21,15 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return pdffixtures.corpus(tmp_path_factory.getbasetemp() / "pdf-corpus")
 
 
-def _open(path: Path, **kw: str) -> pdf.OpenedPdf:
-    return pdf.open_pdf(path.read_bytes(), name=path.name, **kw)
-
-
-def test_page_ranges_parse_strictly() -> None:
-    assert pdf.parse_page_range("1-3,9", 10) == [1, 2, 3, 9]
-    assert pdf.parse_page_range(" 2 , 2-3 ", 5) == [2, 3]
-    assert pdf.parse_page_range(None, 3) == [1, 2, 3]
-    assert pdf.format_page_list([1, 2, 3, 7, 9, 10]) == "1-3,7,9-10"
-
-
-@pytest.mark.parametrize(
-    ("spec", "count", "needle"),
-    [
-        ("0", 5, "numbered from 1"),
-        ("5-3", 9, "write 3-5"),
-        ("7", 5, "has 5 pages; ask for pages 1-5"),
-        ("1-9", 5, "has 5 pages"),
-        ("a-b", 5, "not a page or a range"),
-        ("1,,2", 5, "not a page or a range"),
-    ],
-)
-def test_page_range_errors_say_what_to_do(spec: str, count: int, needle: str) -> None:
-    with pytest.raises(InvalidArgument, match=needle):
-        pdf.parse_page_range(spec, count)
+def _open(path: Path, **kw: str) -> OpenedPdf:
+    return open_pdf(path.read_bytes(), name=path.name, **kw)
 
 
 def test_zero_page_file_has_nothing_to_read(corpus: dict[str, Path]) -> None:
     opened = _open(corpus["zero"])
     assert opened.page_count == 0
     with pytest.raises(DamagedDocument, match="no pages"):
-        pdf.parse_page_range(None, opened.page_count, name="zero.pdf")
+        parse_page_range(None, opened.page_count, name="zero.pdf")
 
 
 def _order_score(path: Path, mode: str, truth: list[str]) -> float:
@@ -104,9 +84,9 @@ def test_not_a_pdf_is_a_clear_error(corpus: dict[str, Path], key: str) -> None:
     with pytest.raises(DamagedDocument, match="no PDF header"):
         _open(corpus[key])
     with pytest.raises(DamagedDocument, match="empty"):
-        pdf.open_pdf(b"", name="empty.pdf")
+        open_pdf(b"", name="empty.pdf")
     with pytest.raises(DamagedDocument, match="beyond repair"):
-        pdf.open_pdf(b"%PDF-1.7\n" + b"garbage " * 100, name="junk.pdf")
+        open_pdf(b"%PDF-1.7\n" + b"garbage " * 100, name="junk.pdf")
 
 
 def test_outline_has_pages_and_cycles_end(corpus: dict[str, Path]) -> None:
@@ -117,7 +97,7 @@ def test_outline_has_pages_and_cycles_end(corpus: dict[str, Path]) -> None:
         ("Method", 2),
         ("Results", 3),
     ]
-    cyclic = pdf.read_outline(_open(corpus["cyclic_outline"]))
+    cyclic = read_outline(_open(corpus["cyclic_outline"]))
     assert [(e["title"], e["page"]) for e in cyclic] == [("Intro", 1), ("Loop", 1)]
 
 
@@ -130,42 +110,9 @@ def test_circular_prev_xref_reads_and_is_reported(corpus: dict[str, Path]) -> No
 def test_image_only_pages_are_no_text_layer_not_empty(corpus: dict[str, Path]) -> None:
     pages = pdf.extract_pdf_bytes(corpus["mixed"].read_bytes(), name="mixed.pdf").pages
     assert [p.status for p in pages] == ["text", "no_text_layer", "text"]
-    assert pdf.NO_TEXT_LAYER in pdf.page_block(pages[1])
+    assert NO_TEXT_LAYER in page_block(pages[1])
 
 
 def test_flate_bomb_stops_at_pypdf_limit(corpus: dict[str, Path]) -> None:
     page = pdf.extract_page(_open(corpus["bomb"]), 1)
     assert page.status == "unreadable" and "LimitReached" in (page.note or "")
-
-
-def _pages(*texts: str) -> list[pdf.PageText]:
-    return [pdf.PageText(i + 1, t, "text" if t else "no_text_layer") for i, t in enumerate(texts)]
-
-
-def test_windows_end_on_page_boundaries_and_cover_everything_once() -> None:
-    pages = _pages("a" * 300, "b" * 300, "", "c" * 2000)
-    seen: dict[int, str] = {}
-    start, windows = 0, 0
-    total = pdf.render_window(pages, 0, 10**9).total
-    while start < total:
-        w = pdf.render_window(pages, start, 700)
-        for page, text, _whole in w.parts:
-            seen[page.number] = seen.get(page.number, "") + text
-        assert w.end > start
-        start, windows = w.end, windows + 1
-    assert seen == {1: "a" * 300, 2: "b" * 300, 4: "c" * 2000}
-    first = pdf.render_window(pages, 0, 700)
-    assert first.text.startswith("[page 1]\n") and first.text.count("[page") == 3  # snapped after page 3
-    assert all(whole for _, _, whole in first.parts)
-    cut = pdf.render_window(pages, first.end + 50, 700)  # page 4 alone is longer than the window
-    assert cut.text.startswith("[page 4, continued]") and cut.parts[0][2] is False
-
-
-def test_search_finds_phrases_across_line_breaks_then_all_words() -> None:
-    pages = _pages("The learning\nrate was 3e-4.", "Nothing here.", "rate and learning apart")
-    hits, kind = pdf.search_pages(pages, "learning rate")
-    assert kind == "phrase" and [h["page"] for h in hits] == [1]
-    hits, kind = pdf.search_pages(pages, "apart learning")
-    assert kind == "all words" and [h["page"] for h in hits] == [3]
-    with pytest.raises(InvalidArgument):
-        pdf.search_pages(pages, "  ")

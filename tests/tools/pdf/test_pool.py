@@ -10,6 +10,7 @@ import pytest
 
 from tests import pdffixtures
 from tools.errors import DamagedDocument, EncryptedDocument
+from tools.pdf.limits import PdfLimits
 from tools.pdf.pool import PdfPool
 
 
@@ -26,7 +27,7 @@ def _ok(pool: PdfPool, corpus: dict[str, Path]) -> None:
 
 def test_rereads_come_from_memory_then_from_the_disk_cache(corpus: dict[str, Path], tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
-    with PdfPool(workers=1, cache_dir=cache_dir) as pool:
+    with PdfPool(PdfLimits(workers=1), cache_dir=cache_dir) as pool:
         first = pool.read(name="long.pdf", path=corpus["long"])
         again = pool.read(name="long.pdf", path=corpus["long"])
         same_bytes = pool.read(name="copy.pdf", data=corpus["long"].read_bytes(), pages="2-3")
@@ -34,13 +35,13 @@ def test_rereads_come_from_memory_then_from_the_disk_cache(corpus: dict[str, Pat
     assert [p.text for p in again.pages] == [p.text for p in first.pages]
     assert [p.number for p in same_bytes.pages] == [2, 3]
     assert (cache_dir / f"{first.sha}.json").exists()
-    with PdfPool(workers=1, cache_dir=cache_dir) as fresh:
+    with PdfPool(PdfLimits(workers=1), cache_dir=cache_dir) as fresh:
         reloaded = fresh.read(name="long.pdf", path=corpus["long"])
     assert reloaded.from_cache and [p.text for p in reloaded.pages] == [p.text for p in first.pages]
 
 
 def test_char_budget_reads_only_what_is_needed(corpus: dict[str, Path]) -> None:
-    with PdfPool(workers=1) as pool:
+    with PdfPool(PdfLimits(workers=1)) as pool:
         head = pool.read(name="many.pdf", path=corpus["many"], char_budget=500)
         assert not head.complete and 5 < len(head.pages) < 50
         more = pool.read(name="many.pdf", path=corpus["many"], char_budget=1000)
@@ -48,7 +49,7 @@ def test_char_budget_reads_only_what_is_needed(corpus: dict[str, Path]) -> None:
 
 
 def test_deadline_kills_only_that_worker_and_the_next_call_moves_on(corpus: dict[str, Path]) -> None:
-    with PdfPool(workers=1, deadline=1.0) as pool:
+    with PdfPool(PdfLimits(workers=1, deadline=1.0)) as pool:
         before = pool.worker_pids()
         read = pool.read(name="flood.pdf", path=corpus["flood"])
         assert read.stopped and "1 s deadline on page 1" in read.stopped
@@ -60,7 +61,7 @@ def test_deadline_kills_only_that_worker_and_the_next_call_moves_on(corpus: dict
 
 
 def test_memory_limit_ends_the_worker_not_the_pool(corpus: dict[str, Path]) -> None:
-    with PdfPool(workers=1, memory_mb=150, deadline=30) as pool:
+    with PdfPool(PdfLimits(workers=1, memory_mb=150, deadline=30)) as pool:
         read = pool.read(name="flood.pdf", path=corpus["flood"])
         assert read.pages[0].status == "unreadable"
         assert "150 MB memory limit" in (read.pages[0].note or "")
@@ -69,7 +70,7 @@ def test_memory_limit_ends_the_worker_not_the_pool(corpus: dict[str, Path]) -> N
 
 
 def test_a_worker_killed_from_outside_is_replaced(corpus: dict[str, Path]) -> None:
-    with PdfPool(workers=1) as pool:
+    with PdfPool(PdfLimits(workers=1)) as pool:
         _ok(pool, corpus)
         os.kill(pool.worker_pids()[0], signal.SIGKILL)
         read = pool.read(name="long.pdf", path=corpus["long"], pages="1")
@@ -79,7 +80,7 @@ def test_a_worker_killed_from_outside_is_replaced(corpus: dict[str, Path]) -> No
 def test_decrypted_text_is_only_served_with_a_password_and_never_written(
     corpus: dict[str, Path], tmp_path: Path
 ) -> None:
-    with PdfPool(workers=1, cache_dir=tmp_path) as pool:
+    with PdfPool(PdfLimits(workers=1), cache_dir=tmp_path) as pool:
         read = pool.read(name="aes256.pdf", path=corpus["aes256"], password="s3cret")
         assert "4417" in read.pages[0].text and read.encryption == "AES-256"
         with pytest.raises(EncryptedDocument, match="needs a password"):
@@ -91,7 +92,7 @@ def test_decrypted_text_is_only_served_with_a_password_and_never_written(
 
 
 def test_errors_cross_the_process_boundary_as_tool_errors(corpus: dict[str, Path]) -> None:
-    with PdfPool(workers=1) as pool:
+    with PdfPool(PdfLimits(workers=1)) as pool:
         with pytest.raises(DamagedDocument, match="no PDF header"):
             pool.read(name="noise.pdf", path=corpus["noise"])
         with pytest.raises(DamagedDocument, match="no pages"):
