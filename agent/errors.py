@@ -15,16 +15,8 @@ class SourceError(AgentError):
     """A source spec cannot be used (missing path, unsupported scheme)."""
 
 
-class NothingGathered(AgentError):
-    """Every source failed or was empty; there is nothing to answer from."""
-
-
 class ModelError(AgentError):
     """The model backend failed (bad key, unknown model, request over the window)."""
-
-
-class ServerError(AgentError):
-    """An MCP server could not be started or died."""
 
 
 class IndexLocked(AgentError):

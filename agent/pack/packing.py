@@ -28,8 +28,6 @@ _LANGS = {
     ".swift": "swift", ".cs": "csharp", ".ini": "ini", ".cfg": "ini", ".txt": "text", ".rst": "rst",
 }  # fmt: skip
 
-UNTRUSTED_NOTE = envelope.NOTE
-
 
 def sort_key(doc: Document) -> tuple[str, int, str]:
     """Deterministic document order: by URI, then position inside the source."""
@@ -91,7 +89,7 @@ def _block_parts(n: int, doc: Document, fmt: Format) -> tuple[str, str, str]:
         head = f'<document index="{n}" uri="{_attr(doc.uri)}" span="{_attr(label)}" trust="{trust}"{extra}>\n'
         if not doc.trusted:
             tag = _envelope_tag(doc)
-            return f"{head}<{tag}>\n{UNTRUSTED_NOTE}\n", body, f"\n</{tag}>\n</document>\n"
+            return f"{head}<{tag}>\n{envelope.NOTE}\n", body, f"\n</{tag}>\n</document>\n"
         return head, body, "\n</document>\n"
     if doc.source == "pdf":
         lang = "text"
@@ -108,14 +106,9 @@ def _block_parts(n: int, doc: Document, fmt: Format) -> tuple[str, str, str]:
     tail = f"\n{fence}\n"
     if not doc.trusted:
         tag = _envelope_tag(doc)
-        head = f"## [{n}] {title}\n<{tag}>\n{UNTRUSTED_NOTE}\n{fence}{lang}\n"
+        head = f"## [{n}] {title}\n<{tag}>\n{envelope.NOTE}\n{fence}{lang}\n"
         tail = f"\n{fence}\n</{tag}>\n"
     return head, text, tail + "\n"
-
-
-def render_block(n: int, doc: Document, fmt: Format) -> str:
-    """Render one source block in the chosen format."""
-    return "".join(_block_parts(n, doc, fmt))
 
 
 def render_prefix(blocks: Sequence[Document], fmt: Format) -> str:
@@ -176,7 +169,7 @@ def frame_tokens(doc: Document, fmt: Format, count_tokens: Callable[[str], int])
     if fmt == "xml":
         frame += f'<document index="0000" span="{span_label(doc.span)}" trust="untrusted"></document>'
     if not doc.trusted:
-        frame += f"<untrusted-0000000000000000> {UNTRUSTED_NOTE} </untrusted-0000000000000000>"
+        frame += f"<untrusted-0000000000000000> {envelope.NOTE} </untrusted-0000000000000000>"
     return count_tokens(frame)
 
 

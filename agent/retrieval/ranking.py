@@ -22,9 +22,10 @@ import gc
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -33,7 +34,7 @@ from agent.retrieval.lexicon import STOPWORDS, WORD, code_tokens, index_corpus, 
 from agent.retrieval.symbols import definition_names
 from agent.state import Document
 
-RRF_K = 60
+RRF_K = 60  # reciprocal-rank fusion's constant: the usual 60 (Cormack et al. 2009)
 # An exact rare phrase shared with the question (a full name, a multi-word term) tells an exact
 # name from near-misses. At double weight it outvoted the other signals on real code questions
 # (SWE-QA pytest and sqlfluff: file recall of the best 5 files 0.62 -> 0.44), so it counts as one.
@@ -53,6 +54,7 @@ REF_MAX_DEFINITIONS = 3  # names defined in more places than this are not follow
 FILE_REST_WEIGHT = 0.3
 FILE_REST_DECAY = 0.8
 
+K = TypeVar("K", bound=Hashable)
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
@@ -260,9 +262,9 @@ class CodeIndex:
         return diversify(fuse(lists), [c.uri for c in self.chunks])
 
 
-def fuse(lists: Sequence[tuple[Sequence[int], float]], k: int = RRF_K) -> dict[int, float]:
-    """Weighted reciprocal-rank fusion; returns scores in best-first order (ties: first seen)."""
-    score: dict[int, float] = {}
+def fuse(lists: Sequence[tuple[Sequence[K], float]], k: int = RRF_K) -> dict[K, float]:
+    """Fuse (ranking, weight) pairs by weighted reciprocal rank; scores best first (ties: first seen)."""
+    score: dict[K, float] = {}
     for ranking, weight in lists:
         for rank, key in enumerate(ranking):
             score[key] = score.get(key, 0.0) + weight / (k + rank + 1)

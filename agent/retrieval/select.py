@@ -9,15 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
+from agent.gather.documents import content_hash
 from agent.retrieval import background
 from agent.retrieval.chroma_index import ChunkIndex
-from agent.retrieval.chunking import TARGET_TOKENS, Chunk, chunk_document, content_hash
+from agent.retrieval.chunking import TARGET_TOKENS, Chunk, chunk_document
 from agent.retrieval.embeddings import Embedder, EmbeddingCache, choose_embedder, embed_cached
 from agent.retrieval.ranking import CodeIndex
 from agent.settings import Settings
 from agent.state import Document, Span
-
-RRF_K = 60
 
 
 class Selection(BaseModel):
@@ -42,21 +41,6 @@ class IndexStats(BaseModel):
     store: str  # where the index lives: a path or a server URL
     notice: str | None = None
     seconds: float = 0.0
-
-
-# ---------------------------------------------------------------- ranking
-
-
-def rrf(
-    rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None
-) -> list[str]:
-    """Fuse rankings with (weighted) reciprocal-rank fusion; ties keep first-seen order."""
-    score: dict[str, float] = {}
-    for n, ranking in enumerate(rankings):
-        w = 1.0 if weights is None else weights[n]
-        for rank, key in enumerate(ranking):
-            score[key] = score.get(key, 0.0) + w / (k + rank + 1)
-    return sorted(score, key=lambda key: -score[key])
 
 
 # ---------------------------------------------------------------- budget fill

@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from agent.gather.documents import content_hash
 from agent.retrieval.chroma_index import ChunkIndex
-from agent.retrieval.chunking import content_hash
 from agent.retrieval.embeddings import LocalEmbedder, torch_model_available
 from agent.retrieval.ranking import CodeIndex
 from agent.retrieval.select import build_index, chunk_all, dense_from_vectors, rank_chunks, select

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agent.gather.documents import content_hash
 from agent.pack.ladder import PATHS_URI, path_list_document, path_list_text
 from agent.pack.routing import pack_documents
-from agent.retrieval.chunking import content_hash
 from agent.settings import Settings
 from agent.state import Document, Span
 from agent.tokens import TokenCounter

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.retrieval.chunking import content_hash
+from agent.gather.documents import content_hash
 from agent.retrieval.excerpts import best_window, excerpt, excerpts
 from agent.retrieval.select import chunk_all
 from agent.state import Document, Span

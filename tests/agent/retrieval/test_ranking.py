@@ -6,9 +6,10 @@ import textwrap
 
 import numpy as np
 
-from agent.retrieval.chunking import chunk_document, content_hash
+from agent.gather.documents import content_hash
+from agent.retrieval.chunking import chunk_document
 from agent.retrieval.lexicon import code_tokens, split_identifier, word_pairs
-from agent.retrieval.ranking import CodeIndex, diversify, question_symbols
+from agent.retrieval.ranking import CodeIndex, diversify, fuse, question_symbols
 from agent.retrieval.symbols import definitions, outline
 from agent.state import Document, Span
 
@@ -32,6 +33,11 @@ def test_question_symbols_are_the_code_looking_names() -> None:
     assert names[:2] == ["FixtureFunctionMarker", "__call__"]
     assert "getfixturedefs" in names and "parse_args" in names
     assert "JSON" not in names and "provider" not in names  # plain words are BM25's job
+
+
+def test_fuse_fuses_ranks() -> None:
+    assert list(fuse([(["a", "b", "c"], 1.0), (["c", "a"], 1.0)])) == ["a", "c", "b"]
+    assert list(fuse([(["x"], 1.0), ([], 1.0)])) == ["x"]
 
 
 FILLER = "".join(f"def helper_{i}(x):\n    return x + {i}\n\n\n" for i in range(40))

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from agent.errors import IndexLocked
+from agent.gather.documents import content_hash
 from agent.retrieval.chroma_index import ChunkIndex
-from agent.retrieval.chunking import Chunk, chunk_document, content_hash
+from agent.retrieval.chunking import Chunk, chunk_document
 from agent.retrieval.embeddings import BM25_ONLY_NOTICE, LocalEmbedder
-from agent.retrieval.select import build_index, fill_budget, merge_neighbours, rrf, select
+from agent.retrieval.select import build_index, fill_budget, merge_neighbours, select
 from agent.settings import Settings
 from agent.state import Document, Span
 from tools.tokens import estimate_tokens
@@ -168,11 +169,6 @@ def test_line_spans_are_offset_by_the_documents_own_span() -> None:
 
 
 # ---------------------------------------------------------------- ranking and filling
-
-
-def test_rrf_fuses_ranks() -> None:
-    assert rrf([["a", "b", "c"], ["c", "a"]]) == ["a", "c", "b"]
-    assert rrf([["x"], []]) == ["x"]
 
 
 def _chunks(d: Document) -> list[Chunk]:
@@ -431,7 +427,7 @@ def test_a_one_shot_command_starts_the_worker_as_it_exits(tmp_path: Path) -> Non
         from agent.retrieval.embeddings import LOCAL_MODEL
         from agent.settings import Settings
         from agent.state import Document
-        from agent.retrieval.chunking import content_hash
+        from agent.gather.documents import content_hash
         data = Path({str(data)!r})
         background.hold_until_exit(data)
         text = "".join(f"note {{i}} about hail\\n\\n" for i in range(3))
@@ -462,7 +458,7 @@ def test_query_path_never_imports_torch(tmp_path: Path) -> None:
         from agent.retrieval.select import select
         from agent.settings import Settings
         from agent.state import Document
-        from agent.retrieval.chunking import content_hash
+        from agent.gather.documents import content_hash
         from tools.tokens import estimate_tokens
         texts = [f"Paragraph {{i}} about clouds and rain in the valley.\\n\\n" * 30 for i in range(8)]
         texts[3] += "The vault combination for Marta Kowalski is 4417.\\n"
