@@ -8,26 +8,10 @@ from dataclasses import dataclass, field
 
 from agent.gather.sources import Source, local_roots
 from agent.mcp.config import McpServer
+from agent.mcp.connection import ServerConfig
+from agent.mcp.toolbox import Toolbox
+from agent.mcp.trust import TrustStore
 from agent.settings import Settings
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    """How to start (or reach) one MCP server."""
-
-    name: str
-    command: str = ""
-    args: tuple[str, ...] = ()
-    env: dict[str, str] = field(default_factory=dict)
-    cwd: str | None = None
-    url: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    timeout: float | None = None  # per call; None: the toolbox's
-    entry: McpServer | None = None  # set for third-party servers
-
-    @property
-    def third_party(self) -> bool:
-        return self.entry is not None
 
 
 def third_party_configs(settings: Settings) -> dict[str, ServerConfig]:
@@ -109,9 +93,6 @@ async def probe(
     settings: Settings, names: Sequence[str] | None = None, *, accept: bool = False
 ) -> list[ServerStatus]:
     """Start the configured servers, list and review their tools; with accept, record them as accepted."""
-    from agent.mcp.toolbox import Toolbox
-    from agent.mcp.trust import TrustStore
-
     trust = TrustStore(settings.data_dir)
     configs = third_party_configs(settings)
     wanted = list(names) if names is not None else sorted(settings.mcp_servers)

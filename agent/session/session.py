@@ -23,7 +23,8 @@ from agent.gather.sources import Source, resolve_source, resolve_sources, source
 from agent.graph.control import Stop
 from agent.graph.observe import EventSink
 from agent.graph.prompts import plan_request
-from agent.mcp.toolbox import Toolbox, server_configs
+from agent.mcp.server_configs import server_configs
+from agent.mcp.toolbox import Toolbox
 from agent.mcp.trust import TrustStore
 from agent.models.base import ChatModel
 from agent.session.result import RunResult

@@ -24,7 +24,8 @@ from typing import Any
 from agent.gather.calls import make_action, next_page, skipped_pdfs
 from agent.gather.documents import to_documents
 from agent.gather.sources import NO_CAP, Source, resolve_sources, source_of
-from agent.mcp.toolbox import CallOutcome, Toolbox, server_configs
+from agent.mcp.server_configs import server_configs
+from agent.mcp.toolbox import CallOutcome, Toolbox
 from agent.mcp.trust import TrustStore
 from agent.models.base import ChatModel, close_model
 from agent.safety.secret_verdicts import verdicts_for

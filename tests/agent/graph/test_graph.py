@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.mcp.toolbox import ServerConfig, Toolbox
+from agent.mcp.connection import ServerConfig
+from agent.mcp.toolbox import Toolbox
 from agent.models.scripted import ScriptedModel
 from agent.session.session import run
 from agent.settings import Settings

@@ -54,7 +54,8 @@ async def test_a_tool_of_a_configured_server_is_a_cited_untrusted_source(tmp_pat
 
 
 async def test_the_planner_sees_namespaced_tools_and_excluded_ones_are_never_offered(tmp_path):
-    from agent.mcp.toolbox import Toolbox, server_configs
+    from agent.mcp.server_configs import server_configs
+    from agent.mcp.toolbox import Toolbox
 
     s = settings(tmp_path, notes=notes(exclude_tools=["admin_delete"]))
     async with Toolbox(server_configs(s, []), timeout=10, log_dir=tmp_path) as box:

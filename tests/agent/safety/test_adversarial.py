@@ -256,7 +256,8 @@ def test_pdf_white_off_page_tiny_and_invisible_text_is_dropped_and_flagged(path:
 
 async def test_third_party_tool_cannot_forge_the_envelope_or_write_without_permission(tmp_path: Path) -> None:
     from agent.graph.build import build_graph
-    from agent.mcp.toolbox import ServerConfig, Toolbox
+    from agent.mcp.connection import ServerConfig
+    from agent.mcp.toolbox import Toolbox
     from agent.state import Usage
 
     script = third_party_server(tmp_path / "notes_server.py")
