@@ -1,4 +1,4 @@
 """The web: the network policy, policy-checked fetches, rendering in Chromium, pages and whole sites.
 
-Modules: crawl, fetch, netpolicy, page, render, site_index.
+Modules: crawl, fetch, hidden_marks, netpolicy, page, render, site_index.
 """
