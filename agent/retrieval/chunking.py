@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -224,3 +224,8 @@ def _windows(lines: list[str], lo: int, hi: int, label: str | None, target: int)
         tokens += t
     if hi > start:
         yield start, hi, label
+
+
+def chunk_all(documents: Sequence[Document], target: int = TARGET_TOKENS) -> list[Chunk]:
+    """Chunk every document, in order."""
+    return [c for doc in documents for c in chunk_document(doc, target, target * 3 // 2)]

@@ -1,22 +1,25 @@
-"""Select what fits: chunk, index in Chroma, rank with BM25 + dense (RRF), fill the budget in document order."""
+"""Select what fits: chunk, rank with BM25, code signals and dense vectors (RRF), fill the budget in document order.
+
+Ranking reads dense vectors from the embedding cache or Chroma (agent/retrieval/indexing.py
+fills them ahead of time); the chosen chunks become blocks in agent/retrieval/blocks.py.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel
 
-from agent.gather.documents import content_hash
 from agent.retrieval import background
+from agent.retrieval.blocks import fill_budget, merge_neighbours
 from agent.retrieval.chroma_index import ChunkIndex
-from agent.retrieval.chunking import TARGET_TOKENS, Chunk, chunk_document
+from agent.retrieval.chunking import TARGET_TOKENS, Chunk, chunk_all
 from agent.retrieval.embeddings import Embedder, EmbeddingCache, choose_embedder, embed_cached
 from agent.retrieval.ranking import CodeIndex
 from agent.settings import Settings
-from agent.state import Document, Span
+from agent.state import Document
 
 
 class Selection(BaseModel):
@@ -29,94 +32,7 @@ class Selection(BaseModel):
     ranked_uris: list[str] = []  # files in the order their best chunk ranked (the ladder's order)
 
 
-class IndexStats(BaseModel):
-    """What build_index() did."""
-
-    documents: int
-    chunks: int
-    embedded: int  # chunks whose vectors were computed now (not found in the cache)
-    added: int  # chunks newly written to Chroma
-    removed: int = 0  # stale chunks deleted: of changed files, or (prune) of files not in these sources
-    stored: int = 0  # chunks the index holds afterwards, for every corpus it serves
-    store: str  # where the index lives: a path or a server URL
-    notice: str | None = None
-    seconds: float = 0.0
-
-
-# ---------------------------------------------------------------- budget fill
-
-
-def fill_budget(
-    ranked: Sequence[Chunk], budget: int, count_tokens: Callable[[str], int], *, max_misses: int = 50
-) -> tuple[list[Chunk], dict[str, int]]:
-    """Take ranked chunks until the budget is full, skipping ones that no longer fit."""
-    chosen: list[Chunk] = []
-    costs: dict[str, int] = {}
-    used = misses = 0
-    for chunk in ranked:
-        cost = costs.setdefault(chunk.hash, count_tokens(chunk.text))
-        if used + cost <= budget:
-            chosen.append(chunk)
-            used += cost
-            misses = 0
-        else:
-            misses += 1  # a smaller chunk further down may still fit; stop once many in a row do not
-            if misses >= max_misses or budget - used < 16:
-                break
-    return chosen, costs
-
-
-def merge_neighbours(chosen: Sequence[Chunk], documents: dict[str, Document]) -> list[Document]:
-    """Order chunks as in their documents and join adjacent ones into one block each."""
-    doc_rank = {doc_id: i for i, doc_id in enumerate(documents)}
-    ordered = sorted(chosen, key=lambda c: (doc_rank[c.doc_id], c.order))
-    runs: list[list[Chunk]] = []
-    for c in ordered:
-        if runs and runs[-1][-1].doc_id == c.doc_id and c.order <= runs[-1][-1].order + 1:
-            if c.order > runs[-1][-1].order:
-                runs[-1].append(c)
-        else:
-            runs.append([c])
-    return [_block(run, documents[run[0].doc_id]) for run in runs]
-
-
-def _block(run: list[Chunk], doc: Document) -> Document:
-    """One Document for a run of neighbouring chunks: the exact source text they cover."""
-    first, last = run[0], run[-1]
-    text = doc.text[first.start_char : last.end_char]
-    span = _join_spans(first.span, last.span)
-    if first.start_char == 0 and last.end_char >= len(doc.text):
-        return doc.model_copy()
-    # Zero-padded offsets: ids of one document's blocks sort in document order, which keeps
-    # section-spanned web blocks (no line numbers) in order wherever blocks are sorted by id.
-    bid = f"{doc.id}#{first.start_char:09d}-{last.end_char:09d}"
-    meta = {**doc.meta, "chunk_of": doc.id, "chars": [first.start_char, last.end_char]}
-    return doc.model_copy(
-        update={
-            "id": bid,
-            "text": text,
-            "hash": content_hash(text),
-            "span": span,
-            "tokens": 0,
-            "meta": meta,
-        }
-    )
-
-
-def _join_spans(a: Span, b: Span) -> Span:
-    if a.kind in ("lines", "pages") and a.kind == b.kind:
-        return Span(kind=a.kind, start=a.start, end=b.end if b.end is not None else b.start, label=a.label)
-    if a.kind == "section" and a.label != b.label and b.label:
-        return Span(kind="section", label=f"{a.label} … {b.label}" if a.label else b.label)
-    return a.model_copy()
-
-
 # ---------------------------------------------------------------- the seam the graph calls
-
-
-def chunk_all(documents: Sequence[Document], target: int = TARGET_TOKENS) -> list[Chunk]:
-    """Chunk every document, in order."""
-    return [c for doc in documents for c in chunk_document(doc, target, target * 3 // 2)]
 
 
 def chunk_target(budget: int) -> int:
@@ -359,47 +275,3 @@ def _embed_rest(settings: Settings, embedder: Embedder, unknown: Sequence[Chunk]
 def _not_cached(index: ChunkIndex, embedder: Embedder, chunks: Sequence[Chunk]) -> list[Chunk]:
     have = index.cache.get_many(embedder.name, [c.hash for c in chunks])
     return [c for c in chunks if c.hash not in have]
-
-
-def build_index(
-    documents: list[Document],
-    settings: Settings,
-    *,
-    lock_timeout: float = 10.0,
-    embedder: Embedder | None = None,
-    prune: bool = False,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> IndexStats:
-    """Chunk, embed and add documents to the index ahead of time (`forage index`).
-
-    prune: also remove the chunks of every document not among these (the index then holds
-    exactly these sources). on_progress(done, total): chunks embedded so far (may raise to stop).
-    """
-    started = time.perf_counter()
-    chunks = chunk_all(documents)
-    notice = None
-    if embedder is None:
-        embedder, notice = choose_embedder(settings)
-    if embedder is None:
-        return IndexStats(
-            documents=len(documents),
-            chunks=len(chunks),
-            embedded=0,
-            added=0,
-            store="(none: BM25 only)",
-            notice=notice,
-        )
-    with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
-        index.add(chunks, on_progress=on_progress)
-        if prune:
-            index.prune({d.id for d in documents})
-        return IndexStats(
-            documents=len(documents),
-            chunks=len(chunks),
-            embedded=index.embedded,
-            added=index.added,
-            removed=index.removed,
-            stored=index.count(),
-            store=index.store,
-            seconds=time.perf_counter() - started,
-        )

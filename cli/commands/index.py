@@ -62,7 +62,7 @@ def index(
     """
     import asyncio
 
-    from agent.retrieval.select import build_index
+    from agent.retrieval.indexing import build_index
     from agent.settings import load_settings
     from cli.render import Progress
 

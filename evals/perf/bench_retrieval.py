@@ -24,9 +24,11 @@ from pathlib import Path
 
 from agent.gather.documents import content_hash
 from agent.retrieval.chroma_index import ChunkIndex
+from agent.retrieval.chunking import chunk_all
 from agent.retrieval.embeddings import LocalEmbedder, torch_model_available
+from agent.retrieval.indexing import build_index
 from agent.retrieval.ranking import CodeIndex
-from agent.retrieval.select import build_index, chunk_all, dense_from_vectors, rank_chunks, select
+from agent.retrieval.select import dense_from_vectors, rank_chunks, select
 from agent.settings import Settings
 from agent.state import Document, Span
 from evals.perf.common import publish

@@ -134,6 +134,7 @@ async def warm_index(trial: Trial) -> float:
     from agent.pack.routing import choose_route
     from agent.retrieval import select as retrieval
     from agent.retrieval.chroma_index import ChunkIndex
+    from agent.retrieval.chunking import chunk_all
     from agent.retrieval.embeddings import choose_embedder
 
     base = await gathered(trial)
@@ -146,7 +147,7 @@ async def warm_index(trial: Trial) -> float:
     def index() -> None:
         with ChunkIndex(trial.settings, embedder) as idx:
             for size in sorted({retrieval.chunk_target(b) for b in budgets}):
-                idx.add(retrieval.chunk_all(base.gathered, size), size)
+                idx.add(chunk_all(base.gathered, size), size)
 
     await asyncio.to_thread(index)
     return time.perf_counter() - started
@@ -223,7 +224,9 @@ async def truncate(trial: Trial) -> Outcome:
 
 async def topk(trial: Trial) -> Outcome:
     from agent.retrieval import select as retrieval
+    from agent.retrieval.blocks import merge_neighbours
     from agent.retrieval.chroma_index import ChunkIndex
+    from agent.retrieval.chunking import chunk_all
     from agent.retrieval.embeddings import choose_embedder
 
     def choose(docs: list[Document], counter: TokenCounter) -> list[Document]:
@@ -233,12 +236,12 @@ async def topk(trial: Trial) -> Outcome:
                 f"the topk baseline ranks by embeddings alone, and none is available: {notice}"
             )
         size = retrieval.chunk_target(trial.budget)
-        chunks = retrieval.chunk_all(docs, size)
+        chunks = chunk_all(docs, size)
         by_id = {c.id: c for c in chunks}
         with ChunkIndex(trial.settings, embedder) as index:
             index.add(chunks, size)
             top = index.dense(embedder.embed_query(trial.case.question), list(by_id), TOPK)
-        blocks = retrieval.merge_neighbours([by_id[i] for i in top], {d.id: d for d in docs})
+        blocks = merge_neighbours([by_id[i] for i in top], {d.id: d for d in docs})
         for b in blocks:
             b.tokens = b.tokens or counter(b.text)
         return blocks

@@ -246,7 +246,7 @@ def build_server(settings: Settings) -> MCPServer:
         Later questions over them then rank every chunk densely at once. Unchanged chunks are
         not embedded again.
         """
-        from agent.retrieval.select import build_index
+        from agent.retrieval.indexing import build_index
 
         workspace = sessions.get(ctx)
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.retrieval.select import build_index, select
+from agent.retrieval.indexing import build_index
+from agent.retrieval.select import select
 from agent.settings import Settings
 from tests.agent.retrieval.test_select import HashEmbedder, _haystack
 from tools.tokens import estimate_tokens

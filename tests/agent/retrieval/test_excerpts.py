@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agent.gather.documents import content_hash
+from agent.retrieval.chunking import chunk_all
 from agent.retrieval.excerpts import best_window, excerpt, excerpts
-from agent.retrieval.select import chunk_all
 from agent.state import Document, Span
 from tools.tokens import estimate_tokens
 

@@ -13,10 +13,12 @@ import pytest
 
 from agent.errors import IndexLocked
 from agent.gather.documents import content_hash
+from agent.retrieval.blocks import fill_budget, merge_neighbours
 from agent.retrieval.chroma_index import ChunkIndex
 from agent.retrieval.chunking import Chunk, chunk_document
 from agent.retrieval.embeddings import BM25_ONLY_NOTICE, LocalEmbedder
-from agent.retrieval.select import build_index, fill_budget, merge_neighbours, select
+from agent.retrieval.indexing import build_index
+from agent.retrieval.select import select
 from agent.settings import Settings
 from agent.state import Document, Span
 from tools.tokens import estimate_tokens
