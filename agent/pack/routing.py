@@ -73,7 +73,7 @@ def select_documents(
     use (a small corpus has a short path list and few outlines) goes back to the selection, so
     the pack still fills its budget.
     """
-    from agent.pack import ladder  # heavy imports (chromadb, bm25s) only when selecting
+    from agent.pack import ladder  # heavy imports (numpy, the ranking index) only when selecting
     from agent.retrieval import select as retrieval
     from agent.retrieval.excerpts import excerpt_room
     from tools.runtime import release_memory

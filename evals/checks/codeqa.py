@@ -18,6 +18,7 @@ import re
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,11 +138,14 @@ def parse_budgets(text: str) -> list[int]:
 
 
 class BM25Baseline:
-    """Plain BM25 (bm25s, English stopwords) over fixed 60-line chunks, filled best first."""
+    """Plain BM25 (agent/retrieval/bm25.py, English stop words) over fixed 60-line chunks, filled best first.
+
+    Plain on purpose: words as a search engine splits them (no identifier parts, no paths, no
+    other signals), so the baseline shows what forage's code-aware ranking adds.
+    """
 
     def __init__(self, documents: Sequence[Document], count_tokens: Callable[[str], int]) -> None:
-        import bm25s
-        from bm25s.tokenization import Tokenizer
+        from agent.retrieval.bm25 import BM25
 
         self.chunks: list[tuple[str, str]] = []  # (uri, text)
         for doc in documents:
@@ -152,20 +156,18 @@ class BM25Baseline:
                     self.chunks.append((doc.uri, text))
         frame = count_tokens("## [00] :1-60\n```python\n\n```\n")
         self.costs = [count_tokens(t) + count_tokens(u) + frame for u, t in self.chunks]
-        self.tokenizer = Tokenizer(stopwords="en")
-        ids = self.tokenizer.tokenize([t for _, t in self.chunks], show_progress=False, return_as="ids")
-        self.retriever = bm25s.BM25()
-        self.retriever.index((ids, self.tokenizer.get_vocab_dict()), show_progress=False)
+        # A chunk of stop words only counts as one (empty) word, as in bm25s, which this replaced.
+        self.bm25 = BM25([_words(t) or [""] for _, t in self.chunks])
 
     def files(self, question: str, budget: int) -> list[str]:
         """The files of the best chunks that fit the budget, best first."""
         import numpy as np
 
-        q = self.tokenizer.tokenize([question], update_vocab=False, show_progress=False, return_as="ids")[0]
-        q = [t for t in q if t != 0]  # 0: a word no chunk uses
-        if not q:
+        words = Counter(_words(question))
+        if not words:
             return []
-        scores = self.retriever.get_scores(q)
+        # A word the question repeats counts as often as it is repeated.
+        scores = sum(n * self.bm25.scores([w]) for w, n in words.items())
         used, out = 0, []
         for i in np.argsort(-scores, kind="stable"):
             if scores[i] <= 0:
@@ -174,6 +176,19 @@ class BM25Baseline:
                 used += self.costs[i]
                 out.append(self.chunks[i][0])
         return list(dict.fromkeys(out))
+
+
+# Lucene's English stop words (bm25s's STOPWORDS_EN, which the baseline used before).
+_STOPWORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there "
+    "these they this to was will with".split()
+)
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+
+
+def _words(text: str) -> list[str]:
+    """Lower-cased words of two or more letters or digits, stop words left out."""
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
 
 
 @dataclass
