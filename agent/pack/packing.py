@@ -141,21 +141,6 @@ def render_question(question: str, fmt: Format) -> str:
     return f"# Question\n\n{ask}\n"
 
 
-def lexical_rank(documents: Sequence[Document], question: str) -> list[Document]:
-    """Rank documents by query-term overlap (the seam retrieval replaces for large corpora)."""
-    terms = {t for t in re.findall(r"[a-z0-9_]{3,}", question.lower())}
-    if not terms:
-        return list(documents)
-
-    def score(doc: Document) -> float:
-        hay = (doc.uri + " " + doc.text).lower()
-        hits = sum(min(hay.count(t), 20) for t in terms)
-        covered = sum(1 for t in terms if t in hay)
-        return covered * 100 + hits / (1 + len(doc.text) / 20_000)
-
-    return sorted(documents, key=lambda d: (-score(d), sort_key(d)))
-
-
 def _block_tokens(doc: Document, fmt: Format, count_tokens: Callable[[str], int]) -> int:
     """Tokens of a rendered block: the document's own count plus its frame (header, fences)."""
     return (doc.tokens or count_tokens(doc.text)) + frame_tokens(doc, fmt, count_tokens)
@@ -189,8 +174,15 @@ def _fill(
 _RUNG = {"full": 0, "excerpt": 1, "outline": 2, "paths": 3}
 
 
-def _by_rung(ranked: list[Document]) -> list[Document]:
-    """Keep the ladder's order when blocks must go: path lists first, then outlines, text last."""
+def _ranked(docs: Sequence[Document], query: str) -> list[Document]:
+    """Blocks in the order they are kept when not all fit: text, outlines, then path lists, each best first.
+
+    So what must go goes in the ladder's order (path lists first, text last); within a rung,
+    retrieval's ranking (agent/retrieval/select.py) decides.
+    """
+    from agent.retrieval.select import rank_documents  # numpy and the ranking index: over budget only
+
+    ranked = rank_documents(docs, query)
     return sorted(ranked, key=lambda d: _RUNG.get(d.meta.get("fidelity", "full"), 0))
 
 
@@ -204,7 +196,6 @@ def build_pack(
     route: str = "full",
     gathered_tokens: int | None = None,
     query: str | None = None,
-    rank: Callable[[Sequence[Document], str], list[Document]] = lexical_rank,
     exact_tokens: Callable[[str], int] | None = None,
 ) -> Pack:
     """Pack documents under a hard token budget; say what was left out and why.
@@ -222,7 +213,7 @@ def build_pack(
     chosen = docs
     ranked: list[Document] = []
     if budget is not None and fixed + sum(cost.values()) > budget:
-        ranked = _by_rung(rank(docs, query))
+        ranked = _ranked(docs, query)
         chosen = _fill(docs, ranked, cost, budget - fixed)
     prefix = render_prefix(chosen, fmt)
     qtokens = count_tokens(qtext)
@@ -234,7 +225,7 @@ def build_pack(
         ratio = (total - qtokens) / max(1, estimated)
         scaled = {k: math.ceil(v * ratio) for k, v in cost.items()}
         frame = math.ceil((fixed - qtokens) * ratio)
-        ranked = ranked or _by_rung(rank(docs, query))
+        ranked = ranked or _ranked(docs, query)
         chosen = _fill(docs, ranked, scaled, int((budget - qtokens - frame) * 0.98))
         prefix = render_prefix(chosen, fmt)
         total = frame + sum(scaled[d.id] for d in chosen) + qtokens

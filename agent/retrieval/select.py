@@ -73,6 +73,15 @@ def rank_chunks(
     return [ranker.chunks[i] for i in ranker.rank(question, dense=dense_pos)]
 
 
+def rank_documents(documents: Sequence[Document], question: str) -> list[Document]:
+    """Rank whole documents for the question: each by its best chunk; those no signal reached last, in order."""
+    ranked = rank_chunks(chunk_all(documents), question, documents=documents)
+    by_id = {d.id: d for d in documents}
+    first = [by_id[i] for i in dict.fromkeys(c.doc_id for c in ranked)]
+    seen = {d.id for d in first}
+    return first + [d for d in documents if d.id not in seen]
+
+
 def dense_from_vectors(
     query: np.ndarray, chunks: Sequence[Chunk], vectors: dict[str, np.ndarray], n: int
 ) -> list[str]:

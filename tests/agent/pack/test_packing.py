@@ -106,3 +106,25 @@ def test_the_pack_is_counted_once_even_when_the_real_count_is_over_the_budget():
     assert len(counted) == 1
     assert pack.tokens <= budget and pack.omitted
     assert model_count(pack.prefix) + estimate_tokens(pack.question_text) <= budget  # the real count holds
+
+
+def test_over_budget_the_blocks_kept_are_chosen_by_retrievals_ranking():
+    # The file that defines the class the question names beats notes that repeat the question's
+    # plain words: build_pack ranks with retrieval's code-aware ranker, not by word overlap.
+    notes = [
+        _doc(
+            f"notes/n{i}.md",
+            ("Where is the marker defined? The fixture function marker is defined. " * 12) + "\n",
+        )
+        for i in range(6)
+    ]
+    marker = _doc(
+        "src/fixtures.py", "class FixtureFunctionMarker:\n    scope = 'function'\n" + "    x = 1\n" * 40
+    )
+    docs = [*notes, marker]
+    budget = build_pack([marker], "q", count_tokens=estimate_tokens).tokens + 200
+    pack = build_pack(
+        docs, "Where is FixtureFunctionMarker defined?", count_tokens=estimate_tokens, budget=budget
+    )
+    assert pack.tokens <= budget and pack.omitted
+    assert [b.uri for b in pack.manifest] == ["src/fixtures.py"]
