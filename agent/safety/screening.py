@@ -3,7 +3,7 @@
 Every document is screened once, when it is gathered (agent path and direct pack path alike),
 so the pack, the search index, the planner's view of past calls, --json output and the
 model's context cache all hold the screened text:
-- invisible characters are dropped (tools.screening.invisible.strip_invisible); text a page or PDF hid
+- invisible characters are dropped (tools.html.invisible.strip_invisible); text a page or PDF hid
   from its reader was already dropped by its reader and arrives in ``meta["hidden"]``;
 - secrets become [REDACTED:kind] (tools.screening.secrets), unless redaction is off (--no-redact);
 - untrusted text (web, PDF, third-party tools) that addresses the assistant is flagged.
@@ -18,8 +18,8 @@ from typing import Any
 
 from agent.safety.envelope import has_lookalike
 from agent.state import Document, Redaction, SafetyFlag, SafetyReport, Span
+from tools.html.invisible import HiddenText, strip_invisible
 from tools.screening.injection import find_injections
-from tools.screening.invisible import HiddenText, strip_invisible
 
 # Invisible characters that hide or reorder text wherever they are: tag characters spell
 # messages a model reads, bidi controls reorder code (Trojan Source).

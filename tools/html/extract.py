@@ -33,10 +33,10 @@ from readability.readability import Unparseable
 
 from tools.html.blocks import html_blocks
 from tools.html.hidden import drop_hidden
+from tools.html.invisible import HiddenText, strip_invisible
 from tools.html.link_teasers import drop_teasers, teasers
 from tools.html.main_column import drop_trailing, page_blocks
 from tools.html.page_title import page_title
-from tools.screening.invisible import HiddenText, strip_invisible
 
 # Chosen on real pages (evals/checks/extraction.py): favor_recall let more boilerplate in on the 2025
 # pages (precision -0.1 pt for recall +0.2) and favor_precision cost 2 points of recall.
@@ -89,9 +89,7 @@ class Extracted:
     main_chars: int = 0
     app_shell: bool = False
     has_scripts: bool = False
-    hidden: dict[str, Any] | None = (
-        None  # what was dropped as invisible (tools.screening.invisible.HiddenText)
-    )
+    hidden: dict[str, Any] | None = None  # what was dropped as invisible (tools.html.invisible.HiddenText)
 
 
 def extract_html(html: str, url: str, *, rendered: bool = False) -> Extracted:

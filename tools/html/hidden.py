@@ -5,7 +5,7 @@ has already marked every hidden element with ``HIDDEN_ATTR`` from computed style
 ``tools.web.hidden_marks``); on a static page we judge from what the HTML itself says: the
 ``hidden`` attribute, inline styles, and the simple rules of the page's own ``<style>``
 blocks (external stylesheets are not fetched). Everything dropped is counted in a
-``HiddenText`` report (tools/screening/invisible.py, which also strips invisible characters),
+``HiddenText`` report (tools/html/invisible.py, which also strips invisible characters),
 so the safety layer can flag pages that hide text from their readers.
 
 Content a reader can reveal with a click (a closed ``<details>``, an inactive tab panel, an
@@ -30,7 +30,7 @@ from tools.html.css import (
     px,
     zero_rect,
 )
-from tools.screening.invisible import HiddenText
+from tools.html.invisible import HiddenText
 
 #: The attribute the renderer puts on elements it found hidden (value: the kind).
 HIDDEN_ATTR = "data-forage-hidden"

@@ -1,4 +1,4 @@
 """Screening text: secrets, instructions aimed at the assistant, data leaving in URLs.
 
-Modules: exfil, injection, invisible, secret_filters, secrets.
+Modules: exfil, injection, secret_filters, secrets.
 """

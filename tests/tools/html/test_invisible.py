@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.screening.invisible import HiddenText, strip_invisible
+from tools.html.invisible import HiddenText, strip_invisible
 
 
 def test_invisible_characters_are_reported():
