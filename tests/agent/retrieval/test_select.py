@@ -18,7 +18,7 @@ from agent.retrieval.chroma_index import ChunkIndex
 from agent.retrieval.chunking import Chunk, chunk_document
 from agent.retrieval.embeddings import BM25_ONLY_NOTICE, LocalEmbedder
 from agent.retrieval.indexing import build_index
-from agent.retrieval.select import select
+from agent.retrieval.select import rank_documents, select
 from agent.settings import Settings
 from agent.state import Document, Span
 from tools.tokens import estimate_tokens
@@ -193,6 +193,18 @@ def test_fill_budget_skips_what_does_not_fit_and_merges_neighbours_in_document_o
     ]
     assert blocks[0].text == chunks[2].text + chunks[3].text
     assert blocks[0].hash == content_hash(blocks[0].text) and blocks[0].meta["chunk_of"] == d.id
+
+
+def test_rank_documents_orders_by_best_chunk_and_keeps_unreached_documents_last_in_order() -> None:
+    docs = [
+        doc("file:///a.txt", "nothing that matters here\n"),
+        doc("file:///b.py", "def parse_config(path):\n    return open(path).read()\n"),
+        doc("file:///c.txt", "other words entirely\n"),
+    ]
+    assert [d.uri for d in rank_documents(docs, "Where is parse_config defined?")] == [
+        "file:///b.py", "file:///a.txt", "file:///c.txt",
+    ]  # fmt: skip
+    assert rank_documents(docs, "") == docs  # no signal: document order
 
 
 def test_select_keeps_everything_when_it_fits(tmp_path: Path) -> None:
@@ -457,7 +469,7 @@ def test_query_path_never_imports_torch(tmp_path: Path) -> None:
         f"""
         import sys
         from pathlib import Path
-        from agent.retrieval.select import select
+        from agent.retrieval.select import rank_documents, select
         from agent.settings import Settings
         from agent.state import Document
         from agent.gather.documents import content_hash
