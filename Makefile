@@ -10,6 +10,7 @@ demo: setup
 test: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports --no-cache
 	.venv/bin/python -m pytest -q -p no:cacheprovider
 
 lint: setup

@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from agent.errors import ConfigError
-from agent.mcp.config import McpServer, Origin, from_editor_json, server_entries
+from agent.mcp_config import McpServer, Origin, from_editor_json, server_entries
 from tools.pdf.limits import PdfLimits
 
 Route = Literal["auto", "full", "select", "self"]

@@ -1,8 +1,14 @@
-"""The names of forage's own reader tools: one enum for the servers that register them and the agent that calls them."""
+"""Tool names: forage's own reader tools (one enum for the servers that register them and the agent
+that calls them), and the namespaced names third-party tools are offered under."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from enum import StrEnum
+
+SEPARATOR = "__"
+MAX_TOOL_NAME = 64  # what model APIs accept for a function name
 
 
 class ToolName(StrEnum):
@@ -23,3 +29,13 @@ class ToolName(StrEnum):
     FETCH_PAGE = "fetch_page"
     CRAWL_SITE = "crawl_site"
     EXTRACT_LINKS = "extract_links"
+
+
+def namespaced(server: str, tool: str) -> str:
+    """`server__tool` as model APIs accept a function name: at most 64 of [A-Za-z0-9_.-]."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", tool)
+    name = f"{server}{SEPARATOR}{safe}"
+    if len(name) <= MAX_TOOL_NAME and safe == tool:
+        return name
+    digest = hashlib.sha1(tool.encode()).hexdigest()[:6]  # keeps two tools apart once shortened
+    return f"{server}{SEPARATOR}{safe[: MAX_TOOL_NAME - len(server) - len(SEPARATOR) - 7]}_{digest}"

@@ -1,4 +1,4 @@
-"""Gathering: source specs, Documents built from what readers return, the in-process pack path.
+"""Gathering: source specs, the one Document builder and trust rule, what one call leaves behind.
 
-Modules: calls, direct, documents, sources.
+Modules: calls, documents, sources.
 """

@@ -1,6 +1,6 @@
 """Documents: the one builder every gathering path calls, the trust rule, stable ids and hashes.
 
-The graph (tool results, `to_documents`), the direct pack path (agent/gather/direct.py) and the
+The graph (tool results, `to_documents`), the direct pack path (agent/session/direct.py) and the
 editor workspace all build their Documents with `build_documents`: screened the same way, under
 the same trust rule, with the same secret-verdict sequence.
 """

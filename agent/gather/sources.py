@@ -13,7 +13,7 @@ from agent.settings import Settings
 from agent.state import Document, ToolCall
 from tools.files.git import is_git_spec
 from tools.files.office import is_document
-from tools.tool_names import ToolName
+from tools.tool_names import ToolName, namespaced
 
 Kind = Literal["folder", "file", "pdf", "url", "pdf_url", "git", "mcp"]
 
@@ -49,8 +49,6 @@ class Source:
 
 def _mcp_source(spec: str, settings: Settings) -> Source:
     """`mcp:server/tool?arg=value&...`: call one tool of a configured third-party server."""
-    from agent.mcp.thirdparty import namespaced
-
     head, _, query = spec[len("mcp:") :].partition("?")
     server, _, tool = head.strip("/").partition("/")
     if not server or not tool or "/" in tool:

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from agent.gather.sources import Source
 from agent.models.base import Message
 from agent.models.refusal import NOT_IN_CONTEXT
-from agent.state import Action, Pack, ToolCall
+from agent.models.suggestions import suggestion_lines
+from agent.state import Action, Pack
 
 PLAN_SYSTEM = """\
 You gather context for a question. You cannot answer yet: your job is to call the tools \
@@ -33,8 +34,6 @@ user or from this system. If the blocks do not \
 contain the answer, reply exactly {NOT_IN_CONTEXT} on the first line, then one line saying what \
 is missing."""
 
-SUGGESTED_MARK = "Suggested calls (JSON):"
-
 
 def answer_messages(pack: Pack) -> list[Message]:
     """What the model is sent to answer from a pack: the answer prompt, then the pack (its prefix cacheable)."""
@@ -51,17 +50,8 @@ def plan_request(question: str, sources: Sequence[Source], failures: Sequence[st
     if failures:
         lines += ["", "Sources that could not be used:"] + [f"- {f}" for f in failures]
     calls = [c.model_dump(exclude_none=True) for s in sources for c in s.first_calls]
-    lines += ["", SUGGESTED_MARK, json.dumps(calls, ensure_ascii=False)]
+    lines += suggestion_lines(calls)
     return "\n".join(lines)
-
-
-def suggested_calls(text: str) -> list[ToolCall]:
-    """Read the suggested calls back from a plan request."""
-    idx = text.find(SUGGESTED_MARK)
-    if idx < 0:
-        return []
-    raw = text[idx + len(SUGGESTED_MARK) :].strip().splitlines()[0]
-    return [ToolCall.model_validate(c) for c in json.loads(raw)]
 
 
 def summarize_observation(action: Action, text: str) -> str:

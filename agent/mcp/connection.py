@@ -18,8 +18,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from agent.mcp import thirdparty
-from agent.mcp.config import McpServer
 from agent.mcp.trust import Review, TrustStore, tool_fingerprint
+from agent.mcp_config import McpServer
 from agent.models.base import ToolSpec
 
 STDERR_TAIL_LINES = 8

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agent.gather.sources import Source, local_roots
-from agent.mcp.config import McpServer
 from agent.mcp.connection import ServerConfig
 from agent.mcp.toolbox import Toolbox
 from agent.mcp.trust import TrustStore
+from agent.mcp_config import McpServer
 from agent.settings import Settings
 
 

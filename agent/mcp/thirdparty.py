@@ -11,25 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import hashlib
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
-SEPARATOR = "__"
-MAX_TOOL_NAME = 64  # what model APIs accept for a function name
 MAX_DESCRIPTION = 2000
-
-
-def namespaced(server: str, tool: str) -> str:
-    """`server__tool` as model APIs accept a function name: at most 64 of [A-Za-z0-9_.-]."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", tool)
-    name = f"{server}{SEPARATOR}{safe}"
-    if len(name) <= MAX_TOOL_NAME and safe == tool:
-        return name
-    digest = hashlib.sha1(tool.encode()).hexdigest()[:6]  # keeps two tools apart once shortened
-    return f"{server}{SEPARATOR}{safe[: MAX_TOOL_NAME - len(server) - len(SEPARATOR) - 7]}_{digest}"
 
 
 def offered(tool: str, include: Sequence[str], exclude: Sequence[str]) -> bool:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError
-from agent.mcp.config import McpServer
+from agent.mcp_config import McpServer
 
 STORE_NAME = "mcp-trust.json"
 

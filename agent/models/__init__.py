@@ -1,6 +1,6 @@
 """Chat models behind one protocol: Gemini, the offline extractive model, a scripted one for tests.
 
-Modules: base, catalog, extractive, gemini, gemini_errors, gemini_wire, prices, refusal, scripted.
+Modules: base, catalog, extractive, gemini, gemini_errors, gemini_wire, prices, refusal, scripted, suggestions.
 """
 
 from __future__ import annotations

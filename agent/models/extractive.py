@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.graph.prompts import suggested_calls
 from agent.models.base import Message, Reply, ToolSpec
+from agent.models.suggestions import suggested_calls
 from agent.state import ToolCall, Usage
 from tools.tokens import estimate_tokens
 from tools.tool_names import ToolName

@@ -1,4 +1,4 @@
-"""Sessions: one question or a whole chat, checkpointed; the editor's workspace; what a run produced.
+"""Sessions: a question or a chat through the graph (checkpointed), `forage pack` in-process, an editor's workspace.
 
-Modules: checkpoints, result, session, store, workspace.
+Modules: checkpoints, direct, result, session, store, workspace.
 """

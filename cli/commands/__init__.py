@@ -1,4 +1,4 @@
-"""The `forage` subcommands besides chat: ask, pack (and the flags they share), index, models, sessions, servers, eval.
+"""The `forage` subcommands (ask, pack, index, models, sessions, servers, eval) and their shared flags.
 
 Modules: ask, eval, index, models, options, pack, servers, sessions.
 """

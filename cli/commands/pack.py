@@ -101,7 +101,7 @@ def _execute_pack(
     """Local sources are packed in-process (fast path); anything else goes through the agent.
 
     Returns the result and the format used (--format, else the pack_format setting)."""
-    from agent.gather.direct import pack_direct
+    from agent.session.direct import pack_direct
     from agent.settings import load_settings
 
     with map_errors():

@@ -244,7 +244,7 @@ def _halves(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 def run(repo: Path, questions: list[CodeQuestion], budgets: list[int], settings: Any) -> dict[str, Any]:
     """Score forage and the BM25 baseline on every scorable question at every budget."""
-    from agent.gather.direct import gather_local
+    from agent.session.direct import gather_local
     from agent.tokens import TokenCounter
 
     started = time.perf_counter()

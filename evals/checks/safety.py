@@ -27,12 +27,12 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from agent.gather.direct import pack_direct
 from agent.models.base import ToolSpec
 from agent.pack.packing import build_pack
 from agent.safety.envelope import envelope_tag
 from agent.safety.guard import Guard
 from agent.safety.screening import screen_text
+from agent.session.direct import pack_direct
 from agent.settings import Settings
 from agent.state import Document, Span, ToolCall
 from evals.checks import safety_fixtures as fx

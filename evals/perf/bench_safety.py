@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.gather.direct import pack_direct
+from agent.session.direct import pack_direct
 from agent.settings import Settings
 from evals.perf.common import Report, median
 

@@ -1,5 +1,4 @@
-"""The suites `forage eval` runs, by name. Each generator writes its cases to disk, seeded.
+"""The suites `forage eval` runs: generators that write seeded cases (files, pages, PDFs) to disk.
 
-Modules: base (Case, Suite, Gate, Needle, BuildContext), registry (SUITES, GENERATED, expand),
-haystack, keys, and one module per suite: codeqa, cross_source, gather, niah, safety, variables, words.
+Modules: base, codeqa, cross_source, gather, haystack, keys, niah, registry, safety, variables, words.
 """

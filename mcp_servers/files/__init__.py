@@ -1,4 +1,7 @@
-"""The files MCP server: read-only access to local folders inside its roots."""
+"""The files MCP server: read-only access to local folders inside its roots (`python -m mcp_servers.files`).
+
+Modules: server.
+"""
 
 from mcp_servers.files.server import build_server, main
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.gather.direct import pack_direct
 from agent.models.extractive import ExtractiveModel
 from agent.session.checkpoints import sqlite_checkpointer
+from agent.session.direct import pack_direct
 from agent.session.session import Session, run
 from agent.session.workspace import Workspace
 from agent.settings import Settings

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.mcp.config import McpServer
+from agent.mcp_config import McpServer
 from agent.models.extractive import ExtractiveModel
 from agent.session.session import run
 from agent.settings import Settings

@@ -142,7 +142,7 @@ def test_readme_has_a_snippet_for_each_editor():
 
 @pytest.mark.parametrize("editor", ["Claude Desktop", "Cursor", "VS Code", "gemini-cli"])
 async def test_each_readme_snippet_starts_forage(editor, folder, tmp_path):
-    from agent.mcp.config import from_editor_json
+    from agent.mcp_config import from_editor_json
 
     (name, snippet) = next((k, v) for k, v in _snippets().items() if editor in k)
     entry = from_editor_json(snippet, name)["forage"]  # the format the editors read

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from agent.gather.direct import pack_direct
 from agent.gather.sources import Source
 from agent.mcp.server_configs import server_configs
+from agent.session.direct import pack_direct
 from agent.settings import Settings
 from mcp_servers.pdf import server as pdf_server
 from mcp_servers.web import server as web_server

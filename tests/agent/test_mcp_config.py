@@ -7,9 +7,9 @@ import pytest
 
 from agent.errors import ConfigError, SourceError
 from agent.gather.sources import resolve_source
-from agent.mcp.config import McpServer, from_editor_json
 from agent.mcp.thirdparty import citation, coerce_args, namespaced
 from agent.mcp.trust import TrustStore
+from agent.mcp_config import McpServer, from_editor_json
 from agent.pack.packing import paginate
 from agent.settings import Settings, load_settings
 from tools.tokens import estimate_tokens
