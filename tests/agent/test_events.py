@@ -1,0 +1,33 @@
+"""describe_event: the one plain line per event that forage mcp sends as a progress notification."""
+
+from __future__ import annotations
+
+from agent.events import describe_event
+from tests.fakes.events import EVENTS
+
+# Today's lines, pinned: a change here is a change a client sees.
+DESCRIBED = [
+    "starting MCP servers: files, web",
+    "calling read_file(path=/x/[a].py, start_line=5)",
+    "calling search(n=3, flag=true)",
+    "read_many: reading (3 of 10)",
+    "read_many: working",
+    None,
+    None,
+    "read_file done: 1 document(s), 321 tokens in 0.2s",
+    "search done: error in 1.5s",
+    None,
+    "line one [b]",
+    "/missing: no such file [x]",
+    "packing: route full, 1,234 tokens gathered, budget no limit",
+    "packing: route select, 50,000 tokens gathered, budget 8,000",
+    "packed 2,400 tokens in 2 block(s)",
+    "packed 2,400 tokens in 2 block(s)",
+    "the pack could not answer; widening to select at 16,000 tokens",
+    "the pack could not answer; not widened: same blocks",
+    "answering with extractive",
+]
+
+
+def test_each_event_is_described_in_one_plain_line():
+    assert [describe_event(kind, data) for kind, data in EVENTS] == DESCRIBED
