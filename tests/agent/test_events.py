@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from agent.events import describe_event
+from dataclasses import FrozenInstanceError
+from typing import get_args
+
+import pytest
+
+from agent.events import CallDone, Event, Plan, describe_event
 from tests.fakes.events import EVENTS
 
 # Today's lines, pinned: a change here is a change a client sees.
@@ -30,4 +35,21 @@ DESCRIBED = [
 
 
 def test_each_event_is_described_in_one_plain_line():
-    assert [describe_event(kind, data) for kind, data in EVENTS] == DESCRIBED
+    assert [describe_event(event) for event in EVENTS] == DESCRIBED
+
+
+SILENT = {CallDone, Plan}  # said by the CallEnd and CallStart that follow them
+
+
+def test_every_event_type_has_a_sample_a_kind_and_a_description():
+    types = get_args(Event)
+    assert {type(event) for event in EVENTS} == set(types)  # a new event needs a sample above
+    kinds = [t.__dataclass_fields__["kind"].default for t in types]
+    assert len(set(kinds)) == len(kinds)  # the kind tells every event apart
+    for event in EVENTS:  # a type with no case in describe_event fails assert_never here
+        assert (describe_event(event) is None) == (type(event) in SILENT), event.kind
+
+
+def test_an_event_is_frozen():
+    with pytest.raises(FrozenInstanceError):
+        EVENTS[0].kind = "notice"  # type: ignore[misc]

@@ -74,6 +74,6 @@ def _frozen_clock(monkeypatch):
 def test_progress_prints_each_event_as_today(terminal, quiet, expected):
     buf = io.StringIO()
     progress = Progress(console(buf, terminal=terminal), quiet=quiet)
-    for kind, data in EVENTS:
-        progress(kind, **data)
+    for event in EVENTS:
+        progress(event)
     assert buf.getvalue() == expected

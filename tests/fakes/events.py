@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from agent.events import (
+    AnswerStart,
+    CallDone,
+    CallEnd,
+    CallProgress,
+    CallStart,
+    Event,
+    Notice,
+    Packed,
+    Plan,
+    Route,
+    ServersStarting,
+    SourceFailed,
+    Widen,
+)
 from agent.state import Action, BlockEntry, CallResult, Document, Omitted, Pack, Redaction, SafetyReport, Span
 
 
@@ -31,40 +44,34 @@ _FAILED = Action(
     step=1, tool="search", server="files", args={"n": 3}, status="error", summary="", duration_s=1.5
 )
 
-EVENTS: list[tuple[str, dict[str, Any]]] = [
-    ("servers_starting", {"names": ["files", "web"]}),
-    ("call_start", {"key": "k1", "tool": "read_file", "args": {"path": "/x/[a].py", "start_line": 5}}),
-    ("call_start", {"key": "k2", "tool": "search", "args": {"n": 3, "flag": True}}),
-    ("call_progress", {"tool": "read_many", "progress": 3, "total": 10, "message": "reading"}),
-    ("call_progress", {"tool": "read_many", "progress": 1, "total": None, "message": ""}),
-    (
-        "call_done",
-        {
-            "key": "k1",
-            "result": CallResult(
-                tool="read_file", server="files", status="ok", text="", documents=[_DOC], duration_s=0.25
-            ),
-        },
-    ),  # fmt: skip
-    (
-        "call_done",
-        {
-            "key": "k9",
-            "result": CallResult(
-                tool="search", server="files", status="error", text="bad [thing]\nmore", duration_s=1.5
-            ),
-        },
-    ),  # fmt: skip
-    ("call_end", {"action": _READ, "message": ""}),
-    ("call_end", {"action": _FAILED, "message": "bad [thing]"}),
-    ("plan", {"step": 1, "calls": ["read_file"]}),
-    ("notice", {"text": "line one [b]\nline two"}),
-    ("source_failed", {"text": "/missing: no such file [x]"}),
-    ("route", {"route": "full", "gathered": 1234, "budget": None, "why": "it fits [all]"}),
-    ("route", {"route": "select", "gathered": 50000, "budget": 8000}),
-    ("packed", {"pack": _pack(left_out=True, redacted=True), "notice": "trimmed [n]"}),
-    ("packed", {"pack": _pack(left_out=False, redacted=False), "notice": None}),
-    ("widen", {"route": "select", "budget": 16000, "why": "widened"}),
-    ("widen", {"route": None, "budget": None, "why": "not widened: same blocks"}),
-    ("answer_start", {"model": "extractive"}),
+EVENTS: list[Event] = [
+    ServersStarting(names=("files", "web")),
+    CallStart(key="k1", tool="read_file", args={"path": "/x/[a].py", "start_line": 5}),
+    CallStart(key="k2", tool="search", args={"n": 3, "flag": True}),
+    CallProgress(tool="read_many", progress=3, total=10, message="reading"),
+    CallProgress(tool="read_many", progress=1, total=None, message=""),
+    CallDone(
+        key="k1",
+        result=CallResult(
+            tool="read_file", server="files", status="ok", text="", documents=[_DOC], duration_s=0.25
+        ),
+    ),
+    CallDone(
+        key="k9",
+        result=CallResult(
+            tool="search", server="files", status="error", text="bad [thing]\nmore", duration_s=1.5
+        ),
+    ),
+    CallEnd(action=_READ, message=""),
+    CallEnd(action=_FAILED, message="bad [thing]"),
+    Plan(step=1, calls=("read_file",)),
+    Notice(text="line one [b]\nline two"),
+    SourceFailed(text="/missing: no such file [x]"),
+    Route(route="full", gathered=1234, budget=None, why="it fits [all]"),
+    Route(route="select", gathered=50000, budget=8000),
+    Packed(pack=_pack(left_out=True, redacted=True), notice="trimmed [n]"),
+    Packed(pack=_pack(left_out=False, redacted=False), notice=None),
+    Widen(route="select", budget=16000, why="widened"),
+    Widen(route=None, budget=None, why="not widened: same blocks"),
+    AnswerStart(model="extractive"),
 ]

@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from agent.events import Widen
 from cli import render
 from cli.chat.view import LiveGather
 from tests.cli.test_render import PLAIN, console
@@ -38,16 +39,24 @@ def _frozen_clock(monkeypatch):
 def test_without_a_terminal_the_chat_prints_the_progress_lines():
     buf = io.StringIO()
     view = LiveGather(console(buf, terminal=False))
-    for kind, data in EVENTS:
-        view(kind, **data)
+    for event in EVENTS:
+        view(event)
     assert buf.getvalue() == PLAIN
 
 
 def test_on_a_terminal_each_call_stays_as_one_line_when_it_ends():
     buf = io.StringIO()
     view = LiveGather(console(buf, terminal=True))
-    for kind, data in EVENTS:
-        if kind == "widen" and data["route"] is None:
+    for event in EVENTS:
+        if isinstance(event, Widen) and event.route is None:
             continue
-        view(kind, **data)
+        view(event)
     assert buf.getvalue() == LIVE
+
+
+def test_on_a_terminal_a_pack_that_was_not_widened_says_why():
+    buf = io.StringIO()
+    LiveGather(console(buf, terminal=True))(Widen(route=None, budget=None, why="not widened: same blocks"))
+    assert (
+        buf.getvalue() == "\x1b[33mthe pack could not answer; not widened: same blocks\x1b[0m\n"
+    )  # it raised TypeError
