@@ -103,6 +103,15 @@ class Route:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Embedding:
+    """Chunks seen for the first time are being embedded (forage mcp's index tool)."""
+
+    done: int
+    total: int
+    kind: Literal["embedding"] = "embedding"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Packed:
     """A pack was built; `notice` says what selection left out, if anything."""
 
@@ -131,7 +140,7 @@ class AnswerStart:
 
 Event = (
     ServersStarting | Plan | CallStart | CallProgress | CallDone | CallEnd | Notice | SourceFailed
-    | Route | Packed | Widen | AnswerStart
+    | Route | Embedding | Packed | Widen | AnswerStart
 )  # fmt: skip
 EventSink = Callable[[Event], None]
 
@@ -167,6 +176,8 @@ def describe_event(event: Event) -> str | None:
         case Route(route=route, gathered=gathered, budget=budget):
             shown = f"{budget:,}" if budget else "no limit"
             return f"packing: route {route}, {gathered:,} tokens gathered, budget {shown}"
+        case Embedding(done=done, total=total):
+            return f"embedding chunks: {done:,} of {total:,}"
         case Packed(pack=pack):
             return f"packed {pack.tokens:,} tokens in {len(pack.manifest)} block(s)"
         case Widen(route=None, why=why):

@@ -26,6 +26,7 @@ DESCRIBED = [
     "/missing: no such file [x]",
     "packing: route full, 1,234 tokens gathered, budget no limit",
     "packing: route select, 50,000 tokens gathered, budget 8,000",
+    "embedding chunks: 1,200 of 5,000",
     "packed 2,400 tokens in 2 block(s)",
     "packed 2,400 tokens in 2 block(s)",
     "the pack could not answer; widening to select at 16,000 tokens",
