@@ -149,6 +149,11 @@ def ignore(event: Event) -> None:
     """Drop an event: the sink of a run that nobody watches."""
 
 
+def format_budget(budget: int | None) -> str:
+    """A token budget as the progress lines say it."""
+    return f"{budget:,}" if budget else "no limit"
+
+
 def _args(args: dict[str, Any]) -> str:
     shown = ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in args.items())
     return shown if len(shown) <= 120 else shown[:117] + "…"
@@ -174,8 +179,7 @@ def describe_event(event: Event) -> str | None:
         case Notice(text=text) | SourceFailed(text=text):
             return text.splitlines()[0][:300]
         case Route(route=route, gathered=gathered, budget=budget):
-            shown = f"{budget:,}" if budget else "no limit"
-            return f"packing: route {route}, {gathered:,} tokens gathered, budget {shown}"
+            return f"packing: route {route}, {gathered:,} tokens gathered, budget {format_budget(budget)}"
         case Embedding(done=done, total=total):
             return f"embedding chunks: {done:,} of {total:,}"
         case Packed(pack=pack):

@@ -18,6 +18,7 @@ from agent.events import (
     SourceFailed,
     Widen,
     describe_event,
+    format_budget,
 )
 from agent.safety.screening import format_report
 from agent.state import Action, Pack, Usage
@@ -139,9 +140,10 @@ class Progress:
                     f"  [dim]{self.files} document(s), {self.tokens:,} tokens, {took}[/]",
                 ]
             case Route(route=route, gathered=gathered, budget=budget, why=why):
-                shown = f"{budget:,}" if budget else "no limit"
                 said = f": {escape(why)}" if why else ""
-                return [f"[dim]route: {route} ({gathered:,} tokens gathered, budget {shown}){said}[/]"]
+                return [
+                    f"[dim]route: {route} ({gathered:,} tokens gathered, budget {format_budget(budget)}){said}[/]"
+                ]
             case Packed(pack=pack, notice=notice):
                 lines = [format_notice(notice)] if notice else []
                 lines += [f"[dim]{describe_event(event)}[/]", *format_safety(pack)]

@@ -21,7 +21,18 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from agent.events import AnswerStart, CallDone, CallEnd, CallStart, Event, Packed, Plan, Route, describe_event
+from agent.events import (
+    AnswerStart,
+    CallDone,
+    CallEnd,
+    CallStart,
+    Event,
+    Packed,
+    Plan,
+    Route,
+    describe_event,
+    format_budget,
+)
 from agent.state import CallResult, Pack, Usage
 from cli.render import Progress, format_args, format_event, format_notice, format_safety
 
@@ -149,8 +160,9 @@ class LiveGather:
                 self._print(_format_done(result, tokens, running.target if running else ""))
             case Route(route=route, gathered=gathered, budget=budget):
                 self.phase = "answering"
-                shown = f"{budget:,}" if budget else "no limit"
-                self._print(f"[dim]route {route}: {gathered:,} tokens gathered, budget {shown}[/]")
+                self._print(
+                    f"[dim]route {route}: {gathered:,} tokens gathered, budget {format_budget(budget)}[/]"
+                )
             case AnswerStart():
                 self.phase = "answering"
                 self.end()
