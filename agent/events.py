@@ -145,8 +145,8 @@ Event = (
 EventSink = Callable[[Event], None]
 
 
-def ignore(event: Event) -> None:
-    """Drop an event: the sink of a run that nobody watches."""
+def ignore(event: object) -> None:
+    """Drop an event: the sink of a run that nobody watches (agent, eval or benchmark events)."""
 
 
 def format_budget(budget: int | None) -> str:

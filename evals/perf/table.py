@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.events import ignore
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -117,7 +119,7 @@ def run_perf(
     on_event: Callable[[BenchRun], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run the chosen benchmarks `runs` times; one line per figure with its median and range."""
-    emit = on_event or (lambda event: None)
+    emit = on_event or ignore
     chosen = [b for b in (only or BENCHES) if b not in ON_REPO or repo is not None]
     for name in only or []:
         if name not in BENCHES:

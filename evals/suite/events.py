@@ -49,7 +49,3 @@ class RowWritten:
 
 EvalEvent = Planned | Generating | Running | RowWritten | Notice
 EvalSink = Callable[[EvalEvent], None]
-
-
-def ignore(event: EvalEvent) -> None:
-    """Drop an event: the sink of a run that nobody watches."""

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.events import Notice
+from agent.events import Notice, ignore
 from agent.models.base import ChatModel
 from agent.settings import Settings
 from evals.suite import scoring
-from evals.suite.events import EvalSink, Generating, Planned, RowWritten, Running, ignore
+from evals.suite.events import EvalSink, Generating, Planned, RowWritten, Running
 from evals.suite.site import StaticSite
 from evals.suite.strategies import EMBEDDING_STRATEGIES, STRATEGIES, Outcome, Strategy, Trial, warm_index
 from evals.tasks import codeqa as codeqa_suite
