@@ -44,7 +44,9 @@ SILENT = {CallDone, Plan}  # said by the CallEnd and CallStart that follow them
 
 def test_every_event_type_has_a_sample_a_kind_and_a_description():
     types = get_args(Event)
-    assert {type(event) for event in EVENTS} == set(types)  # a new event needs a sample above
+    assert {type(event) for event in EVENTS} == set(
+        types
+    )  # a new event needs a sample in tests/fakes/events.py
     kinds = [t.__dataclass_fields__["kind"].default for t in types]
     assert len(set(kinds)) == len(kinds)  # the kind tells every event apart
     for event in EVENTS:  # a type with no case in describe_event fails assert_never here
