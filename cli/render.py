@@ -8,6 +8,18 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
+from agent.events import (
+    CallEnd,
+    Event,
+    Notice,
+    Packed,
+    Route,
+    ServersStarting,
+    SourceFailed,
+    Widen,
+    describe_event,
+    format_budget,
+)
 from agent.safety.screening import format_report
 from agent.state import Action, Pack, Usage
 
@@ -71,6 +83,33 @@ def format_refusal(result: RunResult) -> str | None:
     return f"The gathered sources do not answer this question: {answer.missing}"
 
 
+def format_event(event: Event) -> str | None:
+    """The line both CLI surfaces (Progress and the chat's live view) print alike, or None."""
+    match event:
+        case SourceFailed(text=text):
+            return f"[red]✗ {escape(text)}[/]"
+        case Notice(text=text):
+            return format_notice(text)
+        case ServersStarting():
+            return f"[dim]{describe_event(event)}[/]"
+        case Widen(route=None, why=why):
+            return f"[yellow]the pack could not answer; {escape(why)}[/]"
+        case Widen(route=route, budget=budget):
+            return f"[yellow]the pack could not answer; widening to {route} @ {budget:,}[/]"
+        case _:
+            return None
+
+
+def format_notice(text: str) -> str:
+    """A notice, in the colour of a warning."""
+    return f"[yellow]{escape(text)}[/]"
+
+
+def format_safety(pack: Pack) -> list[str]:
+    """What the pack redacted, dropped or flagged, one markup line each."""
+    return [f"[yellow]{escape(line)}[/]" for line in format_report(pack.safety)]
+
+
 class Progress:
     """Receives agent events and prints progress lines to stderr."""
 
@@ -81,45 +120,36 @@ class Progress:
         self.tokens = 0
         self.files = 0
 
-    def __call__(self, kind: str, **data: Any) -> None:
-        if kind == "source_failed":
-            self.console.print(f"[red]✗ {escape(data['text'])}[/]")
+    def __call__(self, event: Event) -> None:
+        if self.quiet and not isinstance(event, SourceFailed):
             return
-        if self.quiet:
-            return
-        if kind == "servers_starting":
-            self.console.print(f"[dim]starting MCP servers: {', '.join(data['names'])}[/]")
-        elif kind == "call_end":
-            action: Action = data["action"]
-            self.tokens += action.tokens_added
-            self.files += len(action.documents)
-            self.console.print(format_action(action))
-            if data.get("message"):
-                self.console.print(f"    [red]{escape(data['message'][:500])}[/]")
-            self.console.print(
-                f"  [dim]{self.files} document(s), {self.tokens:,} tokens, {time.perf_counter() - self.started:.1f}s[/]"
-            )
-        elif kind == "route":
-            budget = f"{data['budget']:,}" if data.get("budget") else "no limit"
-            why = f": {escape(data['why'])}" if data.get("why") else ""
-            self.console.print(
-                f"[dim]route: {data['route']} ({data['gathered']:,} tokens gathered, budget {budget}){why}[/]"
-            )
-        elif kind == "widen":
-            if data.get("route") is None:
-                self.console.print(f"[yellow]the pack could not answer; {escape(data.get('why', ''))}[/]")
-            else:
-                self.console.print(
-                    f"[yellow]the pack could not answer; widening to {data['route']} @ {data['budget']:,}[/]"
-                )
-        elif kind == "packed":
-            pack: Pack = data["pack"]
-            if data.get("notice"):
-                self.console.print(f"[yellow]{escape(data['notice'])}[/]")
-            self.console.print(f"[dim]packed {pack.tokens:,} tokens in {len(pack.manifest)} block(s)[/]")
-            for line in format_report(pack.safety):
-                self.console.print(f"[yellow]{escape(line)}[/]")
-            if pack.omitted:
-                self.console.print(f"[yellow]left out {len(pack.omitted)} item(s) (see the manifest)[/]")
-        elif kind == "notice":
-            self.console.print(f"[yellow]{escape(data['text'])}[/]")
+        for line in self.lines(event):
+            self.console.print(line)
+
+    def lines(self, event: Event) -> list[str]:
+        """The lines an event prints (counting the documents and tokens gathered so far)."""
+        match event:
+            case CallEnd(action=action, message=message):
+                self.tokens += action.tokens_added
+                self.files += len(action.documents)
+                failed = [f"    [red]{escape(message[:500])}[/]"] if message else []
+                took = f"{time.perf_counter() - self.started:.1f}s"
+                return [
+                    format_action(action),
+                    *failed,
+                    f"  [dim]{self.files} document(s), {self.tokens:,} tokens, {took}[/]",
+                ]
+            case Route(route=route, gathered=gathered, budget=budget, why=why):
+                said = f": {escape(why)}" if why else ""
+                return [
+                    f"[dim]route: {route} ({gathered:,} tokens gathered, budget {format_budget(budget)}){said}[/]"
+                ]
+            case Packed(pack=pack, notice=notice):
+                lines = [format_notice(notice)] if notice else []
+                lines += [f"[dim]{describe_event(event)}[/]", *format_safety(pack)]
+                if pack.omitted:
+                    lines.append(f"[yellow]left out {len(pack.omitted)} item(s) (see the manifest)[/]")
+                return lines
+            case _:
+                line = format_event(event)
+                return [line] if line else []

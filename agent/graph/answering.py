@@ -13,6 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
+from agent.events import AnswerStart, EventSink, Notice, Packed, Route, Widen, ignore
 from agent.graph.control import Stop, in_thread, until
 from agent.graph.prompts import answer_messages
 from agent.models.base import ChatModel
@@ -21,8 +22,6 @@ from agent.pack.routing import available_tokens, choose_route, pack_documents, r
 from agent.settings import Settings
 from agent.state import AgentState, Answer, Citation, Pack, Span, Usage
 from agent.tokens import TokenCounter
-
-EventSink = Callable[..., None]
 
 
 class AnswerNodes:
@@ -42,7 +41,7 @@ class AnswerNodes:
         self.settings = settings
         self.model = model
         self.count = counter
-        self.emit: EventSink = on_event or (lambda *a, **k: None)
+        self.emit: EventSink = on_event or ignore
         self.on_text = on_text
         self.stop = stop or Stop()
         # Awaited when gathering is over, before routing (nothing after it calls a tool): a
@@ -60,7 +59,7 @@ class AnswerNodes:
         avail = self.available()
         route, budget = choose_route(self.settings.route, gathered, avail, unbounded=unbounded)
         why = route_reason(self.settings.route, route, gathered, avail, budget, unbounded=unbounded)
-        self.emit("route", route=route, gathered=gathered, budget=budget, why=why)
+        self.emit(Route(route=route, gathered=gathered, budget=budget, why=why))
         label = f"{route}@{budget}" if budget is not None else f"{route}@unbounded"
         return {"route": route, "budget_now": budget or 0, "route_trace": [label], "route_why": [why]}
 
@@ -80,14 +79,14 @@ class AnswerNodes:
     async def pack(self, state: AgentState) -> dict[str, Any]:
         budget = None if state.get("unbounded") else (state.get("budget_now") or self.available())
         pack, notice = await asyncio.to_thread(self._pack, state, state.get("route", "full"), budget)
-        self.emit("packed", pack=pack, notice=notice)
+        self.emit(Packed(pack=pack, notice=notice))
         return {"pack": pack}
 
     async def answer(self, state: AgentState) -> dict[str, Any]:
         pack = state["pack"]
         assert pack is not None
         messages = answer_messages(pack)
-        self.emit("answer_start", model=self.model.name)
+        self.emit(AnswerStart(model=self.model.name))
         gate = RefusalGate(self.on_text) if self.on_text else None
         arrived: list[str] = []
         cut = threading.Event()  # set when stopped: the abandoned model thread streams no more
@@ -118,7 +117,7 @@ class AnswerNodes:
         if gate is not None:
             gate.finish()
         if reply.notice:
-            self.emit("notice", text=reply.notice)
+            self.emit(Notice(text=reply.notice))
         refused = reply.unanswerable or is_refusal(reply.text)
         answer = Answer(
             text="" if refused else reply.text,
@@ -150,7 +149,7 @@ class AnswerNodes:
         assert old is not None
         if not _left_out(old):
             why = "not widened: the selection already held every gathered document"
-            self.emit("widen", route=None, budget=None, why=why)
+            self.emit(Widen(route=None, budget=None, why=why))
             return {"widened": False, "route_why": [why]}
         # A selection that left its budget mostly unused found nothing more to add at twice the
         # budget: go straight to full.
@@ -164,8 +163,8 @@ class AnswerNodes:
             if pack.prefix == old.prefix:
                 continue  # byte-identical: sending it again would cost a call and say the same
             why = f"widened to {route} at {new_budget:,} tokens: the model said the pack could not answer"
-            self.emit("widen", route=route, budget=new_budget, why=why)
-            self.emit("packed", pack=pack, notice=notice)
+            self.emit(Widen(route=route, budget=new_budget, why=why))
+            self.emit(Packed(pack=pack, notice=notice))
             return {
                 "widened": True,
                 "pack": pack,
@@ -175,7 +174,7 @@ class AnswerNodes:
                 "route_why": [why],
             }
         why = "not widened: a wider pack would hold the same blocks"
-        self.emit("widen", route=None, budget=None, why=why)
+        self.emit(Widen(route=None, budget=None, why=why))
         return {"widened": False, "route_why": [why]}
 
     def after_widen(self, state: AgentState) -> Literal["answer", "end"]:

@@ -12,10 +12,10 @@ from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 
+from agent.events import EventSink
 from agent.graph.answering import AnswerNodes
 from agent.graph.control import Stop
 from agent.graph.nodes import Nodes
-from agent.graph.observe import EventSink
 from agent.mcp.toolbox import Toolbox
 from agent.models.base import ChatModel
 from agent.settings import Settings

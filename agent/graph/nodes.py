@@ -11,10 +11,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from agent.events import CallDone, CallStart, EventSink, Notice, Plan, ignore
 from agent.gather.documents import to_documents
 from agent.graph.compaction import action_id
 from agent.graph.control import Stop, in_thread, until
-from agent.graph.observe import EventSink, Observer, unread
+from agent.graph.observe import Observer, unread
 from agent.graph.prompts import PLAN_SYSTEM
 from agent.mcp.toolbox import CallOutcome, Toolbox
 from agent.models.base import ChatModel, Message
@@ -42,7 +43,7 @@ class Nodes:
         self.model = model
         self.toolbox = toolbox
         self.count = TokenCounter(model.count_tokens)
-        self.emit: EventSink = on_event or (lambda *a, **k: None)
+        self.emit: EventSink = on_event or ignore
         self.on_text = on_text
         self.stop = stop or Stop()
         self.guard = Guard(settings)
@@ -93,8 +94,8 @@ class Nodes:
         usage = state.get("usage", Usage()) + reply.usage
         calls = reply.tool_calls
         if reply.notice:
-            self.emit("notice", text=reply.notice)
-        self.emit("plan", step=step, calls=[c.name for c in calls])
+            self.emit(Notice(text=reply.notice))
+        self.emit(Plan(step=step, calls=tuple(c.name for c in calls)))
         update: dict[str, Any] = {"pending": calls, "done": not calls, "usage": usage}
         if calls:
             update["turns"] = [ModelTurn(step=step, text=reply.text, calls=calls, provider=reply.provider)]
@@ -119,12 +120,12 @@ class Nodes:
         call: ToolCall = task["call"]
         key = str(task["key"])
         started = time.perf_counter()
-        self.emit("call_start", key=key, tool=call.name, args=call.args)
+        self.emit(CallStart(key=key, tool=call.name, args=call.args))
         refused = task.get("refused")
         if refused:
             server = self.toolbox.server_for(call.name) or "?"
             result = CallResult(tool=call.name, server=server, status="refused", text=refused)
-            self.emit("call_done", key=key, result=result)
+            self.emit(CallDone(key=key, result=result))
             return {"results": {key: result}}
         outcome = await until(self.stop.gathering, lambda: self.toolbox.call(call.name, call.args))
         if outcome is None:
@@ -137,7 +138,7 @@ class Nodes:
             )
         else:
             result = self._result(call, outcome)
-        self.emit("call_done", key=key, result=result)
+        self.emit(CallDone(key=key, result=result))
         return {"results": {key: result}}
 
     def _result(self, call: ToolCall, outcome: CallOutcome) -> CallResult:
@@ -173,12 +174,12 @@ class Nodes:
         if state.get("step", 0) - state.get("turn_start", 0) >= self.settings.max_steps:
             n = self.settings.max_steps
             why = f"stopped gathering after {n} step{'s' if n != 1 else ''} (max_steps)"
-            self.emit("notice", text=why + unread(state, "raise --max-steps"))
+            self.emit(Notice(text=why + unread(state, "raise --max-steps")))
             return self.after_gathering(state)
         # An unbounded pack (forage pack without --budget) wants every file, like Repomix.
         if gathered >= self.settings.max_gather_tokens and not state.get("unbounded"):
             why = f"stopped gathering at {gathered:,} tokens (max_gather_tokens)"
-            self.emit("notice", text=why + unread(state, "raise max_gather_tokens in the config"))
+            self.emit(Notice(text=why + unread(state, "raise max_gather_tokens in the config")))
             return self.after_gathering(state)
         return "plan"
 

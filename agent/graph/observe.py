@@ -9,9 +9,9 @@ page), and only the planner's own steps count toward max_steps.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+from agent.events import CallEnd, EventSink, Notice
 from agent.gather.calls import call_key, make_action, next_page, skipped_pdfs
 from agent.gather.documents import TRUSTED_SERVERS, content_hash
 from agent.gather.sources import failed_reads, failed_reads_notice
@@ -23,8 +23,6 @@ from agent.safety.screening import merge_pieces, screen_text
 from agent.settings import Settings
 from agent.state import Action, AgentState, CallResult, Document, ToolCall
 from agent.tokens import TokenCounter
-
-EventSink = Callable[..., None]
 
 
 class Observer:
@@ -105,9 +103,9 @@ class Observer:
             )  # fmt: skip
             action.summary = summarize_observation(action, seen)
             actions.append(action)
-            self.emit("call_end", action=action, message=result.text if result.status != "ok" else "")
+            self.emit(CallEnd(action=action, message=result.text if result.status != "ok" else ""))
             if failed_notice:
-                self.emit("notice", text=failed_notice)
+                self.emit(Notice(text=failed_notice))
         return {
             "documents": docs,
             "history": actions,
@@ -176,9 +174,10 @@ class Observer:
         if new:
             size = observation_size(history, {**compacted, **new}, self.count)
             self.emit(
-                "notice",
-                text=f"compacted {len(new)} older call result(s): the history is {size:,} tokens, "
-                f"under {limit:,} ({self.settings.compact_at:.0%} of the window); /history lists them",
+                Notice(
+                    text=f"compacted {len(new)} older call result(s): the history is {size:,} tokens, "
+                    f"under {limit:,} ({self.settings.compact_at:.0%} of the window); /history lists them"
+                )
             )
         return new
 

@@ -16,13 +16,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mcp_types import CONNECTION_CLOSED
 
+from agent.events import CallProgress, EventSink, Notice, ignore
 from agent.gather.sources import TOOL_SERVER
 from agent.mcp import thirdparty
 from agent.mcp.connection import RunningServer, ServerConfig
@@ -32,7 +33,6 @@ from agent.models.base import ToolSpec
 __all__ = ["CallOutcome", "Toolbox"]
 
 log = logging.getLogger(__name__)
-EventSink = Callable[..., None]
 
 
 @dataclass(repr=False)
@@ -72,7 +72,7 @@ class Toolbox:
         self.timeout = timeout
         self.log_dir = log_dir
         self.trust = trust
-        self.emit: EventSink = on_event or (lambda *a, **k: None)  # owners may re-point it per run
+        self.emit: EventSink = on_event or ignore  # owners may re-point it per run
         self._running: dict[str, RunningServer] = {}
         self._lock = asyncio.Lock()
 
@@ -136,7 +136,7 @@ class Toolbox:
                 )
                 running.stop.set()
             for text in running.warnings:
-                self.emit("notice", text=text)
+                self.emit(Notice(text=text))
             if running.config.third_party and self.trust is not None and self.record:
                 self.trust.record_error(running.config.name, running.error)
         return {n: r.error for n, r in self._running.items() if n in names and r.error}
@@ -212,7 +212,7 @@ class Toolbox:
         timeout = running.config.timeout or self.timeout
 
         async def progress(done: float, total: float | None, message: str | None) -> None:
-            self.emit("call_progress", tool=tool, progress=done, total=total, message=message or "")
+            self.emit(CallProgress(tool=tool, progress=done, total=total, message=message or ""))
 
         try:
             # Abandoning the call at the deadline makes the SDK send notifications/cancelled.

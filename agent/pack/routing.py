@@ -6,8 +6,9 @@ retrieval; Self-Route starts from a quarter of the room and widens on "cannot an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from agent.events import EventSink, Notice
 from agent.pack.packing import build_pack, frame_tokens
 from agent.safety.screening import safety_report
 from agent.settings import Settings
@@ -123,7 +124,7 @@ def pack_documents(
     budget: int | None,
     fmt: str = "markdown",
     with_question: bool = True,
-    on_event: Callable[..., None] | None = None,
+    on_event: EventSink | None = None,
 ) -> tuple[Pack, str | None]:
     """Select (when routed so), then pack under the budget. Returns the pack and any notice."""
     docs = list(documents)
@@ -133,9 +134,10 @@ def pack_documents(
     if route == "select" and budget is not None:
         if on_event is not None:
             on_event(
-                "notice",
-                text=f"selecting {budget:,} of {gathered:,} tokens: chunking, indexing and ranking "
-                "(embedding chunks seen for the first time takes a while on a CPU; `forage index` does it ahead)",
+                Notice(
+                    text=f"selecting {budget:,} of {gathered:,} tokens: chunking, indexing and ranking "
+                    "(embedding chunks seen for the first time takes a while on a CPU; `forage index` does it ahead)"
+                )
             )
         selected, notice = select_documents(
             docs, question, budget, settings=settings, counter=counter, fmt=fmt

@@ -11,12 +11,12 @@ keeps a Repomix-sized job fast. URL sources need the web server: they take the a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agent.errors import SourceError
+from agent.events import CallEnd, EventSink, Notice, Packed, Route, SourceFailed, ignore
 from agent.gather.calls import make_action, skipped_pdfs
 from agent.gather.documents import Read, build_documents
 from agent.gather.sources import (
@@ -38,8 +38,6 @@ from tools.files import front as files
 from tools.files.office import is_document
 from tools.roots import Roots
 from tools.tool_names import ToolName
-
-EventSink = Callable[..., None]
 
 
 def is_local(sources: list[Source]) -> bool:
@@ -73,7 +71,7 @@ class _Reader:
             args=args, status=status, added=added, duration_s=time.perf_counter() - t0, summary=note,
         )  # fmt: skip
         self.history.append(action)
-        self.emit("call_end", action=action, message=note if status != "ok" else "")
+        self.emit(CallEnd(action=action, message=note if status != "ok" else ""))
 
     def _documents(self, reads: list[Read]) -> list[Document]:
         return build_documents(
@@ -101,11 +99,11 @@ class _Reader:
             self.failures.append(f"{source.spec}: {why}")
         if bundle.left_count:
             self.emit(
-                "notice", text=f"{source.spec}: {bundle.left_count} file(s) left out at {self.limit:,} tokens"
+                Notice(text=f"{source.spec}: {bundle.left_count} file(s) left out at {self.limit:,} tokens")
             )
         self._record(ToolName.READ_MANY, args, "ok", added, t0, bundle.text[:300])
         if failed and (added or pdfs):
-            self.emit("notice", text=failed_reads_notice(source.spec, failed))
+            self.emit(Notice(text=failed_reads_notice(source.spec, failed)))
 
     def file(self, source: Source) -> None:
         if is_document(Path(source.target)):  # an office document or notebook: read by its parts
@@ -201,26 +199,26 @@ def pack_direct(
 ) -> RunResult | None:
     """Pack local sources in-process; None when a source needs a server (URLs)."""
     started = time.perf_counter()
-    emit = on_event or (lambda *a, **k: None)
+    emit = on_event or ignore
     sources, failures = resolve_sources(specs, settings)
     if not is_local(sources):
         return None if sources else _empty(question, failures, started)
     for line in failures:
-        emit("source_failed", text=line)
+        emit(SourceFailed(text=line))
     counter = TokenCounter()
     reader = _read_all(sources, failures, settings, counter, emit)
     documents = list(reader.docs.values())
     gathered = sum(d.tokens for d in documents)
     available = available_tokens(settings, window)
     route, budget = choose_route(settings.route, gathered, available, unbounded=unbounded)
-    emit("route", route=route, gathered=gathered, budget=budget)
+    emit(Route(route=route, gathered=gathered, budget=budget))
     pack = None
     if documents:
         pack, notice = pack_documents(
             documents, question, settings=settings, counter=counter, route=route, budget=budget, fmt=fmt,
             with_question=False, on_event=emit,
         )  # fmt: skip
-        emit("packed", pack=pack, notice=notice)
+        emit(Packed(pack=pack, notice=notice))
     return RunResult(
         question=question, pack=pack, answer=None, history=reader.history,
         failures=list(dict.fromkeys(reader.failures)), usage=Usage(), gathered_tokens=gathered,
@@ -255,7 +253,7 @@ def gather_local(
     sources, failures = resolve_sources(specs, settings)
     if not is_local(sources):
         raise SourceError(f"{specs!r}: only local folders, files and PDFs can be read in-process")
-    reader = _read_all(sources, failures, settings, counter or TokenCounter(), lambda *a, **k: None)
+    reader = _read_all(sources, failures, settings, counter or TokenCounter(), ignore)
     return list(reader.docs.values()), list(dict.fromkeys(reader.failures))
 
 

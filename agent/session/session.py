@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.errors import SourceError
+from agent.events import EventSink, Notice, ServersStarting, SourceFailed, ignore
 from agent.gather.calls import call_key
 from agent.gather.sources import Source, resolve_source, resolve_sources, source_of
 from agent.graph.control import Stop
-from agent.graph.observe import EventSink
 from agent.graph.prompts import plan_request
 from agent.mcp.server_configs import server_configs
 from agent.mcp.toolbox import Toolbox
@@ -56,7 +56,7 @@ class Session:
         self.one_shot = one_shot  # one question, then closed: its own servers stop once gathering is over
         self.settings = settings
         self.model = model
-        self.emit: EventSink = on_event or (lambda *a, **k: None)
+        self.emit: EventSink = on_event or ignore
         self.on_text = on_text
         self.checkpointer = checkpointer
         self.thread_id = thread_id or uuid.uuid4().hex[:12]
@@ -81,7 +81,7 @@ class Session:
     async def __aenter__(self) -> Session:
         self.sources, self.failures = resolve_sources(self.specs, self.settings)
         for line in self.failures:
-            self.emit("source_failed", text=line)
+            self.emit(SourceFailed(text=line))
         toolbox = self.toolbox
         if toolbox is None:
             toolbox = self.toolbox = Toolbox(
@@ -98,7 +98,7 @@ class Session:
         wanted = (needed | toolbox.third_party()) - toolbox.running()
         starting = None
         if wanted:
-            self.emit("servers_starting", names=sorted(wanted))
+            self.emit(ServersStarting(names=tuple(sorted(wanted))))
             starting = asyncio.create_task(toolbox.start(wanted))
             await asyncio.sleep(0)  # let the subprocesses spawn before the slow import below
         import agent.graph.build  # noqa: F401 - imports langgraph (~1 s) while the servers boot
@@ -107,15 +107,15 @@ class Session:
             for name, error in (await starting).items():
                 if name in needed:
                     self.failures.append(f"{name} server: {error}")
-                    self.emit("source_failed", text=f"{name} server: {error}")
+                    self.emit(SourceFailed(text=f"{name} server: {error}"))
                 else:
-                    self.emit("notice", text=f"{name} server not available: {error}")
+                    self.emit(Notice(text=f"{name} server not available: {error}"))
         for source in [s for s in self.sources if s.kind == "mcp"]:
             reason = toolbox.unavailable(source.first_calls[0].name)
             if reason:  # a changed, excluded or misspelt tool: say why instead of skipping it
                 self.sources.remove(source)
                 self.failures.append(f"{source.spec}: {reason}")
-                self.emit("source_failed", text=f"{source.spec}: {reason}")
+                self.emit(SourceFailed(text=f"{source.spec}: {reason}"))
         self._build()
         if self.store is not None:
             self.store.touch(self.thread_id, self.specs)
@@ -340,7 +340,7 @@ class Session:
         needed = set().union(*(s.servers for s in self.sources)) if self.sources else set()
         for name, error in (await self.toolbox.start(needed)).items():
             self.failures.append(f"{name} server: {error}")
-            self.emit("source_failed", text=f"{name} server: {error}")
+            self.emit(SourceFailed(text=f"{name} server: {error}"))
 
     def _result(self, final: dict[str, Any], before: dict[str, Any], started: float) -> RunResult:
         docs = final.get("documents", {})

@@ -15,12 +15,12 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent.events import CallEnd, CallStart, EventSink, Notice, ignore
 from agent.gather.calls import make_action, next_page, skipped_pdfs
 from agent.gather.documents import to_documents
 from agent.gather.sources import NO_CAP, Source, resolve_sources, source_of
@@ -36,7 +36,6 @@ from agent.state import Action, Document, Pack, ToolCall
 from agent.tokens import TokenCounter
 from tools.tool_names import ToolName
 
-EventSink = Callable[..., None]
 WEB_REUSE_S = 600.0  # a page (or repository) fetched this recently is not fetched again in the session
 HEAVY_SERVERS = {"web", "pdf"}  # they hold a browser or worker processes: stopped on cancel
 Listing = dict[str, tuple[int, int]]  # absolute path -> (size, mtime_ns)
@@ -133,7 +132,7 @@ class Workspace:
         on_event: EventSink | None = None,
     ) -> tuple[RunResult, list[Action]]:
         """Gather (reusing fresh sources), pack and maybe answer; return the result and the calls made."""
-        emit = on_event or (lambda *a, **k: None)
+        emit = on_event or ignore
         update: dict[str, Any] = {"budget": budget} if budget else {}
         if crawl:
             update["crawl"] = True
@@ -188,11 +187,9 @@ class Workspace:
         changed = sorted(p for p, sig in now.items() if record.listing.get(p) != sig)
         gone = set(record.listing) - set(now)
         if not changed and not gone:
-            emit("notice", text=f"{source.spec}: unchanged since {record.fetched_at}; not read again")
+            emit(Notice(text=f"{source.spec}: unchanged since {record.fetched_at}; not read again"))
             return self._owned(record)
-        emit(
-            "notice", text=f"{source.spec}: {len(changed)} changed, {len(gone)} removed; reading the changes"
-        )
+        emit(Notice(text=f"{source.spec}: {len(changed)} changed, {len(gone)} removed; reading the changes"))
         stale = set(changed) | gone
         for doc_id in [i for i in record.doc_ids if self.documents.get(i) is None
                        or self.documents[i].meta.get("path") in stale]:  # fmt: skip
@@ -212,7 +209,7 @@ class Workspace:
         pending = [ToolCall(name=ToolName.READ_MANY, args={"paths_or_glob": paths, "max_tokens": NO_CAP})]
         while pending:
             call = pending.pop(0)
-            self.toolbox.emit("call_start", tool=call.name, args=call.args)
+            self.toolbox.emit(CallStart(tool=call.name, args=call.args))
             outcome = await self.toolbox.call(call.name, call.args)
             structured = outcome.structured or {}
             added = self._documents(outcome)
@@ -227,9 +224,7 @@ class Workspace:
                 step=len(calls), tool=call.name, server=outcome.server, args=call.args, status=outcome.status,
                 added=added, duration_s=outcome.duration_s, summary=outcome.text[:300],
             )  # fmt: skip
-            self.toolbox.emit(
-                "call_end", action=action, message=outcome.text if outcome.status != "ok" else ""
-            )
+            self.toolbox.emit(CallEnd(action=action, message=outcome.text if outcome.status != "ok" else ""))
             calls.append(action)
         return out
 

@@ -21,9 +21,20 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from agent.safety.screening import format_report
+from agent.events import (
+    AnswerStart,
+    CallDone,
+    CallEnd,
+    CallStart,
+    Event,
+    Packed,
+    Plan,
+    Route,
+    describe_event,
+    format_budget,
+)
 from agent.state import CallResult, Pack, Usage
-from cli.render import Progress, format_args
+from cli.render import Progress, format_args, format_event, format_notice, format_safety
 
 # Lines of a streamed answer kept re-renderable at the bottom; those above are printed once,
 # so an answer longer than the screen neither flickers nor repeats.
@@ -130,55 +141,44 @@ class LiveGather:
         (live.console if live is not None else self.console).print(markup, highlight=False)
 
     # -- events ----------------------------------------------------------------
-    def __call__(self, kind: str, **data: Any) -> None:
+    def __call__(self, event: Event) -> None:
         if not self.live_mode:
-            if kind in ("route", "answer_start"):
+            if isinstance(event, Route | AnswerStart):
                 self.phase = "answering"
-            self.plain(kind, **data)
+            self.plain(event)
             return
-        if kind == "call_start":
-            with self._lock:
-                self._running[data["key"]] = _Running(
-                    data["tool"], format_target(data.get("args") or {}), time.perf_counter()
+        match event:
+            case CallStart(key=key, tool=tool, args=args):
+                with self._lock:
+                    self._running[key] = _Running(tool, format_target(args), time.perf_counter())
+            case CallDone(key=key, result=result):
+                with self._lock:
+                    running = self._running.pop(key, None)
+                self._calls += 1
+                tokens = sum(d.tokens for d in result.documents)
+                self._tokens += tokens
+                self._print(_format_done(result, tokens, running.target if running else ""))
+            case Route(route=route, gathered=gathered, budget=budget):
+                self.phase = "answering"
+                self._print(
+                    f"[dim]route {route}: {gathered:,} tokens gathered, budget {format_budget(budget)}[/]"
                 )
-        elif kind == "call_done":
-            result: CallResult = data["result"]
-            with self._lock:
-                running = self._running.pop(data["key"], None)
-            self._calls += 1
-            tokens = sum(d.tokens for d in result.documents)
-            self._tokens += tokens
-            self._print(_format_done(result, tokens, running.target if running else ""))
-        elif kind == "route":
-            self.phase = "answering"
-            budget = f"{data['budget']:,}" if data.get("budget") else "no limit"
-            self._print(
-                f"[dim]route {data['route']}: {data['gathered']:,} tokens gathered, budget {budget}[/]"
-            )
-        elif kind == "answer_start":
-            self.phase = "answering"
-            self.end()
-            self.phase = "answering"
-        elif kind in ("call_end", "plan"):
-            return  # call_done showed it as it happened
-        elif kind == "source_failed":
-            self._print(f"[red]✗ {escape(data['text'])}[/]")
-        elif kind == "servers_starting":
-            self._print(f"[dim]starting MCP servers: {', '.join(data['names'])}[/]")
-        elif kind == "packed":
-            pack: Pack = data["pack"]
-            if data.get("notice"):
-                self._print(f"[yellow]{escape(data['notice'])}[/]")
-            left = f", left out {len(pack.omitted)} item(s)" if pack.omitted else ""
-            self._print(f"[dim]packed {pack.tokens:,} tokens in {len(pack.manifest)} block(s){left}[/]")
-            for line in format_report(pack.safety):  # redactions, hidden text, flags
-                self._print(f"[yellow]{escape(line)}[/]")
-        elif kind == "widen":
-            self._print(
-                f"[yellow]the pack could not answer; widening to {data['route']} @ {data['budget']:,}[/]"
-            )
-        elif kind == "notice":
-            self._print(f"[yellow]{escape(data['text'])}[/]")
+            case AnswerStart():
+                self.phase = "answering"
+                self.end()
+                self.phase = "answering"
+            case Packed(pack=pack, notice=notice):
+                if notice:
+                    self._print(format_notice(notice))
+                left = f", left out {len(pack.omitted)} item(s)" if pack.omitted else ""
+                self._print(f"[dim]{describe_event(event)}{left}[/]")
+                for line in format_safety(pack):  # redactions, hidden text, flags
+                    self._print(line)
+            case CallEnd() | Plan():
+                return  # CallDone showed it as it happened
+            case _:
+                if line := format_event(event):
+                    self._print(line)
 
 
 def _format_done(result: CallResult, tokens: int, target: str) -> str:

@@ -177,9 +177,12 @@ def run(
 def _run_plan(plan: Any, folder: Path, *, quiet: bool) -> list[dict[str, Any]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from agent.events import Notice
     from agent.models import make_model
     from agent.models.base import closing
     from agent.settings import load_settings
+    from cli.render import format_notice
+    from evals.suite.events import EvalEvent, Planned, RowWritten, Running
     from evals.suite.runner import EvalError, run_plan, show_size
 
     with map_errors():
@@ -191,25 +194,23 @@ def _run_plan(plan: Any, folder: Path, *, quiet: bool) -> list[dict[str, Any]]:
     )  # fmt: skip
     task = bar.add_task("eval", total=None)
 
-    def on_event(kind: str, **kw: Any) -> None:
-        if kind == "total":
-            bar.update(task, total=kw["total"])
-            if kw["skipped"]:
-                err.print(f"resuming {folder}: {kw['skipped']} finished case(s) skipped")
-        elif kind == "start":
-            bar.update(
-                task, description=f"{kw['suite']} {show_size(kw['size'])} seed {kw['seed']} {kw['strategy']}"
-            )
-        elif kind == "notice":
-            bar.console.print(f"[yellow]{escape(kw['text'])}[/]")
-        elif kind == "row":
-            row = kw["row"]
-            if row.get("error"):
-                bar.console.print(
-                    f"[red]failed:[/] {row['suite']} {show_size(row['size'])} seed {row['seed']} "
-                    f"{row['strategy']}: {escape(row['error'])}"
-                )
-            bar.advance(task)
+    def on_event(event: EvalEvent) -> None:
+        match event:
+            case Planned(total=total, skipped=skipped):
+                bar.update(task, total=total)
+                if skipped:
+                    err.print(f"resuming {folder}: {skipped} finished case(s) skipped")
+            case Running(suite=suite, size=size, seed=seed, strategy=strategy):
+                bar.update(task, description=f"{suite} {show_size(size)} seed {seed} {strategy}")
+            case Notice(text=text):
+                bar.console.print(format_notice(text))
+            case RowWritten(row=row):
+                if row.get("error"):
+                    bar.console.print(
+                        f"[red]failed:[/] {row['suite']} {show_size(row['size'])} seed {row['seed']} "
+                        f"{row['strategy']}: {escape(row['error'])}"
+                    )
+                bar.advance(task)
 
     interrupted = f"Interrupted. Finished cases are saved; re-run with --out {folder} to resume."
     with closing(model, warn), map_errors({EvalError: EXIT_USER}, interrupted=interrupted), bar:
@@ -273,7 +274,7 @@ def perf(
     with map_errors({ValueError: EXIT_USAGE}):
         lines = run_perf(
             runs=runs, quick=quick, only=_split(only) if only else None, repo=repo,
-            on_event=lambda kind, **kw: err.print(f"[dim]running {kw['bench']} ({kw['run']}/{kw['runs']})[/]"),
+            on_event=lambda event: err.print(f"[dim]running {event.bench} ({event.run}/{event.runs})[/]"),
         )  # fmt: skip
     table = Table(title="Benchmarks: medians against in-run baselines", title_justify="left")
     for h in ("bench", "measures", "against", "median", "range", "runs", "target", ""):

@@ -7,7 +7,7 @@ limits, the network policy), then chunked and embedded into the retrieval index.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,11 +16,12 @@ from rich.markup import escape
 from cli.errors import EXIT_OK, EXIT_PARTIAL, err, fail, map_errors
 
 if TYPE_CHECKING:
+    from agent.events import EventSink
     from agent.session.result import RunResult
     from agent.settings import Settings
 
 
-async def gather(sources: list[str], settings: Settings, *, on_event: Any = None) -> RunResult:
+async def gather(sources: list[str], settings: Settings, *, on_event: EventSink | None = None) -> RunResult:
     """Gather every document of the sources, as `forage ask` reads them, with no gather limit."""
     from agent.models.extractive import ExtractiveModel
     from agent.session.session import run

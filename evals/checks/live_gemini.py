@@ -28,15 +28,16 @@ def _print(line: str) -> None:
 async def _session(settings: object, model: object) -> None:
     from langgraph.checkpoint.memory import InMemorySaver
 
+    from agent.events import CallEnd, Event
     from agent.session.checkpoints import checkpoint_serde
     from agent.session.session import Session
 
     events: list[str] = []
 
-    def on_event(kind: str, **data: object) -> None:
-        if kind == "call_end":
-            action = data["action"]
-            events.append(f"  step {action.step}: {action.tool}({action.args}) -> {action.status}")  # type: ignore[attr-defined]
+    def on_event(event: Event) -> None:
+        if isinstance(event, CallEnd):
+            action = event.action
+            events.append(f"  step {action.step}: {action.tool}({action.args}) -> {action.status}")
 
     saver = InMemorySaver(serde=checkpoint_serde())  # follow-ups need the session's saved state
     async with Session(

@@ -17,7 +17,9 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from agent.events import ignore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,16 +100,26 @@ def run_once(bench: str, *, quick: bool, repo: Path | None) -> dict[str, Any]:
         return json.loads(out.read_text(encoding="utf-8"))
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BenchRun:
+    """A benchmark starts its `run`th run of `runs`."""
+
+    bench: str
+    run: int
+    runs: int
+    kind: Literal["bench"] = "bench"
+
+
 def run_perf(
     *,
     runs: int = 3,
     quick: bool = False,
     only: list[str] | None = None,
     repo: Path | None = None,
-    on_event: Callable[..., None] | None = None,
+    on_event: Callable[[BenchRun], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run the chosen benchmarks `runs` times; one line per figure with its median and range."""
-    emit = on_event or (lambda *a, **k: None)
+    emit = on_event or ignore
     chosen = [b for b in (only or BENCHES) if b not in ON_REPO or repo is not None]
     for name in only or []:
         if name not in BENCHES:
@@ -119,7 +131,7 @@ def run_perf(
     for bench in chosen:
         repeats = 1 if bench in ON_REPO else runs
         for n in range(repeats):
-            emit("bench", bench=bench, run=n + 1, runs=repeats)
+            emit(BenchRun(bench=bench, run=n + 1, runs=repeats))
             try:
                 data = run_once(bench, quick=quick, repo=repo)
             except RuntimeError as exc:

@@ -1,4 +1,4 @@
 """`forage eval`: run suites through the agent, score, summarize, gate and report.
 
-Modules: plots, report, runner, scoring, site, strategies, summary.
+Modules: events, plots, report, runner, scoring, site, strategies, summary.
 """

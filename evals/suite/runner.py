@@ -17,14 +17,15 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.events import Notice, ignore
 from agent.models.base import ChatModel
 from agent.settings import Settings
 from evals.suite import scoring
+from evals.suite.events import EvalSink, Generating, Planned, RowWritten, Running
 from evals.suite.site import StaticSite
 from evals.suite.strategies import EMBEDDING_STRATEGIES, STRATEGIES, Outcome, Strategy, Trial, warm_index
 from evals.tasks import codeqa as codeqa_suite
@@ -32,7 +33,6 @@ from evals.tasks.base import SITE, BuildContext, Case
 from evals.tasks.haystack import LICENCE_NOTE, licence_file
 from evals.tasks.registry import SUITES
 
-Event = Callable[..., None]
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*$")
 
 
@@ -217,11 +217,11 @@ async def run_plan(
     settings: Settings,
     model: ChatModel,
     *,
-    on_event: Event | None = None,
+    on_event: EvalSink | None = None,
     strategies: dict[str, Strategy] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every case of the plan not finished in `out` yet; return all rows of the folder."""
-    emit = on_event or (lambda *a, **k: None)
+    emit = on_event or ignore
     table = strategies or STRATEGIES
     unknown = [s for s in plan.strategies if s not in table]
     if unknown:
@@ -254,7 +254,7 @@ async def run_plan(
     skipped = (
         len(work) * len(plan.strategies) - todo + sum(SUITES[n].own_rows for n in plan.suites) - len(own)
     )
-    emit("total", total=todo + len(own), skipped=skipped)
+    emit(Planned(total=todo + len(own), skipped=skipped))
     base = settings.model_copy(
         update={"window": plan.window, "reserve": plan.reserve, "data_dir": out / "data", "model": plan.model}
     )
@@ -268,16 +268,16 @@ async def run_plan(
             site.__enter__()
         with results.open("a", encoding="utf-8") as sink:
             for name in own:
-                emit("start", suite=name, size=0, seed=0, strategy="(its own cases)")
+                emit(Running(suite=name, size=0, seed=0, strategy="(its own cases)"))
                 for row in await asyncio.to_thread(SUITES[name].rows, ctx):
                     sink.write(json.dumps(row, ensure_ascii=False) + "\n")
                 sink.flush()
-                emit("row", row={"suite": name, "error": None})
+                emit(RowWritten(row={"suite": name, "error": None}))
             for name, size, seed in work:
                 pending = [s for s in plan.strategies if (name, size, s, seed) not in done]
                 if not pending:
                     continue
-                emit("case", suite=name, size=size, seed=seed)
+                emit(Generating(suite=name, size=size, seed=seed))
                 try:
                     case, folder = _case(name, size, seed, out, ctx)
                 except (RuntimeError, ValueError, OSError) as exc:
@@ -290,13 +290,13 @@ async def run_plan(
                 )
                 index_s = None
                 if EMBEDDING_STRATEGIES & set(pending):
-                    emit("start", suite=name, size=size, seed=seed, strategy="(indexing)")
+                    emit(Running(suite=name, size=size, seed=seed, strategy="(indexing)"))
                     try:
                         index_s = round(await warm_index(trial), 3)
                     except Exception as exc:  # noqa: BLE001 - the strategies report it themselves, row by row
-                        emit("notice", text=f"{name} {size} {seed}: indexing ahead failed: {exc}")
+                        emit(Notice(text=f"{name} {size} {seed}: indexing ahead failed: {exc}"))
                 for strategy in pending:
-                    emit("start", suite=name, size=size, seed=seed, strategy=strategy)
+                    emit(Running(suite=name, size=size, seed=seed, strategy=strategy))
                     try:
                         outcome = await table[strategy](trial)
                         row = make_row(case, strategy, outcome, trial, plan.model) | {"index_s": index_s}
@@ -304,7 +304,7 @@ async def run_plan(
                         row = error_row(case, strategy, trial, plan.model, f"{type(exc).__name__}: {exc}")
                     sink.write(json.dumps(row, ensure_ascii=False) + "\n")
                     sink.flush()
-                    emit("row", row=row)
+                    emit(RowWritten(row=row))
     finally:
         if site is not None:
             site.__exit__(None, None, None)

@@ -25,6 +25,7 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from agent.errors import AgentError
+from agent.events import Embedding
 from agent.pack.packing import pack_file_parts, paginate
 from agent.session.workspace import LastPack
 from agent.settings import Settings
@@ -256,7 +257,7 @@ def build_server(settings: Settings) -> MCPServer:
                 return _nothing(result.failures)
             stats = await asyncio.to_thread(
                 build_index, result.gathered, settings,
-                on_progress=lambda done, total: relay("embedding", done=done, total=total),
+                on_progress=lambda done, total: relay(Embedding(done=done, total=total)),
             )  # fmt: skip
             text = (
                 f"indexed {stats.documents} documents: {stats.chunks} chunks, {stats.embedded} embedded now, "

@@ -6,14 +6,13 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 
 from agent.errors import AgentError
-from agent.events import Cancelled, describe_event
+from agent.events import Cancelled, Event, describe_event
 from agent.session.workspace import LastPack, Workspace
 from agent.settings import Settings
 from mcp_servers import common
@@ -31,10 +30,10 @@ class Relay:
         self.cancelled = threading.Event()
         self.sent = 0
 
-    def __call__(self, kind: str, **data: Any) -> None:
+    def __call__(self, event: Event) -> None:
         if self.cancelled.is_set():
             raise Cancelled("the request was cancelled")
-        message = describe_event(kind, data)
+        message = describe_event(event)
         if message:
             self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
 

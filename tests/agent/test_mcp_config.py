@@ -7,12 +7,13 @@ import pytest
 
 from agent.errors import ConfigError, SourceError
 from agent.gather.sources import resolve_source
-from agent.mcp.thirdparty import citation, coerce_args, namespaced
+from agent.mcp.thirdparty import citation, coerce_args
 from agent.mcp.trust import TrustStore
 from agent.mcp_config import McpServer, from_editor_json
 from agent.pack.packing import paginate
 from agent.settings import Settings, load_settings
 from tools.tokens import estimate_tokens
+from tools.tool_names import namespaced
 
 
 def _load(tmp_path: Path, *, user: str = "", project: str = "", env: dict | None = None) -> Settings:

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from agent.events import Event, Notice
 from agent.graph.compaction import action_id, compact_observation, observation_size, plan_compaction
 from agent.models.scripted import ScriptedModel
 from agent.session.session import run
@@ -64,8 +65,8 @@ async def test_a_long_gathering_keeps_the_planners_history_under_its_share(tmp_p
     model.reply("Done [1].")
     settings = Settings(data_dir=tmp_path / "data", compact_at=0.1, max_steps=20, window=8_000)
     limit = int(0.1 * 8_000)
-    events: list[tuple[str, dict]] = []
-    result = await run("q?", [str(root)], settings, model, on_event=lambda k, **d: events.append((k, d)))
+    events: list[Event] = []
+    result = await run("q?", [str(root)], settings, model, on_event=events.append)
 
     plans = [s for s in model.sent if s.tools]
     sizes = [sum(model.count_tokens(m.content) for m in s.messages if m.role == "tool") for s in plans]
@@ -74,7 +75,7 @@ async def test_a_long_gathering_keeps_the_planners_history_under_its_share(tmp_p
     assert all(size <= limit + model.count_tokens(last_step.content) for size in sizes)
     compacted = [m.content for m in plans[-1].messages if m.role == "tool" and "(compacted" in m.content]
     assert len(compacted) >= 6
-    assert any(k == "notice" and "compacted" in d["text"] for k, d in events)
+    assert any(isinstance(e, Notice) and "compacted" in e.text for e in events)
     # the model's own turns are replayed unchanged, in order; only observations shrank
     calls = [m.tool_calls[0].args["path"] for m in plans[-1].messages if m.role == "assistant"]
     assert calls == [str(root / f"f{i:02}.txt") for i in range(12)]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.events import CallStart, Event, Notice, Plan, Route
 from agent.mcp.connection import ServerConfig
 from agent.mcp.toolbox import Toolbox
 from agent.models.scripted import ScriptedModel
@@ -99,9 +100,9 @@ async def test_a_one_shot_run_stops_its_servers_once_gathering_is_over(repo, tmp
 
     seen: dict[str, list[str]] = {}
 
-    def on_event(kind: str, **data: object) -> None:
-        if kind in ("plan", "route"):
-            seen.setdefault(kind, servers())
+    def on_event(event: Event) -> None:
+        if isinstance(event, Plan | Route):
+            seen.setdefault(event.kind, servers())
 
     result = await run(
         "Where is the retry delay?", [str(repo)], _settings(tmp_path), ExtractiveModel(), on_event=on_event
@@ -157,7 +158,7 @@ async def test_reading_a_folder_page_by_page_uses_none_of_the_planners_steps(tmp
     notices: list[str] = []
     result = await run(
         "What is x?", [str(root)], _settings(tmp_path, max_steps=1), ExtractiveModel(),
-        on_event=lambda kind, **data: notices.append(str(data.get("text"))) if kind == "notice" else None,
+        on_event=lambda event: notices.append(event.text) if isinstance(event, Notice) else None,
     )  # fmt: skip
     assert result.documents == 130  # both pages, in the one step the planner was allowed
     pages = [a for a in result.history if a.tool == "read_many"]
@@ -171,9 +172,9 @@ async def test_stopping_at_the_gather_limit_says_how_many_files_were_left_unread
     root = _big_folder(tmp_path)
     notices: list[str] = []
 
-    def on_event(kind: str, **data: object) -> None:
-        if kind == "notice":
-            notices.append(str(data["text"]))
+    def on_event(event: Event) -> None:
+        if isinstance(event, Notice):
+            notices.append(event.text)
 
     settings = _settings(tmp_path, max_gather_tokens=100_000)
     result = await run("What is x?", [str(root)], settings, ExtractiveModel(), on_event=on_event)
@@ -198,8 +199,8 @@ async def test_a_folder_read_killed_between_pages_resumes_without_reading_the_fi
     class Killed(Exception):
         pass
 
-    def kill_at_the_second_page(kind: str, **data: object) -> None:
-        if kind == "call_start" and (data.get("args") or {}).get("offset"):  # type: ignore[union-attr]
+    def kill_at_the_second_page(event: Event) -> None:
+        if isinstance(event, CallStart) and event.args.get("offset"):
             raise Killed  # the first page's result and its observe round were saved by now
 
     async with sqlite_checkpointer(db) as saver, Session(
@@ -210,9 +211,9 @@ async def test_a_folder_read_killed_between_pages_resumes_without_reading_the_fi
             await session.ask("What is x?", want_answer=False)
     started: list[dict] = []
 
-    def record(kind: str, **data: object) -> None:
-        if kind == "call_start":
-            started.append(dict(data["args"]))  # type: ignore[arg-type]
+    def record(event: Event) -> None:
+        if isinstance(event, CallStart):
+            started.append(dict(event.args))
 
     async with (
         sqlite_checkpointer(db) as saver,

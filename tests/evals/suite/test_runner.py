@@ -15,6 +15,7 @@ import pytest
 
 from agent.models.extractive import ExtractiveModel
 from agent.settings import Settings
+from evals.suite.events import EvalEvent, Planned, RowWritten
 from evals.suite.report import write_report
 from evals.suite.runner import EvalError, Plan, parse_size, read_rows, run_plan, show_size
 from evals.suite.strategies import STRATEGIES, Outcome, Trial
@@ -103,11 +104,11 @@ def test_gates_pass_for_select_and_fail_for_the_broken_strategy(niah_run: Path) 
 
 
 def test_a_rerun_resumes_and_skips_finished_cases(niah_run: Path) -> None:
-    events: list[tuple[str, dict[str, Any]]] = []
+    events: list[EvalEvent] = []
     table = {**STRATEGIES, "drops-needles": drops_needles}
     p = plan(["niah-multikey", "niah-multiquery"], ["select", "truncate", "drops-needles"])
-    run(p, niah_run, strategies=table, on_event=lambda kind, **kw: events.append((kind, kw)))
-    assert ("total", {"total": 0, "skipped": 6}) in events and not [e for e in events if e[0] == "row"]
+    run(p, niah_run, strategies=table, on_event=events.append)
+    assert Planned(total=0, skipped=6) in events and not [e for e in events if isinstance(e, RowWritten)]
     # Another window is another experiment: refused, not mixed in.
     other = plan(["niah-multikey"], ["select"])
     other.window = 8192
@@ -217,6 +218,6 @@ def test_safety_runs_its_own_cases_once_and_resumes(tmp_path: Path) -> None:
     attacks = [r for r in rows if r["strategy"] == "guards"]
     assert len(attacks) >= 20 and {r["group"] for r in attacks} >= {"secrets", "exfiltration", "hidden text"}
     assert all(g.passed for g in check_gates(rows)), [g.describe() for g in check_gates(rows)]
-    events: list[str] = []
-    again = run(p, tmp_path, on_event=lambda kind, **kw: events.append(kind))
-    assert len(again) == len(rows) and "row" not in events
+    events: list[EvalEvent] = []
+    again = run(p, tmp_path, on_event=events.append)
+    assert len(again) == len(rows) and not [e for e in events if isinstance(e, RowWritten)]

@@ -65,6 +65,23 @@ async def test_gather_context_packs_under_the_budget_with_progress(settings):
         assert "acme.toml" in prompt.messages[0].content.text and "cite" in prompt.messages[0].content.text
 
 
+async def test_index_reports_embedding_progress(settings, monkeypatch):
+    from agent.retrieval import select
+    from tests.agent.retrieval.test_select import HashEmbedder
+
+    monkeypatch.setattr(select, "choose_embedder", lambda _settings: (HashEmbedder(), None))
+    messages: list[str] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    async with Client(build_server(settings)) as client:
+        res = await client.call_tool("index", {"sources": [str(EXAMPLE)]}, progress_callback=progress)
+    assert not res.is_error, res.content[0].text
+    chunks = res.structured_content["chunks"]
+    assert f"embedding chunks: {chunks:,} of {chunks:,}" in messages
+
+
 async def test_a_big_pack_comes_in_pages_that_fit_one_reply(tmp_path):
     big = tmp_path / "big"
     big.mkdir()
