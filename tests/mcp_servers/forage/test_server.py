@@ -66,10 +66,10 @@ async def test_gather_context_packs_under_the_budget_with_progress(settings):
 
 
 async def test_index_reports_embedding_progress(settings, monkeypatch):
-    from agent.retrieval import select
+    from agent.retrieval import indexing
     from tests.agent.retrieval.test_select import HashEmbedder
 
-    monkeypatch.setattr(select, "choose_embedder", lambda _settings: (HashEmbedder(), None))
+    monkeypatch.setattr(indexing, "choose_embedder", lambda _settings: (HashEmbedder(), None))
     messages: list[str] = []
 
     async def progress(done: float, total: float | None, message: str | None) -> None:
