@@ -21,6 +21,7 @@ from agent.mcp import thirdparty
 from agent.mcp.trust import Review, TrustStore, tool_fingerprint
 from agent.mcp_config import McpServer
 from agent.models.base import ToolSpec
+from tools.tool_names import namespaced
 
 STDERR_TAIL_LINES = 8
 
@@ -123,7 +124,7 @@ class RunningServer:
         if review is not None:
             self.warnings = review.warnings(entry.trusted)
         for t in kept:
-            offered = thirdparty.namespaced(name, t.name)
+            offered = namespaced(name, t.name)
             self.originals[offered] = t.name
             if review is not None and t.name in review.blocked:
                 self.blocked[offered] = (

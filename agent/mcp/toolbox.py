@@ -29,6 +29,7 @@ from agent.mcp import thirdparty
 from agent.mcp.connection import RunningServer, ServerConfig
 from agent.mcp.trust import TrustStore
 from agent.models.base import ToolSpec
+from tools.tool_names import SEPARATOR
 
 __all__ = ["CallOutcome", "Toolbox"]
 
@@ -165,7 +166,7 @@ class Toolbox:
             return running.blocked[tool]
         if any(t.name == tool for t in running.tools):
             return None
-        original = tool.split(thirdparty.SEPARATOR, 1)[-1]
+        original = tool.split(SEPARATOR, 1)[-1]
         offered = ", ".join(sorted(running.originals.get(t.name, t.name) for t in running.tools)) or "none"
         if original in running.prints or running.config.entry is None:
             return f"{server} offers no tool {original!r} here (offered: {offered})"
@@ -185,8 +186,8 @@ class Toolbox:
         known = TOOL_SERVER.get(tool)
         if known in self.configs:
             return known
-        prefix = tool.split(thirdparty.SEPARATOR, 1)[0]
-        return prefix if thirdparty.SEPARATOR in tool and prefix in self.configs else None
+        prefix = tool.split(SEPARATOR, 1)[0]
+        return prefix if SEPARATOR in tool and prefix in self.configs else None
 
     async def call(self, tool: str, args: dict[str, Any]) -> CallOutcome:
         """Call a tool with its server's deadline; errors come back as outcomes."""
