@@ -142,3 +142,22 @@ def test_the_module_names_each_location_once() -> None:
         if p.name != "paths.py" and any(f'"{n}"' in p.read_text(encoding="utf-8") for n in names)
     ]
     assert offenders == []
+
+
+@pytest.mark.slow
+def test_forage_sessions_finds_the_sessions_of_the_old_layout(tmp_path: Path) -> None:
+    """As a user upgrading meets it: no XDG variables, no FORAGE_DATA_DIR, sessions in ~/.cache/forage."""
+    _old_layout(tmp_path / ".cache" / "forage")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FORAGE_", "XDG_", "GEMINI_"))}
+    env.update(HOME=str(tmp_path), PYTHONPATH=str(ROOT))
+    run = [sys.executable, "-m", "cli.app", "sessions", "list"]
+    first = subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("s1\tdocs/\t1\t"), first.stdout
+    data = tmp_path / ".local" / "share" / "forage"
+    assert (
+        f"moved sessions.sqlite, chat_history, mcp-trust.json from {tmp_path / '.cache' / 'forage'} to {data}"
+        in (first.stderr)
+    )
+    again = subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert again.stdout == first.stdout and "moved" not in again.stderr
