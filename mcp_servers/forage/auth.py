@@ -80,10 +80,14 @@ def load_tokens(path: Path | None, env: Mapping[str, str] | None = None) -> dict
 
 
 class StaticTokens:
-    """The MCP SDK's TokenVerifier over a fixed set of named tokens."""
+    """The MCP SDK's TokenVerifier over a fixed set of named tokens (each one grants `scopes`)."""
 
-    def __init__(self, users: Mapping[str, bytes]) -> None:
+    def __init__(
+        self, users: Mapping[str, bytes], resource: str | None = None, scopes: list[str] | None = None
+    ) -> None:
         self.users = dict(users)
+        self.resource = resource  # this server's URL, where OAuth has the SDK check tokens' audience
+        self.scopes = list(scopes or [])
 
     async def verify_token(self, token: str) -> AccessToken | None:
         """The user a token belongs to, or None; every entry is compared, so timing tells nothing."""
@@ -94,4 +98,6 @@ class StaticTokens:
                 found = name
         if found is None:
             return None
-        return AccessToken(token=token, client_id=found, subject=found, scopes=[])
+        return AccessToken(
+            token=token, client_id=found, subject=found, scopes=self.scopes, resource=self.resource
+        )

@@ -355,8 +355,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chroma-url", help="a Chroma server (http://host:port) shared by everyone's index")
     team.add_arguments(parser)
     args = parser.parse_args(argv)
-    if args.transport != "http" and (args.tokens_file or args.public_host or args.allow_origin):
-        parser.error("--tokens-file, --public-host and --allow-origin need --transport http")
+    if args.transport != "http" and team.wants_http(args):
+        parser.error(
+            "--tokens-file, --public-url, --oauth-*, --public-host and --allow-origin need --transport http"
+        )
     roots = [Path(r).expanduser().resolve() for r in (args.roots or ["."])]
     missing = [str(r) for r in roots if not r.is_dir()]
     if missing:

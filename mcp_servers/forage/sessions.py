@@ -31,11 +31,13 @@ _CLIENT: ContextVar[str] = ContextVar("forage_client", default=STDIO)
 
 
 def client_key(request: Any) -> str:
-    """Whose workspace a request uses: the user its token names (or '-') and its MCP session."""
+    """Whose workspace a request uses: the person its token names (or '-') and its MCP session."""
     if request is None:
         return STDIO
     user = getattr(request, "scope", {}).get("user")
-    name = user.access_token.client_id if isinstance(user, AuthenticatedUser) else "-"
+    token = user.access_token if isinstance(user, AuthenticatedUser) else None
+    # OAuth: many people share one client_id (their editor's), so the subject names the person
+    name = (token.subject or token.client_id) if token is not None else "-"
     return f"{name}/{request.headers.get('mcp-session-id') or '-'}"
 
 

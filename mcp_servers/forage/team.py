@@ -3,8 +3,9 @@
 A team server (`forage mcp --transport http --host 0.0.0.0 --tokens-file FILE --chroma-url URL`)
 reads files and fetches URLs for whoever calls it, so:
 - without tokens it binds loopback addresses only, and says how to turn authentication on;
-- with tokens (auth.py) every request needs `Authorization: Bearer <token>`: the MCP SDK answers
-  401 otherwise and binds each MCP session to the user who opened it;
+- with tokens (auth.py) or OAuth (oauth.py: the team's authorization server issues the tokens)
+  every request needs `Authorization: Bearer <token>`: the MCP SDK answers 401 otherwise and
+  binds each MCP session to the person who opened it;
 - DNS-rebinding protection (the SDK's TransportSecuritySettings: Host and Origin allow-lists) is
   on for loopback, and on a team host for the names given with --public-host.
 """
@@ -13,15 +14,18 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
 
-from mcp_servers.forage.auth import ENV_TOKENS, StaticTokens, load_tokens
+from mcp_servers.forage.auth import ENV_TOKENS, StaticTokens, TokenError, load_tokens
+from mcp_servers.forage.oauth import ENV_SECRET, Introspection, check_url
 
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
@@ -48,6 +52,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"bearer tokens clients must send, one per line (name:token or a bare token); also {ENV_TOKENS}",
     )  # fmt: skip
     parser.add_argument(
+        "--public-url", metavar="URL",
+        help="this server's MCP endpoint as editors reach it, e.g. https://forage.team.example/mcp (OAuth needs it)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--oauth-issuer", metavar="URL", help="the OAuth authorization server that issues tokens"
+    )
+    parser.add_argument(
+        "--oauth-introspect", metavar="URL", help="its token introspection endpoint (RFC 7662)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--oauth-client-id", metavar="ID", help=f"forage's client id for introspection; the secret: {ENV_SECRET}"
+    )  # fmt: skip
+    parser.add_argument(
+        "--oauth-scope", action="append", default=[], metavar="SCOPE", help="a scope every token needs (repeatable)"
+    )  # fmt: skip
+    parser.add_argument(
         "--public-host", action="append", default=[], metavar="HOST[:PORT]",
         help="a name clients reach this server by; requests with another Host header are refused (repeatable)",
     )  # fmt: skip
@@ -57,11 +77,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+HTTP_ONLY = ("tokens_file", "public_url", "oauth_issuer", "oauth_introspect", "public_host", "allow_origin")
+
+
+def wants_http(args: argparse.Namespace) -> bool:
+    """Whether flags that mean something only over HTTP were given."""
+    return any(getattr(args, name, None) for name in HTTP_ONLY)
+
+
+class AnyOf:
+    """A TokenVerifier trying several: the static tokens (scripts, CI), then the authorization server."""
+
+    def __init__(self, verifiers: list[StaticTokens | Introspection]) -> None:
+        self.verifiers = verifiers
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        for verifier in self.verifiers:
+            found = await verifier.verify_token(token)
+            if found is not None:
+                return found
+        return None
+
+
 @dataclass
 class HttpSetup:
     """What the MCP server is built and run with over HTTP."""
 
-    verifier: StaticTokens | None = None
+    verifier: AnyOf | None = None
     auth: AuthSettings | None = None
     security: TransportSecuritySettings | None = None
     users: list[str] = field(default_factory=list)
@@ -71,8 +113,8 @@ def refusal(host: str) -> str:
     """The one line `forage mcp` exits with when asked to serve beyond loopback without tokens."""
     return (
         f"refusing to serve {host} without authentication: anyone who reaches the port could read your files "
-        f"through forage. Pass --tokens-file FILE (one token per line, or name:token) or set {ENV_TOKENS}, "
-        "or bind 127.0.0.1"
+        f"through forage. Pass --tokens-file FILE (one token per line, or name:token) or set {ENV_TOKENS} "
+        "(or use OAuth: --oauth-issuer, --oauth-introspect, --public-url), or bind 127.0.0.1"
     )
 
 
@@ -105,18 +147,40 @@ def transport_security(host: str, public: list[str], origins: list[str]) -> Tran
 
 
 def http_setup(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> HttpSetup:
-    """Tokens, auth settings and Host/Origin checks for `forage mcp --transport http`.
+    """Tokens, OAuth, auth settings and Host/Origin checks for `forage mcp --transport http`.
 
-    Raises TokenError for a bad tokens file and RefusedBind for a non-loopback bind without tokens."""
+    Raises TokenError for bad tokens or OAuth flags, RefusedBind for a non-loopback bind without auth."""
+    env = os.environ if env is None else env
     users = load_tokens(args.tokens_file, env)
-    if not users and not is_loopback(args.host):
+    oauth = bool(args.oauth_issuer or args.oauth_introspect)
+    if oauth and not (args.oauth_issuer and args.oauth_introspect and args.public_url):
+        raise TokenError(
+            "OAuth needs --oauth-issuer, --oauth-introspect and --public-url (this server's endpoint as "
+            "editors reach it, e.g. https://forage.team.example/mcp)"
+        )
+    if not users and not oauth and not is_loopback(args.host):
         raise RefusedBind(refusal(args.host))
-    setup = HttpSetup(
-        security=transport_security(args.host, args.public_host, args.allow_origin), users=list(users)
-    )
-    if users:
-        setup.verifier = StaticTokens(users)
-        # The SDK wants an issuer URL even for a server that checks its own tokens; it is served
-        # nowhere (no OAuth routes without an authorization server provider).
-        setup.auth = AuthSettings(issuer_url=f"http://localhost:{args.port}", resource_server_url=None)
+    public = list(args.public_host)
+    if args.public_url:
+        public.append(urlsplit(check_url(args.public_url, "--public-url")).netloc)
+    setup = HttpSetup(security=transport_security(args.host, public, args.allow_origin), users=list(users))
+    verifiers: list[StaticTokens | Introspection] = []
+    if users:  # a static token grants every scope OAuth asks for
+        verifiers.append(
+            StaticTokens(users, resource=args.public_url if oauth else None, scopes=args.oauth_scope)
+        )
+    if oauth:
+        check_url(args.oauth_issuer, "--oauth-issuer")
+        secret = env.get(ENV_SECRET)
+        verifiers.append(Introspection(args.oauth_introspect, args.public_url, args.oauth_client_id, secret))
+    if verifiers:
+        setup.verifier = AnyOf(verifiers)
+        # Without OAuth the SDK still wants an issuer URL; it is served nowhere (no authorization
+        # server provider, no resource metadata).
+        setup.auth = AuthSettings(
+            issuer_url=args.oauth_issuer or f"http://localhost:{args.port}",
+            resource_server_url=args.public_url if oauth else None,
+            validate_token_resource=True if oauth else None,
+            required_scopes=args.oauth_scope or None,
+        )
     return setup
