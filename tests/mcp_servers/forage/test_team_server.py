@@ -184,14 +184,22 @@ def test_two_users_at_once_never_see_each_others_sources_or_pack(server: Server,
     assert "LATE_FEE_PERCENT" in alice_pack and "Vantage" not in alice_pack
     assert "Vantage" in bob_pack and "LATE_FEE_PERCENT" not in bob_pack
 
-    async def newcomer(token: str, mode: str) -> tuple[str, str]:
+    async def newcomer(token: str, mode: str) -> tuple[str, str, str, str]:
         async with _client(server.url, token, mode) as client:
-            return _text(await client.call_tool("list_sources", {})), await _pack(client)
+            manifest = (await client.read_resource(LAST_PACK + "/manifest")).contents[0]
+            prompt = await client.get_prompt("answer_from_context", {"question": "What is the late fee?"})
+            return (
+                _text(await client.call_tool("list_sources", {})), await _pack(client),
+                getattr(manifest, "text", ""), json.dumps([m.model_dump(mode="json") for m in prompt.messages]),
+            )  # fmt: skip
 
-    # an MCP session of bob's own (legacy era: its own Mcp-Session-Id) starts empty too; modern-era
-    # connections carry no session, so a user's are one client
-    listed, pack = asyncio.run(newcomer(BOB, "legacy"))
+    # an MCP session of bob's own (legacy era: its own Mcp-Session-Id) starts empty too, through
+    # every door (tool, both resources, the prompt); modern-era connections carry no session, so
+    # one user's are one client
+    listed, pack, manifest, prompt = asyncio.run(newcomer(BOB, "legacy"))
     assert "Nothing gathered yet" in listed and "No pack yet" in pack
+    assert json.loads(manifest)["blocks"] == [] and "Call the gather_context tool" in prompt
+    assert "LATE_FEE_PERCENT" not in prompt + manifest and "Vantage" not in prompt + manifest
 
 
 def test_a_session_opened_by_one_user_is_refused_to_another(server: Server) -> None:
