@@ -149,26 +149,27 @@ def move_old_layout(old: Path, data: Path, cache: Path) -> list[str]:
         return []
     moved: list[str] = []
     kept: list[str] = []
-    with _locked(data):
-        for main, *suffixes in _KEPT:
-            if not (old / main).exists():
-                continue
-            if (data / main).exists():
-                kept.append(str(old / main))
-                continue
-            for name in [main, *(main + s for s in suffixes)]:
-                if (old / name).exists():
-                    shutil.move(old / name, data / name)  # a rename on one file system
-            moved.append(main)
-    if moved:
-        same = old.resolve() == cache.resolve()
-        rest = (
-            "caches stay there"
-            if same
-            else f"caches are rebuilt in {cache}, so {old} can go once empty of them"
-        )
+    try:
+        with _locked(data):
+            for main, *suffixes in _KEPT:
+                if not (old / main).exists():
+                    continue
+                if (data / main).exists():
+                    kept.append(str(old / main))
+                    continue
+                for name in [main, *(main + s for s in suffixes)]:
+                    if (old / name).exists():
+                        shutil.move(old / name, data / name)  # a rename on one file system
+                moved.append(main)
+    except OSError as exc:  # nothing is lost: what did not move is still in the old folder
         sys.stderr.write(
-            f"forage: moved {', '.join(moved)} from {old} to {data} (data apart from caches); {rest}\n"
+            f"forage: could not move {old} to {data} ({exc.strerror or exc}); what was not moved stays in "
+            f"{old}: move it by hand, or set FORAGE_DATA_DIR={old} to keep using it\n"
+        )
+    if moved:
+        rest = "" if old.resolve() == cache.resolve() else f"; the caches left in {old} are no longer used"
+        sys.stderr.write(
+            f"forage: moved {', '.join(moved)} from {old} to {data} (data apart from caches){rest}\n"
         )
     if kept:
         sys.stderr.write(

@@ -105,6 +105,18 @@ def test_a_session_file_already_in_the_data_folder_is_never_overwritten(
     assert f"left {old / 'sessions.sqlite'} in place" in capfd.readouterr().err
 
 
+def test_a_data_folder_that_cannot_be_made_is_one_line_and_loses_nothing(
+    home: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    old = home / ".cache" / "forage"
+    _old_layout(old)
+    (home / "blocked").write_text("a file where the data folder's parent should be")
+    assert move_old_layout(old, home / "blocked" / "forage", home / "xcache") == []
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"forage: could not move {old}"), err
+    assert SessionStore(old / "sessions.sqlite").get("s1") is not None
+
+
 def test_an_explicit_data_dir_moves_nothing(home: Path) -> None:
     old = home / ".cache" / "forage"
     _old_layout(old)
@@ -125,7 +137,7 @@ def test_two_processes_starting_at_once_move_the_layout_once(home: Path) -> None
     errs = [p.communicate(timeout=60)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errs
     assert sum(e.count("forage: moved") for e in errs) == 1, errs
-    assert not any("left" in e for e in errs), errs
+    assert not any("forage: left" in e for e in errs), errs
     data = home / "xdata" / "forage"
     rows = sqlite3.connect(data / "sessions.sqlite").execute("SELECT id FROM forage_sessions").fetchall()
     assert rows == [("s1",)]
