@@ -83,3 +83,22 @@ def test_host_and_origin_lists() -> None:
     assert "https://forage.lan" in team.allowed_origins and "https://tools.lan" in team.allowed_origins
     own = transport_security("10.0.0.5", [], [])
     assert own is not None and own.allowed_hosts == ["10.0.0.5", "10.0.0.5:*"]
+
+
+def test_http_flags_without_http_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from mcp_servers.forage.server import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--tokens-file", "tokens"])
+    assert exc.value.code == 2 and "need --transport http" in capsys.readouterr().err
+
+
+def test_oauth_needs_its_three_urls_and_https() -> None:
+    with pytest.raises(TokenError, match="OAuth needs --oauth-issuer, --oauth-introspect and --public-url"):
+        http_setup(_args("--oauth-issuer", "https://login.example.com"), env={})
+    with pytest.raises(TokenError, match="must use https"):
+        http_setup(
+            _args("--oauth-issuer", "https://login.example.com", "--oauth-introspect", "http://login.example.com/i",
+                  "--public-url", "https://forage.example.com/mcp"),
+            env={},
+        )  # fmt: skip
