@@ -1,7 +1,7 @@
 """Settings: the only place that reads environment variables and config files.
 
 Precedence, highest first: CLI flags > environment (FORAGE_*, GEMINI_API_KEY) > project
-./forage.toml > user ~/.config/forage/config.toml > defaults.
+./forage.toml > user config (agent/paths.py: XDG_CONFIG_HOME/forage/config.toml) > defaults.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from agent.errors import ConfigError
 from agent.mcp_config import McpServer, Origin, from_editor_json, server_entries
+from agent.paths import config_file, default_data_dir
 from tools.pdf.limits import PdfLimits
 
 Route = Literal["auto", "full", "select", "self"]
@@ -44,10 +45,6 @@ class Price(BaseModel):
         rate_cached = self.long_cached if long and self.long_cached is not None else self.cached
         rate_out = self.long_output if long and self.long_output is not None else self.output
         return ((prompt - cached) * rate_in + cached * rate_cached + output * rate_out) / 1_000_000
-
-
-def _default_data_dir() -> Path:
-    return Path("~/.cache/forage").expanduser()
 
 
 class Settings(BaseModel):
@@ -128,13 +125,24 @@ class Settings(BaseModel):
         PdfLimits().memory_mb, ge=64, description="memory limit in MB of each PDF worker process"
     )
     # retrieval
-    chroma_url: str | None = Field(None, description="Chroma server URL; default: embedded store in data_dir")
+    chroma_url: str | None = Field(
+        None, description="Chroma server URL; default: embedded store in the cache folder"
+    )
     ladder: bool = Field(
         True, description="under a budget: chunks in full, then outlines, then a path list (off: chunks only)"
     )
     embedding: Embedding = Field("auto", description="auto | local (ONNX) | torch | gemini | none")
     # storage
-    data_dir: Path = Field(default_factory=_default_data_dir, description="caches, index and sessions")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="sessions, chat history, MCP approvals; given, it holds the caches too "
+        "(default: the platform data folder, XDG_DATA_HOME/forage)",
+    )
+    cache_dir: Path | None = Field(
+        None,
+        description="index, embeddings, checkouts and other caches (default: data_dir when that is "
+        "given, else the platform cache folder, XDG_CACHE_HOME/forage)",
+    )
     # output
     pack_format: PackFormat = Field("markdown", description="markdown | xml | json")
     # costs
@@ -270,12 +278,7 @@ def load_settings(
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
     if user_config is None:
-        base = (
-            Path(env["XDG_CONFIG_HOME"])
-            if env.get("XDG_CONFIG_HOME")
-            else Path(env.get("HOME", "~")) / ".config"
-        )
-        user_config = base.expanduser() / "forage" / "config.toml"
+        user_config = config_file(env)
     merged: dict[str, Any] = {}
     servers = _Servers(env)
     # Servers the user defined (their own config, environment, flags) start freely; servers a

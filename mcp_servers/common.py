@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from tools.errors import DamagedDocument, InvalidArgument, ToolError
@@ -274,12 +275,19 @@ def serve(prog: str, build: Callable[[], MCPServer[Any]], args: argparse.Namespa
         sys.exit(130)
 
 
-def run(server: MCPServer[Any], transport: str = "stdio", host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve over stdio or streamable HTTP. Logs go to stderr, never to the stdio channel."""
+def run(
+    server: MCPServer[Any],
+    transport: str = "stdio",
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    security: TransportSecuritySettings | None = None,
+) -> None:
+    """Serve over stdio or streamable HTTP (Host/Origin checks: `security`, else the SDK's loopback
+    default). Logs go to stderr, never to the stdio channel."""
     tune_gc()
     tune_malloc()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if transport == "http":
-        server.run("streamable-http", host=host, port=port)
+        server.run("streamable-http", host=host, port=port, transport_security=security)
     else:
         server.run("stdio")

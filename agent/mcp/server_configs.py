@@ -11,6 +11,7 @@ from agent.mcp.connection import ServerConfig
 from agent.mcp.toolbox import Toolbox
 from agent.mcp.trust import TrustStore
 from agent.mcp_config import McpServer
+from agent.paths import places
 from agent.settings import Settings
 
 
@@ -43,7 +44,7 @@ def server_configs(
     configs: dict[str, ServerConfig] = {}
     git: list[str] = []
     if long_lived or any(s.kind == "git" for s in sources):  # read_repo: cached checkouts, host policy
-        git = ["--git-cache", str(settings.data_dir / "git")]
+        git = ["--git-cache", str(places(settings).git)]
         for host in settings.allow_hosts:
             git += ["--allow-host", host]
     if roots or git:
@@ -93,13 +94,13 @@ async def probe(
     settings: Settings, names: Sequence[str] | None = None, *, accept: bool = False
 ) -> list[ServerStatus]:
     """Start the configured servers, list and review their tools; with accept, record them as accepted."""
-    trust = TrustStore(settings.data_dir)
+    trust = TrustStore(places(settings).trust)
     configs = third_party_configs(settings)
     wanted = list(names) if names is not None else sorted(settings.mcp_servers)
     out: list[ServerStatus] = []
     async with Toolbox(
         {n: c for n, c in configs.items() if n in wanted}, timeout=settings.call_timeout,
-        log_dir=settings.data_dir / "logs", trust=trust, record=accept, check_launch=not accept,
+        log_dir=places(settings).logs, trust=trust, record=accept, check_launch=not accept,
     ) as box:  # fmt: skip
         await box.start(set(configs) & set(wanted))
         for name in wanted:

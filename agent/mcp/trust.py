@@ -8,7 +8,7 @@ are recorded; afterwards a change is named in a warning, and an untrusted server
 new tools are not offered or called until the user accepts them with `forage servers trust NAME`.
 
 Servers defined by a project folder's files also need their launch (command line or URL)
-accepted once before they are started. The record lives in `data_dir/mcp-trust.json`.
+accepted once before they are started. The record lives in the data folder (agent/paths.py).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from typing import Any
 
 from agent.errors import ConfigError
 from agent.mcp_config import McpServer
+from agent.paths import TRUST_FILE
 
-STORE_NAME = "mcp-trust.json"
+STORE_NAME = TRUST_FILE
 
 
 def _sha(value: Any) -> str:

@@ -37,6 +37,7 @@ from agent.models.gemini_errors import (
 from agent.models.gemini_wire import emit_text, function_declarations, to_contents
 from agent.models.prices import price_for
 from agent.models.refusal import NOT_IN_CONTEXT, is_refusal
+from agent.paths import places
 from agent.settings import Price, Settings
 from agent.state import ToolCall, Usage
 from tools.tokens import estimate_tokens
@@ -110,7 +111,7 @@ class GeminiModel:
 
         def listing(refresh: bool) -> Catalog:
             return load_catalog(
-                client, data_dir=settings.data_dir, base_url=settings.gemini_base_url, api_key=key,
+                client, data_dir=places(settings).cache, base_url=settings.gemini_base_url, api_key=key,
                 refresh=refresh,
             )  # fmt: skip
 

@@ -1,7 +1,7 @@
 """Embed in the background: first contact with a big corpus answers at once, vectors follow.
 
 A question over an unindexed corpus is ranked lexically right away; the chunks that have no
-vector yet are written to a spool file in the data directory, and one detached, low-priority
+vector yet are written to a spool file in the cache folder, and one detached, low-priority
 worker process (`python -m agent.retrieval.background`) embeds them into the content-hash cache. The
 next question over the same material finds every vector there and ranks densely. Only the
 local engine runs in the background (a remote engine would need the key in another process).
@@ -27,6 +27,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from agent.paths import EMBEDDINGS, PENDING, places
+
 # agent.retrieval.embeddings is imported where it is used: a worker waiting for a question to end is a
 # bare interpreter, not one holding numpy, pydantic and the settings.
 
@@ -35,13 +37,13 @@ _BATCH = 64  # vectors are written to the cache every batch, so a killed worker 
 MAX_WAIT_S = 600.0  # a worker waits this long at most for one-shot questions to end (back-to-back evals)
 
 
-def pending_dir(data_dir: Path) -> Path:
-    return data_dir / "pending"
+def pending_dir(cache_dir: Path) -> Path:
+    return cache_dir / PENDING
 
 
-def _hold_workers(data_dir: Path) -> int:
+def _hold_workers(cache_dir: Path) -> int:
     """Take the questions' lock (shared: questions in other processes may run alongside); its fd."""
-    spool = pending_dir(data_dir)
+    spool = pending_dir(cache_dir)
     spool.mkdir(parents=True, exist_ok=True)
     fd = os.open(spool / "busy.lock", os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(fd, fcntl.LOCK_SH)
@@ -49,9 +51,9 @@ def _hold_workers(data_dir: Path) -> int:
 
 
 @contextlib.contextmanager
-def answering(data_dir: Path) -> Iterator[None]:
+def answering(cache_dir: Path) -> Iterator[None]:
     """Hold background workers off (before they load the model) while this one-shot question runs."""
-    fd = _hold_workers(data_dir)
+    fd = _hold_workers(cache_dir)
     try:
         yield
     finally:
@@ -62,17 +64,17 @@ _HELD: set[Path] = set()  # data dirs this process holds workers off for, until 
 _AT_EXIT: set[Path] = set()  # data dirs whose worker starts as this process exits
 
 
-def hold_until_exit(data_dir: Path) -> None:
+def hold_until_exit(cache_dir: Path) -> None:
     """Hold background workers off until this process ends (a one-shot command, after run()).
 
     A worker is then started as the process exits, and the lock is never released by hand:
     the kernel drops it when the process is gone, after it has freed the process's memory, so
     the worker's model never shares the machine with it. Once per data dir and process.
     """
-    if Path(data_dir) in _HELD:
+    if Path(cache_dir) in _HELD:
         return
-    _HELD.add(Path(data_dir))
-    _hold_workers(data_dir)  # the descriptor stays open until exit, on purpose
+    _HELD.add(Path(cache_dir))
+    _hold_workers(cache_dir)  # the descriptor stays open until exit, on purpose
 
 
 def _wait_for_questions(spool: Path, timeout: float) -> None:
@@ -80,7 +82,7 @@ def _wait_for_questions(spool: Path, timeout: float) -> None:
     try:
         fd = os.open(spool / "busy.lock", os.O_RDWR | os.O_CREAT, 0o644)
     except FileNotFoundError:
-        return  # the data dir was removed: the loop below finds nothing to embed
+        return  # the cache folder was removed: the loop below finds nothing to embed
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -101,7 +103,8 @@ def embed_later(settings: Any, model: str, chunks: Sequence[Any]) -> bool:
 
     if model != LOCAL_MODEL or not chunks or len(chunks) > MAX_SPOOL_CHUNKS:
         return False
-    spool = pending_dir(settings.data_dir)
+    cache_dir = places(settings).cache
+    spool = pending_dir(cache_dir)
     spool.mkdir(parents=True, exist_ok=True)
     queued = _queued_hashes(spool)  # the question before this one may have spooled the same corpus
     new = {c.hash: c.text for c in chunks if c.hash not in queued}
@@ -119,12 +122,12 @@ def embed_later(settings: Any, model: str, chunks: Sequence[Any]) -> bool:
         os.replace(tmp, name)  # the list of hashes is there before the spool file it describes
     if _worker_running(spool):
         return True  # it picks the new file up when it finishes its current one
-    if Path(settings.data_dir) in _HELD:  # a one-shot command: start it as this process exits
-        if Path(settings.data_dir) not in _AT_EXIT:
-            _AT_EXIT.add(Path(settings.data_dir))
-            atexit.register(_start_worker, Path(settings.data_dir))
+    if Path(cache_dir) in _HELD:  # a one-shot command: start it as this process exits
+        if Path(cache_dir) not in _AT_EXIT:
+            _AT_EXIT.add(Path(cache_dir))
+            atexit.register(_start_worker, Path(cache_dir))
         return True
-    return _start_worker(Path(settings.data_dir))
+    return _start_worker(Path(cache_dir))
 
 
 def _queued_hashes(spool: Path) -> set[str]:
@@ -138,12 +141,12 @@ def _queued_hashes(spool: Path) -> set[str]:
     return queued
 
 
-def _start_worker(data_dir: Path) -> bool:
-    spool = pending_dir(data_dir)
+def _start_worker(cache_dir: Path) -> bool:
+    spool = pending_dir(cache_dir)
     log = open(spool / "worker.log", "ab")  # noqa: SIM115 (handed to the child, closed below)
     try:
         subprocess.Popen(
-            [sys.executable, "-m", "agent.retrieval.background", "--data-dir", str(data_dir)],
+            [sys.executable, "-m", "agent.retrieval.background", "--cache-dir", str(cache_dir)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
             cwd=str(Path(__file__).resolve().parents[2]),
         )  # fmt: skip
@@ -167,12 +170,12 @@ def _worker_running(spool: Path) -> bool:
         os.close(fd)
 
 
-def run_pending(data_dir: Path, embedder: Any | None = None, *, wait: float = MAX_WAIT_S) -> int:
+def run_pending(cache_dir: Path, embedder: Any | None = None, *, wait: float = MAX_WAIT_S) -> int:
     """Embed every spooled chunk into the cache (one worker at a time); return how many were embedded.
 
     wait: seconds to wait at most for one-shot questions (`answering()`) to end first.
     """
-    spool = pending_dir(data_dir)
+    spool = pending_dir(cache_dir)
     spool.mkdir(parents=True, exist_ok=True)
     fd = os.open(spool / "worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -188,8 +191,8 @@ def run_pending(data_dir: Path, embedder: Any | None = None, *, wait: float = MA
         if embedder is None:
             from agent.retrieval.embeddings import LocalEmbedder
 
-            embedder = LocalEmbedder(data_dir)
-        cache = EmbeddingCache(data_dir / "embeddings.sqlite")
+            embedder = LocalEmbedder(cache_dir)
+        cache = EmbeddingCache(cache_dir / EMBEDDINGS)
         try:
             while files := sorted(spool.glob("*.jsonl")):
                 for path in files:
@@ -221,7 +224,7 @@ def _embed_file(path: Path, embedder: Any, cache: Any) -> int:
     have = cache.get_many(embedder.name, list(todo))
     items = [(h, t) for h, t in todo.items() if h not in have]
     for b in range(0, len(items), _BATCH):
-        if not path.exists():  # the data dir was removed under us: nothing to embed it for
+        if not path.exists():  # the cache folder was removed under us: nothing to embed it for
             break
         part = items[b : b + _BATCH]
         vecs = embedder.embed([t for _, t in part])
@@ -231,10 +234,10 @@ def _embed_file(path: Path, embedder: Any, cache: Any) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Embed spooled chunks into forage's cache.")
-    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--cache-dir", type=Path, required=True)
     args = parser.parse_args(argv)
     os.nice(10)  # the user's foreground work comes first
-    n = run_pending(args.data_dir)
+    n = run_pending(args.cache_dir)
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} embedded {n} chunks", flush=True)
     return 0
 

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from agent.errors import AgentError, IndexLocked
+from agent.paths import places
 from agent.retrieval.chunking import TARGET_TOKENS, Chunk
 from agent.retrieval.embeddings import LEGACY_NAMES, Embedder, EmbeddingCache, embed_cached
 from agent.settings import Settings
@@ -69,7 +70,7 @@ class ChunkIndex:
         import chromadb
 
         self.embedder = embedder
-        self.cache = EmbeddingCache(settings.data_dir / "embeddings.sqlite")
+        self.cache = EmbeddingCache(places(settings).embeddings)
         self._lock: IndexLock | None = None
         if settings.chroma_url:
             url = urlparse(settings.chroma_url)
@@ -85,7 +86,7 @@ class ChunkIndex:
             except ValueError as exc:  # chromadb raises ValueError when the server is unreachable
                 raise AgentError(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
         else:
-            path = settings.data_dir / "index"
+            path = places(settings).index
             self.store = str(path)
             self._lock = IndexLock(path / "forage.lock", lock_timeout)
             self._lock.acquire()

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from agent.errors import ConfigError, ModelError
+from agent.paths import MODELS, places
 from agent.retrieval.minilm import OnnxMiniLM
 from agent.retrieval.minilm import available as minilm_available
 from agent.settings import Settings
@@ -90,10 +91,10 @@ def torch_model_available() -> bool:
 
 
 class LocalEmbedder(OnnxMiniLM):
-    """The default local engine: all-MiniLM-L6-v2 on ONNX Runtime, its graph kept under data_dir."""
+    """The default local engine: all-MiniLM-L6-v2 on ONNX Runtime, its graph kept in the cache folder."""
 
-    def __init__(self, data_dir: Path | None = None, **kw: Any) -> None:
-        super().__init__((data_dir if data_dir is not None else Settings().data_dir) / "models", **kw)
+    def __init__(self, cache_dir: Path | None = None, **kw: Any) -> None:
+        super().__init__((cache_dir if cache_dir is not None else places(Settings()).cache) / MODELS, **kw)
 
 
 class TorchEmbedder:
@@ -221,7 +222,7 @@ def choose_embedder(
     if choice == "local" or (choice == "auto" and local_available()):
         if not local_available():
             raise ConfigError(f"--embedding local needs the local model: {INSTALL_HINT}")
-        return LocalEmbedder(settings.data_dir), None
+        return LocalEmbedder(places(settings).cache), None
     if choice == "gemini" or (choice == "auto" and settings.api_key()):
         return GeminiEmbedder.from_settings(settings), None
     return None, BM25_ONLY_NOTICE

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
+from agent.paths import places
 from agent.retrieval import background
 from agent.retrieval.blocks import fill_budget, merge_neighbours
 from agent.retrieval.chroma_index import ChunkIndex
@@ -237,7 +238,7 @@ def _dense_ranking(
     seconds' worth of chunks is embedded now; the rest is left for the background.
     """
     if settings.chroma_url is None and len(chunks) <= MAX_CACHED_DENSE:
-        cache = EmbeddingCache(settings.data_dir / "embeddings.sqlite")
+        cache = EmbeddingCache(places(settings).embeddings)
         try:
             vectors = cache.get_many(embedder.name, [c.hash for c in chunks])
             unknown = list({c.hash: c for c in chunks if c.hash not in vectors}.values())

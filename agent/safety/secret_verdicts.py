@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agent.paths import places
+
 KEY_BYTES = 16
 MAX_KEYS = 4_000_000  # 64 MB: past that the store starts over
 _FOLDER = "screened"
@@ -138,14 +140,14 @@ def forget_verdicts() -> None:
 
 
 def verdicts_for(settings: Any) -> SecretVerdicts | None:
-    """The settings' store (None when redaction is off): one per data dir and process, so a chat
+    """The settings' store (None when redaction is off): one per cache folder and process, so a chat
     or MCP session reuses what it loaded."""
     if not settings.redact:
         return None
-    data_dir = settings.data_dir
-    if data_dir not in _OPEN:
-        _OPEN[data_dir] = SecretVerdicts(data_dir)
-    return _OPEN[data_dir]
+    cache_dir = places(settings).cache
+    if cache_dir not in _OPEN:
+        _OPEN[cache_dir] = SecretVerdicts(cache_dir)
+    return _OPEN[cache_dir]
 
 
 def settle(

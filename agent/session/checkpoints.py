@@ -24,7 +24,7 @@ def checkpoint_serde() -> Any:
 
 @contextlib.asynccontextmanager
 async def sqlite_checkpointer(path: Path) -> AsyncIterator[Any]:
-    """A SQLite checkpointer for chat sessions (one file under data_dir)."""
+    """A SQLite checkpointer for chat sessions (sessions.sqlite in the data folder)."""
     import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 

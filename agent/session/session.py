@@ -27,6 +27,7 @@ from agent.mcp.server_configs import server_configs
 from agent.mcp.toolbox import Toolbox
 from agent.mcp.trust import TrustStore
 from agent.models.base import ChatModel
+from agent.paths import places
 from agent.session.result import RunResult
 from agent.session.store import SessionStore
 from agent.settings import Settings
@@ -87,8 +88,8 @@ class Session:
             toolbox = self.toolbox = Toolbox(
                 server_configs(self.settings, self.sources),
                 timeout=self.settings.call_timeout,
-                log_dir=self.settings.data_dir / "logs",
-                trust=TrustStore(self.settings.data_dir),
+                log_dir=places(self.settings).logs,
+                trust=TrustStore(places(self.settings).trust),
             )
             await self._stack.enter_async_context(toolbox)
         toolbox.emit = self.emit
@@ -395,7 +396,7 @@ async def run(
     """
     from agent.retrieval.background import answering
 
-    with answering(settings.data_dir):
+    with answering(places(settings).cache):
         async with Session(
             specs, settings, model, on_event=on_event, on_text=on_text, one_shot=True
         ) as session:

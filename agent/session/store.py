@@ -61,7 +61,7 @@ class SessionInfo:
 
 
 class SessionStore:
-    """The index of chat sessions in data_dir/sessions.sqlite."""
+    """The index of chat sessions in the data folder's sessions.sqlite (agent/paths.py)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -28,6 +28,7 @@ from agent.mcp.server_configs import server_configs
 from agent.mcp.toolbox import CallOutcome, Toolbox
 from agent.mcp.trust import TrustStore
 from agent.models.base import ChatModel, close_model
+from agent.paths import places
 from agent.safety.secret_verdicts import verdicts_for
 from agent.session.result import RunResult
 from agent.session.session import Session
@@ -96,8 +97,8 @@ class Workspace:
         self.toolbox = Toolbox(
             server_configs(settings, [], roots=[str(r) for r in self.roots]),
             timeout=settings.call_timeout,
-            log_dir=settings.data_dir / "logs",
-            trust=TrustStore(settings.data_dir),
+            log_dir=places(settings).logs,
+            trust=TrustStore(places(settings).trust),
         )
         self.documents: dict[str, Document] = {}
         self.records: dict[str, Record] = {}

@@ -4,7 +4,7 @@ On a terminal: line editing and history (prompt_toolkit), a live view of each ac
 rendered as markdown, slash commands (/help). From a pipe: one question (or /command) per line,
 plain text, no colours or spinners. The MCP servers start once and what was gathered is reused
 by each follow-up; with Gemini the packed prefix stays in an explicit context cache. The session
-lives in data_dir/sessions.sqlite: `forage chat --resume [ID]` continues it, and first finishes
+lives in the data folder's sessions.sqlite (agent/paths.py): `forage chat --resume [ID]` continues it, and first finishes
 a question that a killed process left unfinished (running only the calls that had not finished).
 """
 
@@ -75,6 +75,7 @@ def chat(
     """
     from agent.models import make_model
     from agent.models.base import close_model
+    from agent.paths import places
     from agent.session.checkpoints import sqlite_checkpointer
     from agent.session.session import Session
     from agent.session.store import SessionStore
@@ -97,7 +98,7 @@ def chat(
         llm, notice = make_model(settings, caching=True)  # follow-ups reuse the cached prefix
     if notice and not quiet:
         err.print(f"[yellow]{notice}[/]")
-    db = settings.data_dir / "sessions.sqlite"
+    db = places(settings).sessions_db
     store = SessionStore(db)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     models = [llm]
@@ -162,7 +163,7 @@ def chat(
                     err.print(f"[yellow]resuming the unfinished question:[/] {escape(pending)}")
                     await room.answer(session.resume())
                 if interactive:
-                    await prompt_loop(room, settings.data_dir / "chat_history")
+                    await prompt_loop(room, places(settings).chat_history)
                 else:
                     await read_lines(room)
                 return session.thread_id

@@ -122,6 +122,7 @@ def execute(
     """Run the agent over the sources (gather, pack, and answer when want_answer)."""
     from agent.models import make_model
     from agent.models.base import closing
+    from agent.paths import places
     from agent.retrieval.background import hold_until_exit
     from agent.session.session import run
     from agent.settings import load_settings
@@ -134,7 +135,7 @@ def execute(
     if warn_redact:
         warn_unredacted(settings)
     progress = Progress(err, quiet=quiet)
-    hold_until_exit(settings.data_dir)  # one command: background embedding starts as it exits
+    hold_until_exit(places(settings).cache)  # one command: background embedding starts as it exits
 
     def on_text(chunk: str) -> None:
         sys.stdout.write(chunk)

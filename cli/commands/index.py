@@ -46,7 +46,11 @@ def index(
     ] = None,
     embedding: Annotated[str | None, typer.Option("--embedding", help="auto | local | gemini | none")] = None,
     data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Where caches and the embedded index live.")
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Where forage keeps its files, caches and index included (default: the platform folders).",
+        ),
     ] = None,
     allow_host: Annotated[
         list[str] | None, typer.Option("--allow-host", help="Allow a private/loopback host for URL sources.")

@@ -26,6 +26,7 @@ def models(
     from agent.models.gemini import make_client
     from agent.models.gemini_errors import listed
     from agent.models.prices import PRICES_CHECKED, PRICES_SOURCE
+    from agent.paths import places
     from agent.settings import load_settings
 
     with map_errors():
@@ -33,7 +34,7 @@ def models(
         client = make_client(settings)
         catalog = listed(
             lambda: load_catalog(
-                client, data_dir=settings.data_dir, base_url=settings.gemini_base_url,
+                client, data_dir=places(settings).cache, base_url=settings.gemini_base_url,
                 api_key=settings.api_key() or "", refresh=True,
             )
         )  # fmt: skip

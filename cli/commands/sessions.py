@@ -23,11 +23,12 @@ IdArg = Annotated[
 
 
 def _store():  # noqa: ANN202 - imported lazily to keep `forage --help` fast
+    from agent.paths import places
     from agent.session.store import SessionStore
     from agent.settings import load_settings
 
     settings = load_settings({})
-    return SessionStore(settings.data_dir / "sessions.sqlite")
+    return SessionStore(places(settings).sessions_db)
 
 
 def _short(spec: str) -> str:

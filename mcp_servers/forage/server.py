@@ -31,7 +31,8 @@ from agent.session.workspace import LastPack
 from agent.settings import Settings
 from agent.tokens import TokenCounter
 from mcp_servers import common
-from mcp_servers.forage.sessions import Relay, Sessions, work
+from mcp_servers.forage.sessions import ClientScope, Relay, Sessions, work
+from mcp_servers.forage.team import HttpSetup
 
 PROG = "forage mcp"
 INSTRUCTIONS = (
@@ -123,8 +124,8 @@ def _page(last: LastPack, page: int, reply_tokens: int, calls: list[dict[str, An
     )  # fmt: skip
 
 
-def build_server(settings: Settings) -> MCPServer:
-    """Build the forage server; settings (roots, network policy, model) are fixed at start."""
+def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer:
+    """Build the forage server; settings (roots, network policy, model) and tokens are fixed at start."""
     sessions = Sessions(settings)
 
     @contextlib.asynccontextmanager
@@ -134,7 +135,11 @@ def build_server(settings: Settings) -> MCPServer:
         finally:
             await sessions.close()
 
-    server: MCPServer = MCPServer("forage", instructions=INSTRUCTIONS, lifespan=lifespan, log_level="WARNING")
+    http = http or HttpSetup()
+    server: MCPServer = MCPServer(
+        "forage", instructions=INSTRUCTIONS, lifespan=lifespan, log_level="WARNING",
+        token_verifier=http.verifier, auth=http.auth, middleware=[ClientScope()],
+    )  # fmt: skip
     tool = common.tool_registrar(server, READS)
 
     @tool(ForageTool.GATHER_CONTEXT)
@@ -172,7 +177,6 @@ def build_server(settings: Settings) -> MCPServer:
             )  # fmt: skip
             if result.pack is None or result.documents == 0 or workspace.last is None:
                 return _nothing(result.failures)
-            sessions.last = workspace.last
             return _page(workspace.last, page, settings.reply_tokens, _calls(actions))
 
         return await work(workspace, ctx, job)
@@ -199,7 +203,6 @@ def build_server(settings: Settings) -> MCPServer:
             )
             if result.documents == 0:
                 return _nothing(result.failures)
-            sessions.last = workspace.last
             answer = result.answer.text if result.answer else ""
             if result.answer and result.answer.unanswerable:
                 answer = f"The sources do not answer this question: {result.answer.missing}"
@@ -276,10 +279,11 @@ def build_server(settings: Settings) -> MCPServer:
         description="The last pack gathered (all pages).",
         mime_type="text/markdown",
     )
-    def last_pack() -> str:
-        if sessions.last is None:
+    async def last_pack() -> str:
+        last = sessions.last()
+        if last is None:
             return "No pack yet: call gather_context (or ask) first."
-        return "".join(pack_file_parts(sessions.last.pack, sessions.last.fmt))
+        return "".join(pack_file_parts(last.pack, last.fmt))
 
     @server.resource(
         LAST_MANIFEST,
@@ -287,13 +291,14 @@ def build_server(settings: Settings) -> MCPServer:
         description="URI, span, sha256 and tokens of every block of the last pack.",
         mime_type="application/json",
     )
-    def last_manifest() -> str:
-        if sessions.last is None:
+    async def last_manifest() -> str:
+        last = sessions.last()
+        if last is None:
             return json.dumps({"blocks": [], "note": "no pack yet: call gather_context first"})
-        pack = sessions.last.pack
+        pack = last.pack
         return json.dumps(
             {
-                "question": sessions.last.question, "sources": sessions.last.specs, "tokens": pack.tokens,
+                "question": last.question, "sources": last.specs, "tokens": pack.tokens,
                 "budget": pack.budget, "route": pack.route,
                 "blocks": [b.model_dump(exclude_none=True) for b in pack.manifest],
                 "omitted": [o.model_dump() for o in pack.omitted],
@@ -313,7 +318,7 @@ def build_server(settings: Settings) -> MCPServer:
             "contain the answer, say so."
         )
         if not specs:
-            last = sessions.last
+            last = sessions.last()
             if last is None:
                 return f"Call the gather_context tool for this question first, then answer.\n\n{ask_line}"
             context = "".join(pack_file_parts(last.pack, last.fmt))
@@ -323,7 +328,6 @@ def build_server(settings: Settings) -> MCPServer:
             result, _ = await workspace.run(question, specs, want_answer=False, budget=budget)
             if result.pack is None:
                 return f"forage could not gather those sources ({'; '.join(result.failures)}).\n\n{ask_line}"
-            sessions.last = workspace.last
             context = "".join(pack_file_parts(result.pack, "markdown"))
         return f"{context}\n\n{ask_line}"
 
@@ -331,8 +335,10 @@ def build_server(settings: Settings) -> MCPServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run forage as an MCP server: forage mcp [ROOT...] [--allow-host H] [--transport http]."""
+    """Run forage as an MCP server: forage mcp [ROOT...] [--allow-host H] [--transport http --tokens-file F]."""
     from agent.settings import load_settings
+    from mcp_servers.forage import team
+    from mcp_servers.forage.auth import TokenError
 
     parser = common.transport_parser(
         PROG, "Serve forage (gather_context, ask, list_sources, index) over MCP."
@@ -346,7 +352,13 @@ def main(argv: list[str] | None = None) -> None:
         "--mcp-config", action="append", default=[], metavar="PATH",
         help="an mcp.json (mcpServers format) whose servers forage may use as sources (repeatable)",
     )  # fmt: skip
+    parser.add_argument("--chroma-url", help="a Chroma server (http://host:port) shared by everyone's index")
+    team.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.transport != "http" and team.wants_http(args):
+        parser.error(
+            "--tokens-file, --public-url, --oauth-*, --public-host and --allow-origin need --transport http"
+        )
     roots = [Path(r).expanduser().resolve() for r in (args.roots or ["."])]
     missing = [str(r) for r in roots if not r.is_dir()]
     if missing:
@@ -354,13 +366,15 @@ def main(argv: list[str] | None = None) -> None:
     try:
         flags: dict[str, Any] = {
             "roots": roots, "allow_hosts": args.allow_host or None, "model": args.model,
-            "mcp_config": [Path(p) for p in args.mcp_config] or None,
+            "mcp_config": [Path(p) for p in args.mcp_config] or None, "chroma_url": args.chroma_url,
         }  # fmt: skip
         settings = load_settings(flags)
-    except AgentError as exc:
+        http = team.http_setup(args) if args.transport == "http" else None
+    except (AgentError, TokenError, team.RefusedBind) as exc:
         parser.exit(1, f"{PROG}: {exc}\n")
     try:
-        common.run(build_server(settings), args.transport, args.host, args.port)
+        server = build_server(settings, http)
+        common.run(server, args.transport, args.host, args.port, http.security if http else None)
     except KeyboardInterrupt:
         sys.exit(130)
 

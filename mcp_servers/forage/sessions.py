@@ -1,4 +1,9 @@
-"""forage mcp's per-client machinery: one Workspace per session, progress relay, cancellation."""
+"""forage mcp's per-client machinery: one Workspace per session, progress relay, cancellation.
+
+A client is a user (their bearer token's name, team.py) and one MCP session of theirs: its
+sources and last pack are never another's. Resources carry no request context in the SDK, so a
+server middleware (ClientScope) names the calling client for the length of each request.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,11 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
 
 import anyio
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 
@@ -18,6 +26,30 @@ from agent.settings import Settings
 from mcp_servers import common
 
 MAX_SESSIONS = 8  # workspaces kept for streamable HTTP clients; the least recently used is closed
+STDIO = "stdio"  # the one client of a stdio server
+_CLIENT: ContextVar[str] = ContextVar("forage_client", default=STDIO)
+
+
+def client_key(request: Any) -> str:
+    """Whose workspace a request uses: the person its token names (or '-') and its MCP session."""
+    if request is None:
+        return STDIO
+    user = getattr(request, "scope", {}).get("user")
+    token = user.access_token if isinstance(user, AuthenticatedUser) else None
+    # OAuth: many people share one client_id (their editor's), so the subject names the person
+    name = (token.subject or token.client_id) if token is not None else "-"
+    return f"{name}/{request.headers.get('mcp-session-id') or '-'}"
+
+
+class ClientScope:
+    """Server middleware (the SDK's ServerMiddleware): the calling client, for code that has no ctx."""
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        token = _CLIENT.set(client_key(ctx.request))
+        try:
+            return await call_next(ctx)
+        finally:
+            _CLIENT.reset(token)
 
 
 class Relay:
@@ -44,16 +76,20 @@ class Relay:
 
 
 class Sessions:
-    """One Workspace per client session (stdio: one; streamable HTTP: by Mcp-Session-Id)."""
+    """One Workspace per client (stdio: one; streamable HTTP: by user and Mcp-Session-Id)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.by_key: dict[str, Workspace] = {}
-        self.last: LastPack | None = None
         self._closing: set[asyncio.Task[None]] = set()
 
+    def last(self) -> LastPack | None:
+        """The calling client's last pack (ClientScope names the client)."""
+        workspace = self.by_key.get(_CLIENT.get())
+        return workspace.last if workspace is not None else None
+
     def get(self, ctx: Context) -> Workspace:
-        key = (ctx.headers or {}).get("mcp-session-id") or "default"
+        key = client_key(ctx.request_context.request)
         workspace = self.by_key.pop(key, None) or Workspace(self.settings)
         self.by_key[key] = workspace  # most recently used last
         while len(self.by_key) > MAX_SESSIONS:  # HTTP clients that went away without a word
