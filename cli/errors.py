@@ -1,21 +1,26 @@
 """Errors become messages and exit codes here, by one table; commands only say which errors to expect.
 
 Exit codes: 0 ok · 1 user error (bad source, bad config, nothing gathered) · 2 usage ·
-3 partial (some sources failed, the rest were used) · 130 interrupted.
+3 partial (some sources failed, the rest were used) · 70 internal error (an error no table
+lists: one line, the traceback in a log under the data dir's logs/) · 130 interrupted.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from agent.errors import AgentError
+from tools.crash import EXIT_CRASH, crash_report
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+DEBUG_ENV = "FORAGE_DEBUG"
 
 # The errors every command turns into a message, and the exit code each one means. A command
 # adds its own (evals' EvalError, a flag parsed as a ValueError) through map_errors(extra).
@@ -66,14 +71,60 @@ def map_errors(
 
 
 @contextmanager
-def reported() -> Iterator[None]:
-    """Print an error EXIT_CODES lists and go on: one failed chat question does not end the chat."""
+def reported(context: str = "") -> Iterator[None]:
+    """Print an error and go on: one failed chat question does not end the chat.
+
+    An error EXIT_CODES lists is its message; any other is one line and a log (report_crash),
+    or, with --debug, its traceback.
+    """
     try:
         yield
     except tuple(EXIT_CODES) as exc:
         report(str(exc))
+    except (typer.Exit, typer.Abort):  # how a command ends on purpose (both are RuntimeErrors)
+        raise
+    except Exception as exc:  # noqa: BLE001 - the chat outlives one question's bug; the log keeps it
+        if debugging():
+            err.print_exception()
+        else:
+            report_crash(exc, context)
 
 
 def warn(message: str) -> None:
     """Print message as a warning on stderr: something failed that the command can do without."""
     err.print(f"[yellow]warning:[/] {escape(message)}")
+
+
+def set_debug(on: bool) -> None:
+    """--debug: tracebacks as they are. Set as FORAGE_DEBUG so Settings, and the servers forage starts, see it."""
+    if on:
+        os.environ[DEBUG_ENV] = "1"
+
+
+def debugging() -> bool:
+    """Whether --debug or FORAGE_DEBUG asks for tracebacks."""
+    return os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def logs_dir() -> Path:
+    """Where crash logs go: the data dir's logs/ (the default data dir when the settings cannot load)."""
+    from agent.settings import Settings, load_settings
+
+    try:
+        return load_settings().data_dir / "logs"
+    except AgentError:  # a broken config must not hide the crash being reported
+        return Settings.model_fields["data_dir"].get_default(call_default_factory=True) / "logs"
+
+
+def report_crash(exc: BaseException, context: str = "") -> None:
+    """Print an unexpected error as one line, where its traceback was saved, and how to report it."""
+    first, *rest = crash_report(exc, logs_dir(), context=context)
+    report(first)
+    for line in rest:
+        err.print(f"  {escape(line)}")
+
+
+def crash(exc: BaseException, context: str = "") -> typer.Exit:
+    """Report an unexpected error (report_crash); return the Exit (70) for the caller to raise."""
+    report_crash(exc, context)
+    return typer.Exit(EXIT_CRASH)

@@ -372,6 +372,7 @@ def main(argv: list[str] | None = None) -> None:
         http = team.http_setup(args) if args.transport == "http" else None
     except (AgentError, TokenError, team.RefusedBind) as exc:
         parser.exit(1, f"{PROG}: {exc}\n")
+    common.configure_crashes(args.log_dir or settings.data_dir / "logs", args.debug or settings.debug)
     try:
         server = build_server(settings, http)
         common.run(server, args.transport, args.host, args.port, http.security if http else None)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import typer
 
 from agent.errors import AgentError, ConfigError, ModelError
 from cli.errors import (
     EXIT_CODES,
+    EXIT_CRASH,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     EXIT_USER,
@@ -54,8 +58,72 @@ def test_reported_shows_the_error_and_goes_on(capsys: pytest.CaptureFixture[str]
     with reported():
         raise AgentError("no source 'x' in this session")
     assert capsys.readouterr().err == "error: no source 'x' in this session\n"
-    with pytest.raises(KeyError), reported():
+
+
+def test_reported_turns_a_bug_into_one_line_and_a_log_and_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FORAGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FORAGE_DEBUG", "0")  # restored after the test: --debug sets it
+    with reported():
         raise KeyError("not in the table")
+    err = capsys.readouterr().err
+    assert err.startswith("error: an unexpected error (KeyError: 'not in the table')\n")
+    assert "Traceback" not in err
+    logs = list((tmp_path / "data" / "logs").glob("crash-*.log"))
+    assert len(logs) == 1, err
+    log = logs[0]
+    assert str(log) in err and 'raise KeyError("not in the table")' in log.read_text()
+    with pytest.raises(typer.Exit), reported():
+        raise typer.Exit(0)  # ending a chat on purpose is not an error
+
+
+def test_reported_prints_the_traceback_under_debug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FORAGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FORAGE_DEBUG", "1")
+    with reported():
+        raise KeyError("not in the table")
+    assert "Traceback" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "logs").exists()
+
+
+def _crashing_main(monkeypatch: pytest.MonkeyPatch, *argv: str) -> int:
+    """Run cli.app.main with a command that has a bug; return its exit code."""
+    from cli import app as cli_app
+
+    def boom() -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(cli_app.app, "registered_commands", [*cli_app.app.registered_commands])
+    cli_app.app.command("boom")(boom)
+    monkeypatch.setattr(sys, "argv", ["forage", *argv])
+    with pytest.raises(SystemExit) as caught:
+        cli_app.main()
+    return int(caught.value.code or 0)
+
+
+def test_main_turns_a_bug_into_exit_70_one_line_and_a_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FORAGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FORAGE_DEBUG", "0")  # restored after the test: --debug sets it
+    assert _crashing_main(monkeypatch, "boom") == EXIT_CRASH
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert lines[0] == "error: an unexpected error (RuntimeError: kaboom)"
+    assert "Traceback" not in err and "report" in lines[-1]
+    (log,) = (tmp_path / "data" / "logs").glob("crash-*.log")
+    assert str(log) in lines[1] and "RuntimeError: kaboom" in log.read_text()
+
+
+def test_debug_flag_lets_the_traceback_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORAGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FORAGE_DEBUG", "0")  # restored after the test: --debug sets it
+    with pytest.raises(RuntimeError, match="kaboom"):
+        _crashing_main(monkeypatch, "--debug", "boom")
+    assert not (tmp_path / "data" / "logs").exists()
 
 
 # Every command's error paths, run as a user runs them: the exit code and the whole message.
