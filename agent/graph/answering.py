@@ -54,6 +54,8 @@ class AnswerNodes:
     async def route(self, state: AgentState) -> dict[str, Any]:
         if self.on_gathered is not None:
             await self.on_gathered()
+        if not state.get("documents"):
+            return {}  # the graph ends here (build.after_route): no route to announce
         gathered = sum(d.tokens for d in state.get("documents", {}).values())
         unbounded = bool(state.get("unbounded"))
         avail = self.available()

@@ -95,9 +95,9 @@ def ask(
 
 def finish(result: Any, *, quiet: bool) -> Any:
     """Fail when nothing was gathered; otherwise print the summary and the sources that failed."""
-    if result.documents == 0:
-        lines = "\n".join(f"  - {f}" for f in result.failures) or "  (the sources held no readable text)"
-        raise fail(f"nothing could be gathered from the sources:\n{lines}")
+    nothing = result.nothing_gathered()
+    if nothing:
+        raise fail(nothing)
     if not quiet:
         err.print(f"[dim]{format_summary(result)}[/]")
     if result.failures:

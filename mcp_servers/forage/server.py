@@ -27,6 +27,7 @@ from pydantic import Field
 from agent.errors import AgentError
 from agent.events import Embedding
 from agent.pack.packing import pack_file_parts, paginate
+from agent.session.result import RunResult
 from agent.session.workspace import LastPack
 from agent.settings import Settings
 from agent.tokens import TokenCounter
@@ -78,9 +79,8 @@ def _calls(actions: list[Any]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _nothing(failures: list[str]) -> CallToolResult:
-    lines = "; ".join(failures) or "the sources held no readable text"
-    return common.error_result(AgentError(f"nothing could be gathered: {lines}"))
+def _nothing(result: RunResult) -> CallToolResult:
+    return common.error_result(AgentError(result.nothing_gathered() or "nothing could be gathered"))
 
 
 def _page(last: LastPack, page: int, reply_tokens: int, calls: list[dict[str, Any]]) -> CallToolResult:
@@ -176,7 +176,7 @@ def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer
                 on_event=relay,
             )  # fmt: skip
             if result.pack is None or result.documents == 0 or workspace.last is None:
-                return _nothing(result.failures)
+                return _nothing(result)
             return _page(workspace.last, page, settings.reply_tokens, _calls(actions))
 
         return await work(workspace, ctx, job)
@@ -202,7 +202,7 @@ def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer
                 question, sources, want_answer=True, model=model or None, on_event=relay
             )
             if result.documents == 0:
-                return _nothing(result.failures)
+                return _nothing(result)
             answer = result.answer.text if result.answer else ""
             if result.answer and result.answer.unanswerable:
                 answer = f"The sources do not answer this question: {result.answer.missing}"
@@ -257,7 +257,7 @@ def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer
         async def job(relay: Relay) -> CallToolResult:
             result, _ = await workspace.run("", sources, want_answer=False, unbounded=True, on_event=relay)
             if not result.gathered:
-                return _nothing(result.failures)
+                return _nothing(result)
             stats = await asyncio.to_thread(
                 build_index, result.gathered, settings,
                 on_progress=lambda done, total: relay(Embedding(done=done, total=total)),
