@@ -38,10 +38,13 @@ FAMILIES: list[tuple[str, Callable[[BaseException], bool] | None, str]] = [
     ("pydantic_core._pydantic_core.ValidationError", _from_gemini_sdk,
      "the Gemini API sent a reply forage could not read"),
     ("json.decoder.JSONDecodeError", _from_gemini_sdk, "the Gemini API sent a reply forage could not read"),
+    ("google.genai.errors.UnknownApiResponseError", None, "the Gemini API sent a reply forage could not read"),
     ("pydantic_core._pydantic_core.ValidationError", None, "forage could not read a reply or a saved file"),
     ("sqlite3.DatabaseError", None, "a local database under the data dir could not be read or written"),
     ("httpx.TimeoutException", None, "a network request timed out"),
+    ("httpx2.TimeoutException", None, "a network request timed out"),  # google-genai's fork of httpx
     ("httpx.TransportError", None, "a network connection failed"),
+    ("httpx2.TransportError", None, "a network connection failed"),
     ("MemoryError", None, "forage ran out of memory"),
     ("RecursionError", None, "a document was nested too deeply to read"),
 ]  # fmt: skip
