@@ -1,7 +1,7 @@
 """Faults the fake Gemini server can inject, one per request, in the order a test queues them.
 
 `fake.inject(Fault("status", status=503))` makes the next generate request (generateContent or
-streamGenerateContent; other RPCs pass untouched) fail that way; the request after it is served
+streamGenerateContent, or only the one named by `action`; other RPCs pass untouched) fail that way; the request after it is served
 normally again. Each fault is what the real API or the network does on a bad day:
 
 - status: an error status with the API's error body (429 carries Retry-After: retry_after);
@@ -36,6 +36,20 @@ class Fault:
     status: int = 503
     retry_after: float | None = None
     delay_s: float = 0.0
+    action: str | None = None  # only this RPC (e.g. streamGenerateContent: the answer); None: any generate
+
+    def applies(self, action: str) -> bool:
+        return self.action is None or self.action == action
+
+
+def take(faults: list[Fault], action: str) -> Fault | None:
+    """Remove and return the first queued fault for this RPC (None for an RPC no fault targets)."""
+    if action not in GENERATE_ACTIONS:
+        return None
+    for i, fault in enumerate(faults):
+        if fault.applies(action):
+            return faults.pop(i)
+    return None
 
 
 def _reset(handler: Any) -> None:

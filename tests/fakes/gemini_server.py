@@ -27,15 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.fakes.gemini_faults import (
-    GENERATE_ACTIONS,
-    IN_REPLY,
-    LOST,
-    Fault,
-    before_reply,
-    faulty_parts,
-    send_faulty,
-)
+from tests.fakes.gemini_faults import IN_REPLY, LOST, Fault, before_reply, faulty_parts, send_faulty, take
 
 _PATH_RE = re.compile(r"^/(?:v[0-9a-z]+/)?(?P<rest>.+)$")
 GENERATE = ["generateContent", "countTokens", "createCachedContent", "batchGenerateContent"]
@@ -256,10 +248,8 @@ class _Handler(BaseHTTPRequestHandler):
         if failure:
             self._send(failure, _error(failure))
             return
-        self.fault = None
-        if rest.rpartition(":")[2] in GENERATE_ACTIONS:
-            with fake.lock:
-                self.fault = fake.faults.pop(0) if fake.faults else None
+        with fake.lock:
+            self.fault = take(fake.faults, rest.rpartition(":")[2])
         if self.fault and before_reply(self, self.fault, _error(self.fault.status)):
             return
         if rest.startswith("cachedContents"):

@@ -60,7 +60,7 @@ def run_cli(
     """Run `forage ARGS` as a user does, in tmp, and return what it printed and its exit code."""
     return subprocess.run(
         [sys.executable, "-m", "cli.app", *args],
-        capture_output=True, text=True, timeout=timeout, input=input, cwd=tmp,
+        capture_output=True, text=True, timeout=timeout, input=input, cwd=ROOT,  # servers import from cwd
         env=env if env is not None else env_for(tmp, gemini_url=gemini_url),
     )  # fmt: skip
 
@@ -146,3 +146,30 @@ def verdict(
         exit_code=exit_code, message=message, traceback=traceback, data_kept=data_kept if kept else "LOST",
         ok=not problems, detail=detail,
     )  # fmt: skip
+
+
+SOURCE = '"""HTTP client."""\n\nRETRY_DELAY_SECONDS = 7  # the delay before the first retry\n'
+
+
+def code_folder(tmp: Path) -> Path:
+    """A one-file folder to ask about (the answer: 7 seconds, in client.py)."""
+    root = tmp / "code"
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "client.py").write_text(SOURCE)
+    return root
+
+
+def source_intact(root: Path) -> bool:
+    """The folder the case read is as it was written: a fault never touches the user's files."""
+    return (root / "client.py").read_text() == SOURCE
+
+
+def plan_one_read(fake: Any, root: Path) -> None:
+    """Queue the Gemini planner's turn: read client.py, then done."""
+    fake.reply_call("read_file", {"path": str(root / "client.py")})
+    fake.reply_text("DONE")
+
+
+def crash_logs(tmp: Path) -> list[Path]:
+    """The crash logs written under the case's data dir."""
+    return sorted((tmp / "data" / "logs").glob("crash-*.log"))
