@@ -17,6 +17,7 @@ normally again. Each fault is what the real API or the network does on a bad day
 from __future__ import annotations
 
 import json
+import select
 import socket
 import struct
 import time
@@ -60,10 +61,24 @@ def _reset(handler: Any) -> None:
     sock.close()
 
 
+def _client_gone(handler: Any) -> bool:
+    """The client closed its end (a read would say EOF now)."""
+    sock: socket.socket = handler.connection
+    readable, _, _ = select.select([sock], [], [], 0)
+    try:
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:  # reset by the client: gone too
+        return True
+
+
 def before_reply(handler: Any, fault: Fault, error_body: dict[str, Any]) -> bool:
     """Apply a fault that comes before any reply; True when the request is answered (or dropped)."""
     if fault.kind == "slow":
         time.sleep(fault.delay_s)
+        if _client_gone(handler):  # it gave up waiting: the API would not bill or answer it either
+            handler.rec.status, handler.rec.note = 0, "injected slow: the client had gone"
+            handler.close_connection = True
+            return True
         return False  # then serve it normally: a late first byte, not a missing one
     if fault.kind == "status":
         data = json.dumps(error_body).encode()

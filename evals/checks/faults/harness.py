@@ -72,6 +72,7 @@ class McpReply:
     is_error: bool
     text: str
     stderr: str
+    progress: list[str]  # the progress messages the call sent before its result
 
 
 def call_forage_mcp(
@@ -85,16 +86,23 @@ def call_forage_mcp(
         command=sys.executable, args=["-m", "cli.app", "mcp", *roots], env=env, cwd=str(ROOT)
     )
 
+    progress: list[str] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(message or f"{done}/{total}")
+
     async def go(errlog: Any) -> Any:
         async with Client(stdio_client(params, errlog=errlog)) as client:
-            return await client.call_tool(tool, arguments)
+            return await client.call_tool(
+                tool, arguments, read_timeout_seconds=120, progress_callback=on_progress
+            )
 
     with tempfile.TemporaryFile("w+", dir=tmp) as errlog:
         res = asyncio.run(go(errlog))
         errlog.seek(0)
         stderr = errlog.read()
     text = "\n".join(getattr(c, "text", "") for c in res.content)
-    return McpReply(is_error=bool(res.is_error), text=text, stderr=stderr)
+    return McpReply(is_error=bool(res.is_error), text=text, stderr=stderr, progress=progress)
 
 
 def has_traceback(text: str) -> bool:
