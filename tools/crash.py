@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import re
 import tempfile
 import time
 import traceback
@@ -61,7 +62,8 @@ OS_ERRORS = {
 
 def describe(exc: BaseException) -> str:
     """What failed, in the user's terms, with the error's own short text."""
-    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+    # pydantic's "[type=..., input_value=...]" tail repeats the input: the first words say what failed
+    detail = re.sub(r"\s*\[type=.*", "", " ".join(str(exc).split()))[:200] or type(exc).__name__
     if isinstance(exc, OSError) and exc.errno in OS_ERRORS:
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{OS_ERRORS[exc.errno]}{where}: {detail}"

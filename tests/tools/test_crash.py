@@ -103,3 +103,14 @@ def test_when_no_log_can_be_written_the_message_still_comes(
     lines = crash_report(_raised(RuntimeError("bug")), blocked / "logs")
     assert lines[0] == "an unexpected error (RuntimeError: bug)"
     assert "could not be written" in lines[1] and "--debug" in lines[2]
+
+
+def test_pydantic_details_stop_before_the_echoed_input() -> None:
+    class Part(BaseModel):
+        n: int
+
+    try:
+        Part.model_validate({"n": "secret-ish input " * 20})
+    except Exception as exc:  # noqa: BLE001
+        said = describe(exc)
+    assert "validation error for Part" in said and "[type=" not in said and "secret-ish" not in said

@@ -139,3 +139,17 @@ def test_a_signature_that_is_not_base64_is_named_as_an_unreadable_reply(fake: Fa
         model_for(fake, Recorder()).generate(HI)
     assert type(info.value).__name__ == "ValidationError"
     assert describe(info.value).startswith("the Gemini API sent a reply forage could not read")
+
+
+def test_the_retry_policy_comes_from_settings(fake: FakeGemini, tmp_path) -> None:
+    from agent.settings import Settings
+
+    settings = Settings(
+        model=MODEL, gemini_api_key="test-key", gemini_base_url=fake.url, data_dir=tmp_path,
+        api_tries=2, api_backoff=0.0, api_timeout=0.4,
+    )  # fmt: skip
+    model = GeminiModel.from_settings(settings)
+    assert (model.max_retries, model.backoff_s, model.timeout_s) == (1, 0.0, 0.4)
+    fake.inject(*[Fault("slow", delay_s=1.0)] * 2)
+    with pytest.raises(ModelError, match="within 0.4 s, 2 tries"):  # the client's deadline is api_timeout
+        model.generate(HI)
