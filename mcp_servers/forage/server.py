@@ -79,8 +79,9 @@ def _calls(actions: list[Any]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _nothing(result: RunResult) -> CallToolResult:
-    return common.error_result(AgentError(result.nothing_gathered() or "nothing could be gathered"))
+def _nothing(result: RunResult, *, answering: bool = False) -> CallToolResult:
+    message = result.nothing_gathered(answering=answering) or "nothing could be gathered"
+    return common.error_result(AgentError(message))
 
 
 def _page(last: LastPack, page: int, reply_tokens: int, calls: list[dict[str, Any]]) -> CallToolResult:
@@ -202,7 +203,7 @@ def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer
                 question, sources, want_answer=True, model=model or None, on_event=relay
             )
             if result.documents == 0:
-                return _nothing(result)
+                return _nothing(result, answering=True)
             answer = result.answer.text if result.answer else ""
             if result.answer and result.answer.unanswerable:
                 answer = f"The sources do not answer this question: {result.answer.missing}"

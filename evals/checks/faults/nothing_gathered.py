@@ -12,6 +12,7 @@ from evals.checks.faults import harness as h
 from evals.checks.faults.registry import Outcome, fault
 
 SAYS = ("nothing could be gathered", "no model was asked")
+PACK_SAYS = ("nothing could be gathered",)  # packing asks no model: the message does not mention one
 ANSWER_CALLS = ("streamGenerateContent", "countTokens")  # what answering asks the API for
 
 
@@ -53,7 +54,7 @@ def chat_nothing(tmp: Path) -> Outcome:
     )  # fmt: skip
 
 
-def _mcp(tmp: Path, tool: str) -> Outcome:
+def _mcp(tmp: Path, tool: str, says: tuple[str, ...]) -> Outcome:
     sources = _empty(tmp)
     env = h.env_for(tmp, FORAGE_MODEL="extractive")
     reply = h.call_forage_mcp(
@@ -62,15 +63,26 @@ def _mcp(tmp: Path, tool: str) -> Outcome:
     claims = [p for p in reply.progress if "packed" in p]
     return h.verdict(
         exit_code=None, expected=None, message=h.first_error(reply.text), shown=reply.text + "\n" + reply.stderr,
-        must_say=SAYS, data_kept="no pack claimed in progress", kept=reply.is_error and not claims,
+        must_say=says, data_kept="no pack claimed in progress", kept=reply.is_error and not claims,
     )  # fmt: skip
 
 
 @fault("nothing gathered: ask tool", "mcp")
 def mcp_ask_nothing(tmp: Path) -> Outcome:
-    return _mcp(tmp, "ask")
+    return _mcp(tmp, "ask", SAYS)
 
 
 @fault("nothing gathered: gather_context tool", "mcp")
 def mcp_gather_nothing(tmp: Path) -> Outcome:
-    return _mcp(tmp, "gather_context")
+    return _mcp(tmp, "gather_context", PACK_SAYS)
+
+
+@fault("nothing gathered", "pack")
+def pack_nothing(tmp: Path) -> Outcome:
+    out = tmp / "pack.md"
+    proc = h.run_cli("pack", *_empty(tmp), "-o", str(out), tmp=tmp)
+    return h.verdict(
+        exit_code=proc.returncode, expected=1, message=h.first_error(proc.stderr), shown=proc.stderr,
+        must_say=PACK_SAYS, must_not_say=("packed", "model"), data_kept="no empty pack file written",
+        kept=not out.exists() and len(h.error_lines(proc.stderr)) == 1,
+    )  # fmt: skip
