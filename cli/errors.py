@@ -112,7 +112,7 @@ def logs_dir() -> Path:
 
     try:
         return load_settings().data_dir / "logs"
-    except AgentError:  # a broken config must not hide the crash being reported
+    except Exception:  # noqa: BLE001 - reporting a crash must not crash: any failure here means the default
         return Settings.model_fields["data_dir"].get_default(call_default_factory=True) / "logs"
 
 

@@ -62,8 +62,12 @@ OS_ERRORS = {
 
 def describe(exc: BaseException) -> str:
     """What failed, in the user's terms, with the error's own short text."""
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - an error whose own text fails is still reported, by its name
+        text = ""
     # pydantic's "[type=..., input_value=...]" tail repeats the input: the first words say what failed
-    detail = re.sub(r"\s*\[type=.*", "", " ".join(str(exc).split()))[:200] or type(exc).__name__
+    detail = re.sub(r"\s*\[type=.*", "", " ".join(text.split()))[:200] or type(exc).__name__
     if isinstance(exc, OSError) and exc.errno in OS_ERRORS:
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{OS_ERRORS[exc.errno]}{where}: {detail}"

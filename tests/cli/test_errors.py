@@ -168,3 +168,14 @@ def test_a_pack_that_cannot_be_written_says_so_after_packing(tmp_path) -> None:
     assert res.stderr.endswith(
         "error: cannot write nodir/x.md: No such file or directory; choose another --output\n"
     )
+
+
+def test_a_crash_under_a_broken_config_still_gets_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FORAGE_DEBUG", "0")
+    monkeypatch.setenv("FORAGE_ROUTE", "fastest")  # load_settings fails: the default data dir is used
+    monkeypatch.setenv("HOME", str(tmp_path))  # the default data dir is ~/.cache/forage
+    with reported():
+        raise KeyError("x")
+    assert str(tmp_path / ".cache" / "forage" / "logs") in capsys.readouterr().err

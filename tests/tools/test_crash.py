@@ -114,3 +114,11 @@ def test_pydantic_details_stop_before_the_echoed_input() -> None:
     except Exception as exc:  # noqa: BLE001
         said = describe(exc)
     assert "validation error for Part" in said and "[type=" not in said and "secret-ish" not in said
+
+
+def test_an_error_whose_text_fails_is_still_described() -> None:
+    class Odd(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    assert describe(Odd()) == "an unexpected error (Odd: Odd)"
