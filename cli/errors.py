@@ -107,13 +107,14 @@ def debugging() -> bool:
 
 
 def logs_dir() -> Path:
-    """Where crash logs go: the data dir's logs/ (the default data dir when the settings cannot load)."""
-    from agent.settings import Settings, load_settings
+    """Where crash logs go: beside the servers' logs (agent/paths.py), by default when the settings cannot load."""
+    from agent.paths import default_cache_dir, places
+    from agent.settings import load_settings
 
     try:
-        return load_settings().data_dir / "logs"
+        return places(load_settings()).logs
     except Exception:  # noqa: BLE001 - reporting a crash must not crash: any failure here means the default
-        return Settings.model_fields["data_dir"].get_default(call_default_factory=True) / "logs"
+        return default_cache_dir() / "logs"
 
 
 def report_crash(exc: BaseException, context: str = "") -> None:

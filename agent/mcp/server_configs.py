@@ -43,7 +43,7 @@ def server_configs(
     roots = list(roots) if roots is not None else local_roots(list(sources))
     configs: dict[str, ServerConfig] = {}
     # An internal error in a server: its traceback saved beside forage's own crash logs.
-    crashes = ("--log-dir", str(settings.data_dir / "logs"), *(("--debug",) if settings.debug else ()))
+    crashes = ("--log-dir", str(places(settings).logs), *(("--debug",) if settings.debug else ()))
     git: list[str] = []
     if long_lived or any(s.kind == "git" for s in sources):  # read_repo: cached checkouts, host policy
         git = ["--git-cache", str(places(settings).git)]

@@ -27,6 +27,7 @@ from pydantic import Field
 from agent.errors import AgentError
 from agent.events import Embedding
 from agent.pack.packing import pack_file_parts, paginate
+from agent.paths import places
 from agent.session.result import RunResult
 from agent.session.workspace import LastPack
 from agent.settings import Settings
@@ -373,7 +374,7 @@ def main(argv: list[str] | None = None) -> None:
         http = team.http_setup(args) if args.transport == "http" else None
     except (AgentError, TokenError, team.RefusedBind) as exc:
         parser.exit(1, f"{PROG}: {exc}\n")
-    common.configure_crashes(args.log_dir or settings.data_dir / "logs", args.debug or settings.debug)
+    common.configure_crashes(args.log_dir or places(settings).logs, args.debug or settings.debug)
     try:
         server = build_server(settings, http)
         common.run(server, args.transport, args.host, args.port, http.security if http else None)

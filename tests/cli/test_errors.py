@@ -175,7 +175,7 @@ def test_a_crash_under_a_broken_config_still_gets_its_log(
 ) -> None:
     monkeypatch.setenv("FORAGE_DEBUG", "0")
     monkeypatch.setenv("FORAGE_ROUTE", "fastest")  # load_settings fails: the default data dir is used
-    monkeypatch.setenv("HOME", str(tmp_path))  # the default data dir is ~/.cache/forage
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the default logs: the cache folder's
     with reported():
         raise KeyError("x")
-    assert str(tmp_path / ".cache" / "forage" / "logs") in capsys.readouterr().err
+    assert str(tmp_path / "cache" / "forage" / "logs") in capsys.readouterr().err
