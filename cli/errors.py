@@ -7,6 +7,7 @@ lists: one line, the traceback in a log under the data dir's logs/) · 130 inter
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -129,3 +130,18 @@ def crash(exc: BaseException, context: str = "") -> typer.Exit:
     """Report an unexpected error (report_crash); return the Exit (70) for the caller to raise."""
     report_crash(exc, context)
     return typer.Exit(EXIT_CRASH)
+
+
+class _WarningLines(logging.Handler):
+    """A logging handler that prints each record as one warning line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        warn(record.getMessage())
+
+
+def show_state_warnings() -> None:
+    """Print the agent's notes about damaged local state (agent/damaged.py) as warning lines."""
+    logger = logging.getLogger("forage.state")
+    if not any(isinstance(h, _WarningLines) for h in logger.handlers):
+        logger.addHandler(_WarningLines())
+        logger.propagate = False  # one line, not a second copy through the root logger
