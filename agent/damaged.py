@@ -90,7 +90,7 @@ class Kept:
     """What a store keeps, in the user's words, and how to count it in a file that may be broken."""
 
     items: str  # plural noun: "saved chat sessions"
-    count_sql: str  # one row, one integer
+    count_sql: str = ""  # one row, one integer (SQLite stores)
     after: str = ""  # what happens next, for caches: "they will be computed again"
 
     def lost(self, count: int | None) -> str:
@@ -99,10 +99,11 @@ class Kept:
         return f"{said} could not be read" + (f" ({self.after})" if self.after else "")
 
 
-def check_sqlite(path: Path, kept: Kept, *, thorough: bool = False) -> bool:
-    """Set `path` aside if it is not a readable SQLite database; True if it was.
+def check_sqlite(path: Path, kept: Kept, *, thorough: bool = False, aside: Path | None = None) -> bool:
+    """Set `path` (or the folder `aside` that holds it) aside if it is not a readable SQLite database.
 
-    thorough adds `PRAGMA quick_check` (every page: for small, precious files such as the sessions).
+    Return True if it was. thorough adds `PRAGMA quick_check` (every page: for small, precious
+    files such as the sessions).
     """
     if not path.is_file():
         return False
@@ -112,7 +113,7 @@ def check_sqlite(path: Path, kept: Kept, *, thorough: bool = False) -> bool:
         # A failed quick_check raises a plain DatabaseError (no code): that is damage too.
         if not is_damage(exc) and getattr(exc, "sqlite_errorcode", None) is not None:
             raise
-        set_aside(path, kept.lost(count_rows(path, kept.count_sql)))
+        set_aside(aside or path, kept.lost(count_rows(path, kept.count_sql)))
         return True
     return False
 
