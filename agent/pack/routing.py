@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.events import EventSink, Notice
+from agent.isolation import file_faults
 from agent.pack.packing import build_pack, frame_tokens
 from agent.safety.screening import safety_report
 from agent.settings import Settings
@@ -126,7 +127,32 @@ def pack_documents(
     with_question: bool = True,
     on_event: EventSink | None = None,
 ) -> tuple[Pack, str | None]:
-    """Select (when routed so), then pack under the budget. Returns the pack and any notice."""
+    """Select (when routed so), then pack under the budget. Returns the pack and any notice.
+
+    A file that fails a step (chunking, outlining, excerpting) goes plainer; the manifest's
+    warnings say which and why (agent/isolation.py).
+    """
+    with file_faults() as warnings:
+        pack, notice = _pack_documents(
+            documents, question, settings=settings, counter=counter, route=route, budget=budget,
+            fmt=fmt, with_question=with_question, on_event=on_event,
+        )  # fmt: skip
+    pack.warnings = warnings
+    return pack, notice
+
+
+def _pack_documents(
+    documents: Sequence[Document],
+    question: str,
+    *,
+    settings: Settings,
+    counter: TokenCounter,
+    route: str,
+    budget: int | None,
+    fmt: str,
+    with_question: bool,
+    on_event: EventSink | None,
+) -> tuple[Pack, str | None]:
     docs = list(documents)
     gathered = sum(d.tokens for d in docs)
     notice = None
