@@ -18,7 +18,7 @@ from cli.commands import servers as servers_cli
 from cli.commands import sessions as sessions_cli
 from cli.commands.ask import ask
 from cli.commands.pack import pack
-from cli.errors import EXIT_INTERRUPTED, crash, debugging, err, set_debug, show_state_warnings
+from cli.errors import EXIT_INTERRUPTED, crash, debugging, err, set_debug, show_agent_warnings
 
 HELP = """\
 forage gathers the context for a question from folders, files, PDFs and web pages, packs it
@@ -74,7 +74,7 @@ def main() -> None:
     from tools.runtime import skip_exit_collection, tune_gc
 
     tune_gc()
-    show_state_warnings()
+    show_agent_warnings()
     try:
         app()
     except KeyboardInterrupt:

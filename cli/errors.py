@@ -139,9 +139,11 @@ class _WarningLines(logging.Handler):
         warn(record.getMessage())
 
 
-def show_state_warnings() -> None:
-    """Print the agent's notes about damaged local state (agent/damaged.py) as warning lines."""
-    logger = logging.getLogger("forage.state")
-    if not any(isinstance(h, _WarningLines) for h in logger.handlers):
-        logger.addHandler(_WarningLines())
-        logger.propagate = False  # one line, not a second copy through the root logger
+def show_agent_warnings() -> None:
+    """Print the agent's notes as warning lines: damaged local state set aside (agent/damaged.py)
+    and files that failed a step outside a pack (agent/isolation.py)."""
+    for name in ("forage.state", "forage.files"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, _WarningLines) for h in logger.handlers):
+            logger.addHandler(_WarningLines())
+            logger.propagate = False  # one line, not a second copy through the root logger

@@ -93,7 +93,9 @@ def sweep(paths: list[Path]) -> tuple[int, list[str]]:
         chunked.append(chunks)  # type: ignore[arg-type]
         words = {w: 1.0 for w in Path(doc.uri).stem.lower().split("_") if w}
         for chunk in chunks[:2]:  # type: ignore[index]
-            attempt("excerpt", doc.uri, lambda c=chunk, doc=doc: excerpt(c, doc, words, estimate_tokens, 120))
+            attempt(
+                "excerpt", doc.uri, lambda c=chunk, doc=doc, w=words: excerpt(c, doc, w, estimate_tokens, 120)
+            )
     for b in range(0, len(docs), 2000):  # the symbol index, as ranking builds it, a batch at a time
         part = docs[b : b + 2000]
         attempt("definition_names", f"batch {b}", lambda part=part: list(definition_names(part)))
