@@ -18,7 +18,16 @@ from cli.commands import servers as servers_cli
 from cli.commands import sessions as sessions_cli
 from cli.commands.ask import ask
 from cli.commands.pack import pack
-from cli.errors import EXIT_INTERRUPTED, crash, debugging, err, set_debug, show_agent_warnings
+from cli.errors import (
+    EXIT_INTERRUPTED,
+    crash,
+    debugging,
+    err,
+    fail,
+    set_debug,
+    show_agent_warnings,
+    storage_problem,
+)
 
 HELP = """\
 forage gathers the context for a question from folders, files, PDFs and web pages, packs it
@@ -83,6 +92,8 @@ def main() -> None:
     except Exception as exc:
         if debugging():
             raise  # the traceback, as Typer prints it
+        if (problem := storage_problem(exc)) is not None:
+            sys.exit(fail(problem).exit_code)  # the machine's limit, not a bug to report
         sys.exit(crash(exc, " ".join(["forage", *sys.argv[1:2]])).exit_code)
     finally:
         skip_exit_collection()

@@ -7,6 +7,7 @@ lists: one line, the traceback in a log under the data dir's logs/) · 130 inter
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -116,6 +117,40 @@ def logs_dir() -> Path:
         return places(load_settings()).logs
     except Exception:  # noqa: BLE001 - reporting a crash must not crash: any failure here means the default
         return default_cache_dir() / "logs"
+
+
+# A machine that will not store forage's files: not a bug to report, one line and what to do.
+_FULL, _READ_ONLY = "is full", "is read-only"
+_STORAGE_ERRNOS = {errno.ENOSPC: _FULL, errno.EDQUOT: _FULL, errno.EFBIG: _FULL, errno.EROFS: _READ_ONLY}
+_STORAGE_SQLITE = {"SQLITE_FULL": _FULL, "SQLITE_READONLY": _READ_ONLY}
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """A full or read-only disk (or data dir) behind exc, said in one line with what to do; else None."""
+    data_dir = logs_dir().parent
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:  # the error, or what it was raised from
+        seen.add(id(cause))
+        how, where = None, f"the data dir {data_dir}"
+        if isinstance(cause, OSError):
+            how = _STORAGE_ERRNOS.get(cause.errno or 0)
+            inside = bool(cause.filename) and Path(str(cause.filename)).is_relative_to(data_dir)
+            if how is None and cause.errno in (errno.EACCES, errno.EPERM) and inside:
+                how = "is not writable"
+            if cause.filename and not inside:
+                where = f"the disk of {cause.filename}"
+        else:
+            name = str(getattr(cause, "sqlite_errorname", ""))
+            how = next((v for k, v in _STORAGE_SQLITE.items() if name.startswith(k)), None)
+        if how is not None:
+            return (
+                f"forage could not save its files: {where} {how}. "
+                + ("Free some space there" if how == _FULL else "Make it writable")
+                + ", or point FORAGE_DATA_DIR at another folder."
+            )
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def report_crash(exc: BaseException, context: str = "") -> None:

@@ -179,3 +179,34 @@ def test_a_crash_under_a_broken_config_still_gets_its_log(
     with reported():
         raise KeyError("x")
     assert str(tmp_path / "cache" / "forage" / "logs") in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- a full or read-only disk
+
+
+def test_a_full_or_read_only_data_dir_is_one_line_with_what_to_do(tmp_path, monkeypatch) -> None:
+    import errno
+    import sqlite3
+
+    from cli.errors import storage_problem
+
+    monkeypatch.setenv("FORAGE_DATA_DIR", str(tmp_path / "data"))
+    full = OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "data" / "pending"))
+    assert storage_problem(full) == (
+        f"forage could not save its files: the data dir {tmp_path / 'data'} is full. "
+        "Free some space there, or point FORAGE_DATA_DIR at another folder."
+    )
+    read_only = OSError(errno.EROFS, "Read-only file system", "/elsewhere/out.md")
+    assert storage_problem(read_only) == (
+        "forage could not save its files: the disk of /elsewhere/out.md is read-only. "
+        "Make it writable, or point FORAGE_DATA_DIR at another folder."
+    )
+    db = sqlite3.OperationalError("database or disk is full")
+    db.sqlite_errorname = "SQLITE_FULL"  # as sqlite3 sets it
+    wrapped = RuntimeError("saving the session failed")
+    wrapped.__cause__ = db
+    assert "is full" in (storage_problem(wrapped) or "")
+    denied = PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "data" / "sessions.sqlite"))
+    assert "is not writable. Make it writable" in (storage_problem(denied) or "")
+    assert storage_problem(PermissionError(errno.EACCES, "Permission denied", "/etc/shadow")) is None
+    assert storage_problem(ValueError("a bug")) is None
