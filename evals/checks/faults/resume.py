@@ -141,7 +141,7 @@ def _cache_rows(data: Path) -> tuple[int, int]:
 
 @fault("kill -9 during the background embedder", "ask")
 def killed_worker(tmp: Path) -> Outcome:
-    root = corpus(tmp, 16)  # ~130 chunks: a few of the worker's batches of 64
+    root = corpus(tmp, 48)  # ~380 chunks: over select.EMBED_AT_QUESTION (300), so the rest goes to the worker
     data = tmp / "data"
     asked = h.run_cli("ask", "How does the retry subsystem check its limit?", str(root), "--model", "extractive",
                       "--budget", "3000", tmp=tmp, timeout=900)  # fmt: skip
