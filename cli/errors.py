@@ -125,21 +125,36 @@ _STORAGE_ERRNOS = {errno.ENOSPC: _FULL, errno.EDQUOT: _FULL, errno.EFBIG: _FULL,
 _STORAGE_SQLITE = {"SQLITE_FULL": _FULL, "SQLITE_READONLY": _READ_ONLY}
 
 
+def _forage_folders() -> list[Path]:
+    """The folders forage writes: its data folder, then its cache folder (agent/paths.py)."""
+    from agent.paths import places
+    from agent.settings import load_settings
+
+    try:
+        found = places(load_settings())
+    except AgentError:  # a broken config: the folder of the logs is the one known
+        return [logs_dir().parent]
+    return list(dict.fromkeys([found.data, found.cache]))
+
+
 def storage_problem(exc: BaseException) -> str | None:
     """A full or read-only disk (or data dir) behind exc, said in one line with what to do; else None."""
-    data_dir = logs_dir().parent
+    folders = _forage_folders()
     seen: set[int] = set()
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:  # the error, or what it was raised from
         seen.add(id(cause))
-        how, where = None, f"the data dir {data_dir}"
+        how, where = None, f"the data dir {folders[0]}"
         if isinstance(cause, OSError):
             how = _STORAGE_ERRNOS.get(cause.errno or 0)
-            inside = bool(cause.filename) and Path(str(cause.filename)).is_relative_to(data_dir)
-            if how is None and cause.errno in (errno.EACCES, errno.EPERM) and inside:
+            name = Path(str(cause.filename)) if cause.filename else None
+            home = next((f for f in folders if name is not None and name.is_relative_to(f)), None)
+            if how is None and cause.errno in (errno.EACCES, errno.EPERM) and home is not None:
                 how = "is not writable"
-            if cause.filename and not inside:
-                where = f"the disk of {cause.filename}"
+            if home is not None:
+                where = f"the {'data dir' if home == folders[0] else 'cache folder'} {home}"
+            elif name is not None:
+                where = f"the disk of {name}"
         else:
             name = str(getattr(cause, "sqlite_errorname", ""))
             how = next((v for k, v in _STORAGE_SQLITE.items() if name.startswith(k)), None)
