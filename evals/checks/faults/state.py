@@ -79,34 +79,31 @@ def _count(path: Path) -> int | None:
     return count_rows(path, "SELECT count(*) FROM forage_sessions")
 
 
-def _index_twice(tmp: Path, damage: str) -> tuple[object, Path]:
-    """`forage index` a folder, damage one store, index again; return the second run and the data dir."""
+def _index_twice(tmp: Path, damage: str, aside: str, lost: str, kept_words: str, after: str) -> Outcome:
+    """`forage index` a folder, damage one store, index again: set aside, and `after` said by the run."""
     root = h.code_folder(tmp)
     data = tmp / "data"
     first = h.run_cli("index", str(root), tmp=tmp)
     if first.returncode != 0:
         raise RuntimeError(f"the first forage index failed: {first.stderr[-500:]}")
     overwrite(data / damage)
-    return h.run_cli("index", str(root), tmp=tmp), data
+    proc = h.run_cli("index", str(root), tmp=tmp)
+    return _set_aside(tmp, proc, data, aside, lost, kept_words, after in proc.stdout + proc.stderr)
 
 
 @fault("damaged embeddings cache", "index")
 def damaged_embeddings(tmp: Path) -> Outcome:
-    proc, data = _index_twice(tmp, "embeddings.sqlite")
-    indexed = "indexed 1 documents" in proc.stdout + proc.stderr  # type: ignore[attr-defined]
-    return _set_aside(
-        tmp, proc, data, "embeddings.sqlite", "cached embedding vectors could not be read",
-        "the old cache, in embeddings.sqlite.damaged-*; the index was kept", indexed,
+    return _index_twice(
+        tmp, "embeddings.sqlite", "embeddings.sqlite", "cached embedding vectors could not be read",
+        "the old cache, in embeddings.sqlite.damaged-*; the index was kept", "indexed 1 documents",
     )  # fmt: skip
 
 
 @fault("damaged Chroma index", "index")
 def damaged_index(tmp: Path) -> Outcome:
-    proc, data = _index_twice(tmp, "index/chroma.sqlite3")
-    rebuilt = "1 added" in proc.stdout + proc.stderr  # type: ignore[attr-defined]
-    return _set_aside(
-        tmp, proc, data, "index", "indexed chunk vectors could not be read",
-        "the old index folder, as index.damaged-*; rebuilt from the embeddings cache", rebuilt,
+    return _index_twice(
+        tmp, "index/chroma.sqlite3", "index", "indexed chunk vectors could not be read",
+        "the old index folder, as index.damaged-*; rebuilt from the embeddings cache", "1 added",
     )  # fmt: skip
 
 
