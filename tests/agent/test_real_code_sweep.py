@@ -31,6 +31,9 @@ from tools.tokens import estimate_tokens
 pytestmark = pytest.mark.slow
 
 SWEEP_FILES = int(os.environ.get("FORAGE_SWEEP_FILES", "1500"))
+# Files a full sweep found crashes in (a docstring of whitespace: _first_doc_line's IndexError),
+# always read, so the bounded run keeps guarding them.
+FOUND_BEFORE = ("test/test_code.py", "matplotlib/scale.py", "numpy/ma/core.py")
 _SKIP_SUFFIXES = (".pyc", ".so", ".a", ".o", ".dylib", ".whl", ".zip", ".gz", ".png", ".ico", ".onnx", ".bin")
 
 
@@ -107,6 +110,7 @@ def sweep(paths: list[Path]) -> tuple[int, list[str]]:
 def test_no_exception_escapes_on_the_standard_library_and_site_packages() -> None:
     paths = text_files()
     step = max(1, len(paths) // SWEEP_FILES) if SWEEP_FILES else 1
-    read_count, crashes = sweep(paths[::step])
+    chosen = paths[::step] + [p for p in paths if p.as_posix().endswith(FOUND_BEFORE)]
+    read_count, crashes = sweep(list(dict.fromkeys(chosen)))
     assert read_count > min(1000, len(paths) // step // 2), f"only {read_count} files read under {roots()}"
     assert not crashes, f"{len(crashes)} crash(es) in {read_count} files:\n" + "\n".join(crashes[:40])

@@ -3,8 +3,8 @@
 `forage index` is killed while it stores vectors in slices; the next `forage index` finishes, and
 the Chroma ids must be exactly those an uninterrupted index of the same folder holds. The
 background embedder (agent/retrieval/background.py), started by a `forage ask` over a folder
-bigger than its budget, is killed mid-spool; the next worker embeds the spool into the cache
-once: one vector per chunk hash, and no spool file left.
+bigger than its budget, is killed mid-spool; the next `forage ask` starts a worker that embeds
+the rest of the spool into the cache: one vector per chunk hash, and no spool file left.
 """
 
 from __future__ import annotations
@@ -154,10 +154,11 @@ def killed_worker(tmp: Path) -> Outcome:
         os.kill(pid, signal.SIGKILL)
     before = _cache_rows(data)[0] if (data / "embeddings.sqlite").exists() else 0
     left = sorted(p.name for p in spool.glob("*.jsonl"))
-    resumed = subprocess.run(
-        [sys.executable, "-m", "agent.retrieval.background", "--data-dir", str(data)],
-        capture_output=True, text=True, timeout=900, cwd=h.ROOT, env=h.env_for(tmp),
-    )  # fmt: skip
+    # The next question over the same folder spools nothing new and starts a worker, which resumes.
+    resumed = h.run_cli("ask", "How does the retry subsystem check its limit?", str(root), "--model", "extractive",
+                        "--budget", "3000", tmp=tmp, timeout=900)  # fmt: skip
+    _wait_for(lambda: _worker_pids(data), 30)
+    _wait_for(lambda: not _worker_pids(data), 900)
     total, distinct = _cache_rows(data)
     done = not list(spool.glob("*.jsonl")) and not list(spool.glob("*.hashes"))
     said = next((line for line in asked.stderr.splitlines() if "background" in line.lower()), "answered")
@@ -165,5 +166,6 @@ def killed_worker(tmp: Path) -> Outcome:
         exit_code=asked.returncode, expected=0, message=said, shown=asked.stderr + resumed.stderr,
         data_kept=f"{before} vectors written before the kill kept; the next worker finished the spool "
         f"({total} vectors for {len(spooled)} chunks, none twice)",
-        kept=found and bool(left) and 0 < before < len(spooled) and total == distinct == len(spooled) and done,
+        kept=found and bool(left) and 0 < before < len(spooled) and total == distinct == len(spooled) and done
+        and resumed.returncode == 0,
     )  # fmt: skip
