@@ -132,6 +132,13 @@ class Settings(BaseModel):
         True, description="under a budget: chunks in full, then outlines, then a path list (off: chunks only)"
     )
     embedding: Embedding = Field("auto", description="auto | local (ONNX) | torch | gemini | none")
+    # the Gemini API's faults: a busy API (429/5xx), a broken connection or a late first byte is retried
+    api_tries: int = Field(3, ge=1, le=10, description="tries per Gemini API call before giving up")
+    api_backoff: float = Field(2.0, ge=0, description="seconds before the first retry; doubled each time")
+    api_timeout: float = Field(
+        180.0, gt=0, description="seconds to wait for the Gemini API's next byte before retrying"
+    )
+    debug: bool = Field(False, description="print full tracebacks instead of one line and a log (--debug)")
     # storage
     data_dir: Path = Field(
         default_factory=default_data_dir,

@@ -161,6 +161,9 @@ class Pack(BaseModel):
     route: Literal["full", "select", "self"] = "full"
     gathered_tokens: int = 0
     safety: SafetyReport | None = None  # what was redacted, hidden or flagged in these blocks
+    warnings: list[str] = Field(
+        default_factory=list
+    )  # files that failed a step and went plainer (agent/isolation.py)
 
     @property
     def text(self) -> str:

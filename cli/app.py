@@ -6,6 +6,7 @@ Domain errors become messages and exit codes in cli/errors.py, and only there.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -17,17 +18,39 @@ from cli.commands import servers as servers_cli
 from cli.commands import sessions as sessions_cli
 from cli.commands.ask import ask
 from cli.commands.pack import pack
-from cli.errors import EXIT_INTERRUPTED, err
+from cli.errors import (
+    EXIT_INTERRUPTED,
+    crash,
+    debugging,
+    err,
+    fail,
+    set_debug,
+    show_agent_warnings,
+    storage_problem,
+)
 
 HELP = """\
 forage gathers the context for a question from folders, files, PDFs and web pages, packs it
 into one ordered, cited context, and hands it to a long-context model (Gemini; offline, an
 extractive model that quotes the best passages).
 
-Exit codes: 0 ok, 1 user error, 2 usage error, 3 partial (some sources failed), 130 interrupted.
+Exit codes: 0 ok, 1 user error, 2 usage error, 3 partial (some sources failed), 70 internal
+error (the traceback is saved in a log; --debug prints it), 130 interrupted.
 """
 
 app = typer.Typer(help=HELP, no_args_is_help=True, rich_markup_mode=None, add_completion=False)
+
+
+@app.callback()
+def options(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Print the full traceback of an internal error (also: FORAGE_DEBUG=1)."),
+    ] = False,
+) -> None:
+    """Options for every command."""
+    set_debug(debug)
+
 
 app.command("ask")(ask)
 app.command("pack")(pack)
@@ -60,11 +83,18 @@ def main() -> None:
     from tools.runtime import skip_exit_collection, tune_gc
 
     tune_gc()
+    show_agent_warnings()
     try:
         app()
     except KeyboardInterrupt:
         err.print("[yellow]Interrupted.[/]")
         sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        if debugging():
+            raise  # the traceback, as Typer prints it
+        if (problem := storage_problem(exc)) is not None:
+            sys.exit(fail(problem).exit_code)  # the machine's limit, not a bug to report
+        sys.exit(crash(exc, " ".join(["forage", *sys.argv[1:2]])).exit_code)
     finally:
         skip_exit_collection()
 

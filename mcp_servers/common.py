@@ -13,13 +13,18 @@ import functools
 import inspect
 import logging
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
+from tools.crash import crash_report
 from tools.errors import DamagedDocument, InvalidArgument, ToolError
 from tools.pdf.limits import PdfLimits
 from tools.pdf.pages import NO_TEXT_LAYER, NoTextLayer, format_page_list, pages_phrase, render_window
@@ -79,8 +84,41 @@ def error_result(exc: Exception) -> CallToolResult:
     )
 
 
+@dataclass
+class Crashes:
+    """Where a server saves the traceback of an unexpected error, and whether results show it (--debug)."""
+
+    logs: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "forage-logs")
+    debug: bool = False
+
+
+CRASHES = Crashes()  # set once at start (configure_crashes), from the server's flags
+
+
+def configure_crashes(logs: Path | None, debug: bool) -> None:
+    """Save crash logs under logs (None: the temp dir); debug: put the traceback in the result too."""
+    if logs is not None:
+        CRASHES.logs = logs
+    CRASHES.debug = debug
+
+
+def crash_result(exc: Exception, tool: str) -> CallToolResult:
+    """An unexpected error as an is_error result: what failed, where the traceback is; same on stderr."""
+    lines = crash_report(exc, CRASHES.logs, context=f"tool {tool}")
+    text = f"{tool} failed: " + "\n".join(lines)
+    sys.stderr.write(text + "\n")
+    if CRASHES.debug:
+        text += "\n\n" + "".join(traceback.format_exception(exc))
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content={"error": type(exc).__name__, "message": lines[0], "internal": True},
+        is_error=True,
+    )
+
+
 def guarded(fn: F) -> F:
-    """Turn ToolError into an is_error result instead of a logged traceback."""
+    """Turn ToolError into an is_error result, and any other error into one line and a log (crash_result)."""
+    name = getattr(fn, "__name__", "tool")
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
@@ -89,6 +127,8 @@ def guarded(fn: F) -> F:
                 return await fn(*args, **kwargs)
             except ToolError as exc:
                 return error_result(exc)
+            except Exception as exc:  # noqa: BLE001 - a bug in one call must not reach the client as a traceback
+                return crash_result(exc, name)
 
         return async_wrapper  # type: ignore[return-value]
 
@@ -98,6 +138,8 @@ def guarded(fn: F) -> F:
             return fn(*args, **kwargs)
         except ToolError as exc:
             return error_result(exc)
+        except Exception as exc:  # noqa: BLE001 - as above
+            return crash_result(exc, name)
 
     return wrapper  # type: ignore[return-value]
 
@@ -232,6 +274,12 @@ def transport_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     parser.add_argument("--host", default="127.0.0.1", help="bind address for --transport http")
     parser.add_argument("--port", type=int, default=8765, help="port for --transport http")
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        help="where to save the traceback of an internal error (default: the temp dir)",
+    )
+    parser.add_argument("--debug", action="store_true", help="put tracebacks in error results too")
     return parser
 
 
@@ -264,6 +312,7 @@ def pdf_limits(parser: argparse.ArgumentParser, args: argparse.Namespace, prefix
 
 def serve(prog: str, build: Callable[[], MCPServer[Any]], args: argparse.Namespace) -> None:
     """Build a server from parsed arguments and run it; a bad start is one line and exit 1."""
+    configure_crashes(args.log_dir, args.debug)
     try:
         server = build()
     except ToolError as exc:

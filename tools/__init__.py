@@ -1,5 +1,5 @@
 """Pure readers and checks, no MCP and no UI: files, web pages, HTML, PDFs, screening.
 
 Subpackages: files, html, pdf, screening, web.
-Modules: errors, roots, runtime, tokens, tool_names.
+Modules: crash, errors, roots, runtime, tokens, tool_names.
 """

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.isolation import isolated
 from agent.safety.screening import screen_text, with_safety
 from agent.safety.secret_verdicts import SecretVerdicts, settle
 from agent.state import Document, Span
@@ -83,12 +84,18 @@ def build_documents(
         else:
             digests = [content_hash(t) for t in texts]
             marks = verdicts.marks(texts, names, digests)
-    docs = [
-        _document(r, counter, now, redact=mark, digest=digest)
+    # A text screening fails on is left out (never packed unscreened), and said so.
+    built = [
+        isolated("screening", r.uri, "left out", None, _document, r, counter, now, redact=mark, digest=digest)
         for r, mark, digest in zip(reads, marks, digests, strict=True)
     ]
+    kept = [i for i, d in enumerate(built) if d is not None]
+    docs = [d for d in built if d is not None]
     if verdicts is not None and reads and redact:
-        settle(verdicts, names, digests, marks, [d.meta for d in docs])  # type: ignore[arg-type]
+        settle(
+            verdicts, [names[i] for i in kept], [digests[i] for i in kept],  # type: ignore[misc]
+            [marks[i] for i in kept], [d.meta for d in docs],
+        )  # fmt: skip
     return docs
 
 

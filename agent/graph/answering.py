@@ -16,7 +16,7 @@ from typing import Any, Literal
 from agent.events import AnswerStart, EventSink, Notice, Packed, Route, Widen, ignore
 from agent.graph.control import Stop, in_thread, until
 from agent.graph.prompts import answer_messages
-from agent.models.base import ChatModel
+from agent.models.base import CUT_MARKER, ChatModel
 from agent.models.refusal import RefusalGate, is_refusal, missing_reason
 from agent.pack.routing import available_tokens, choose_route, pack_documents, route_reason
 from agent.settings import Settings
@@ -54,6 +54,8 @@ class AnswerNodes:
     async def route(self, state: AgentState) -> dict[str, Any]:
         if self.on_gathered is not None:
             await self.on_gathered()
+        if not state.get("documents"):
+            return {}  # the graph ends here (build.after_route): no route to announce
         gathered = sum(d.tokens for d in state.get("documents", {}).values())
         unbounded = bool(state.get("unbounded"))
         avail = self.available()
@@ -98,9 +100,17 @@ class AnswerNodes:
             if gate is not None:
                 gate(chunk)
 
-        reply = await until(
-            self.stop.answer, lambda: in_thread(self.model.generate, messages, None, on_text=on_text)
-        )
+        try:
+            reply = await until(
+                self.stop.answer, lambda: in_thread(self.model.generate, messages, None, on_text=on_text)
+            )
+        except Exception:
+            if arrived and self.on_text is not None:  # part of it was shown: never let it pass as whole
+                cut.set()
+                if gate is not None:
+                    gate.finish()
+                self.on_text(CUT_MARKER)
+            raise
         if reply is None:  # stopped by the user (Ctrl-C): keep what had arrived
             cut.set()
             if gate is not None:

@@ -1,5 +1,5 @@
 """build_graph: wiring only. plan -> call (one task per tool call) -> observe (loop) -> route -> pack
--> answer (-> widen -> answer).
+-> answer (-> widen -> answer). Nothing gathered ends at route: no pack, no model call.
 
 Each planned call is its own task (a `Send`), so its result is saved the moment it finishes:
 a session killed in the middle of a step re-runs only the calls that had not finished.
@@ -58,7 +58,12 @@ def build_graph(
         "observe", nodes.after_observe, {"call": "call", "plan": "plan", "route": "route", "end": END}
     )
     g.add_edge("amend", END)
-    g.add_edge("route", "pack")
+
+    def after_route(state: AgentState) -> Literal["pack", "end"]:
+        # Nothing gathered: no pack to build and no model to pay; every surface says so from the result.
+        return "pack" if state.get("documents") else "end"
+
+    g.add_conditional_edges("route", after_route, {"pack": "pack", "end": END})
 
     def after_pack(state: AgentState) -> Literal["answer", "end"]:
         return "answer" if state.get("want_answer", True) else "end"

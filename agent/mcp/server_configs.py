@@ -42,6 +42,8 @@ def server_configs(
     long_lived = roots is not None
     roots = list(roots) if roots is not None else local_roots(list(sources))
     configs: dict[str, ServerConfig] = {}
+    # An internal error in a server: its traceback saved beside forage's own crash logs.
+    crashes = ("--log-dir", str(places(settings).logs), *(("--debug",) if settings.debug else ()))
     git: list[str] = []
     if long_lived or any(s.kind == "git" for s in sources):  # read_repo: cached checkouts, host policy
         git = ["--git-cache", str(places(settings).git)]
@@ -55,7 +57,7 @@ def server_configs(
             # and bigger replies mean fewer round trips on large folders.
             (
                 "-m", "mcp_servers.files", *roots, "--max-file-bytes", str(settings.max_file_bytes),
-                "--compact", "--reply-chars", "1000000", *git,
+                "--compact", "--reply-chars", "1000000", *git, *crashes,
             ),
         )  # fmt: skip
     # Both servers that read PDFs get the limits `forage pack` uses in-process (Settings.pdf_limits).
@@ -63,9 +65,10 @@ def server_configs(
     limits = ("--deadline", str(pdf.deadline), "--memory-mb", str(pdf.memory_mb))
     if roots:
         env = {"FORAGE_PDF_PASSWORD": settings.password()} if settings.password() else {}
-        configs["pdf"] = ServerConfig("pdf", py, ("-m", "mcp_servers.pdf", *roots, *limits), env)
+        configs["pdf"] = ServerConfig("pdf", py, ("-m", "mcp_servers.pdf", *roots, *limits, *crashes), env)
     if long_lived or any(s.kind in ("url", "pdf_url") for s in sources):
         args = ["-m", "mcp_servers.web", *(f"--pdf-{a[2:]}" if a.startswith("--") else a for a in limits)]
+        args += crashes
         for host in settings.allow_hosts:
             args += ["--allow-host", host]
         if settings.ignore_robots:

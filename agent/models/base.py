@@ -11,6 +11,12 @@ from pydantic import BaseModel, Field
 from agent.errors import ModelError
 from agent.state import ToolCall, Usage
 
+CUT_MARKER = "\n[answer cut: the stream ended early]\n"  # shown after a half-streamed answer
+
+
+class AnswerCut(ModelError):
+    """The answer's stream ended before the answer did: what was shown of it is incomplete."""
+
 
 class Message(BaseModel):
     """A chat message. Tool results carry the call they answer."""

@@ -19,20 +19,22 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-import httpx
 from google import genai
 from google.genai import errors, types
 
 from agent.errors import ModelError
-from agent.models.base import Message, Reply, ToolSpec
+from agent.models.base import AnswerCut, Message, Reply, ToolSpec
 from agent.models.catalog import Catalog, list_models, load_catalog, unavailable_message
 from agent.models.gemini_errors import (
     RETRY_CODES,
+    TRANSPORT_ERRORS,
     ModelUnavailable,
     describe_api_error,
+    describe_transport_error,
     is_gone,
     listed,
     retrying,
+    say_on_stderr,
 )
 from agent.models.gemini_wire import emit_text, function_declarations, to_contents
 from agent.models.prices import price_for
@@ -61,7 +63,8 @@ def make_client(settings: Settings) -> genai.Client:
     key = settings.api_key()
     if not key:
         raise ModelError("No Gemini API key: set GEMINI_API_KEY, or use --model extractive to work offline.")
-    options = types.HttpOptions(base_url=settings.gemini_base_url) if settings.gemini_base_url else None
+    # timeout: how long any read may wait (the first byte included); a late one is retried (gemini_errors).
+    options = types.HttpOptions(base_url=settings.gemini_base_url, timeout=int(settings.api_timeout * 1000))
     return genai.Client(api_key=key, http_options=options)
 
 
@@ -82,9 +85,11 @@ class GeminiModel:
         prices: Mapping[str, Price] | None = None,
         catalog: Catalog | None = None,
         list_catalog: Callable[[], Catalog] | None = None,
-        max_retries: int = 4,
-        backoff_s: float = 1.0,
+        max_retries: int = 2,
+        backoff_s: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[str], None] = say_on_stderr,
+        timeout_s: float | None = None,
     ) -> None:
         self.client = client
         self.name = name.removeprefix("models/")
@@ -97,6 +102,8 @@ class GeminiModel:
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self._sleep = sleep
+        self._on_retry = on_retry
+        self.timeout_s = timeout_s  # the client's read timeout, for messages
         self._caches: dict[str, str] = {}  # prefix key -> cachedContents name
         self._small: set[str] = set()  # prefix keys known to be under the cacheable size
         self._counts: OrderedDict[str, int] = OrderedDict()  # text hash -> countTokens answer
@@ -138,6 +145,9 @@ class GeminiModel:
             prices=settings.prices,
             catalog=catalog,
             list_catalog=lambda: listing(True),
+            max_retries=settings.api_tries - 1,
+            backoff_s=settings.api_backoff,
+            timeout_s=settings.api_timeout,
         )
 
     # ------------------------------------------------------------ errors and retries
@@ -145,28 +155,32 @@ class GeminiModel:
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         """Run one API call with retries; map failures to ModelError (ModelUnavailable when retired)."""
         try:
-            return retrying(fn, retries=self.max_retries, backoff_s=self.backoff_s, sleep=self._sleep)
+            return retrying(
+                fn,
+                retries=self.max_retries,
+                backoff_s=self.backoff_s,
+                sleep=self._sleep,
+                on_retry=self._on_retry,
+            )
         except errors.APIError as exc:
             if is_gone(exc) or (exc.code in RETRY_CODES and self._retired()):
                 raise ModelUnavailable(self._unavailable(f"{exc.code} on {what}")) from exc
             raise describe_api_error(what, exc, model=self.name, window=getattr(self, "window", None),
                                      tries=self.max_retries + 1) from exc  # fmt: skip
-        except httpx.TransportError as exc:
-            raise ModelError(
-                f"Cannot reach the Gemini API for {what}: {exc}. Check the network or --gemini-base-url."
-            ) from exc
+        except TRANSPORT_ERRORS as exc:
+            raise describe_transport_error(what, exc, self.timeout_s, self.max_retries + 1) from exc
 
     def _retired(self) -> bool:
         """After retries ran out: is the model still listed? (Retired models may answer 503.)"""
         try:
             self.catalog = self._list_catalog()
-        except (errors.APIError, httpx.TransportError):
+        except (errors.APIError, *TRANSPORT_ERRORS):
             return False  # cannot tell: report the failure itself
         return self.catalog.get(self.name) is None
 
     def _unavailable(self, why: str) -> str:
         if self.catalog is None or time.time() - self.catalog.listed_at > 60:
-            with contextlib.suppress(errors.APIError, httpx.TransportError):  # then say what we know
+            with contextlib.suppress(errors.APIError, *TRANSPORT_ERRORS):  # then say what we know
                 self.catalog = self._list_catalog()
         return unavailable_message(self.name, self.catalog, why)
 
@@ -297,16 +311,26 @@ class GeminiModel:
         chunks = [] if head is None else [head]
         if head is not None:
             emit_text(head, on_text)
+        # Text already shown cannot be taken back, so a stream that breaks is not retried: it is
+        # reported as cut (the answer node marks what was shown), and the user asks again.
         try:
             for chunk in it:
                 chunks.append(chunk)
                 emit_text(chunk, on_text)
         except errors.APIError as exc:
-            raise describe_api_error(
+            error = describe_api_error(
                 "streamGenerateContent", exc, model=self.name, window=self.window, tries=1
+            )
+            raise AnswerCut(f"The Gemini stream broke off: {error}") from exc
+        except TRANSPORT_ERRORS as exc:
+            raise AnswerCut(
+                f"The Gemini stream broke off ({type(exc).__name__}: {exc}): the answer is incomplete. Ask again."
             ) from exc
-        except httpx.TransportError as exc:
-            raise ModelError(f"The Gemini stream broke off: {exc}. Ask again.") from exc
+        if chunks and not any(c.finish_reason for ch in chunks for c in ch.candidates or []):
+            raise AnswerCut(
+                "The Gemini stream ended before the answer did (no finish reason): the answer is incomplete. "
+                "Ask again."
+            )
         return self._reply(chunks)
 
     def _check_window(self, contents: list[types.Content], system: str | None) -> None:

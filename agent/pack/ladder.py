@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from agent.gather.documents import content_hash, doc_id
+from agent.isolation import isolated
 from agent.retrieval.symbols import outline
 from agent.state import Document, Span
 
@@ -35,7 +36,7 @@ def outline_document(
 
     room: cut the outline to its first lines that fit, saying how many definitions it leaves out.
     """
-    text = outline(doc)
+    text = isolated("outlining", doc.uri, "listed by path instead", "", outline, doc)
     if not text:
         return None
     header = "(outline: signatures and first docstring lines; line numbers of the source)\n"

@@ -273,6 +273,9 @@ def render_manifest(pack: Pack) -> str:
     if pack.omitted:
         lines += ["", "## Left out", ""]
         lines += [f"- {o.uri} ({o.tokens} tokens): {o.reason}" for o in pack.omitted]
+    if pack.warnings:
+        lines += ["", "## Warnings", ""]
+        lines += [f"- {w}" for w in pack.warnings]
     lines += render_safety(pack)
     return "\n".join(lines) + "\n"
 
@@ -306,6 +309,8 @@ def pack_file_parts(pack: Pack, fmt: str) -> list[str]:
         data["omitted"] = [o.model_dump() for o in pack.omitted]
         if pack.safety is not None:
             data["safety"] = pack.safety.model_dump()
+        if pack.warnings:
+            data["warnings"] = pack.warnings
         data["tokens"] = pack.tokens
         return [json.dumps(data, ensure_ascii=False, indent=1), "\n"]
     if fmt == "xml":
@@ -317,7 +322,7 @@ def pack_file_parts(pack: Pack, fmt: str) -> list[str]:
         omitted = "".join(
             f'  <omitted uri="{_attr(o.uri)}" tokens="{o.tokens}" reason="{_attr(o.reason)}"/>\n'
             for o in pack.omitted
-        )
+        ) + "".join(f"  <warning>{_attr(w)}</warning>\n" for w in pack.warnings)
         safety = (
             "".join(
                 f'  <redacted where="{_attr(r.where)}" kind="{r.kind}"/>\n' for r in pack.safety.redactions

@@ -6,14 +6,19 @@ retrieval; Self-Route starts from a quarter of the room and widens on "cannot an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from typing import ParamSpec
 
 from agent.events import EventSink, Notice
+from agent.isolation import file_faults
 from agent.pack.packing import build_pack, frame_tokens
 from agent.safety.screening import safety_report
 from agent.settings import Settings
 from agent.state import Document, Omitted, Pack
 from agent.tokens import TokenCounter
+
+P = ParamSpec("P")
 
 
 def available_tokens(settings: Settings, model_window: int) -> int:
@@ -114,6 +119,22 @@ def select_documents(
     return selection.documents + rest, selection.notice
 
 
+def _warns_of_file_faults(
+    pack_fn: Callable[P, tuple[Pack, str | None]],
+) -> Callable[P, tuple[Pack, str | None]]:
+    """Run a pack builder collecting the files that fail a step; the pack's manifest lists them."""
+
+    @functools.wraps(pack_fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> tuple[Pack, str | None]:
+        with file_faults() as warnings:
+            pack, notice = pack_fn(*args, **kwargs)
+        pack.warnings = warnings
+        return pack, notice
+
+    return run
+
+
+@_warns_of_file_faults
 def pack_documents(
     documents: Sequence[Document],
     question: str,
@@ -126,7 +147,11 @@ def pack_documents(
     with_question: bool = True,
     on_event: EventSink | None = None,
 ) -> tuple[Pack, str | None]:
-    """Select (when routed so), then pack under the budget. Returns the pack and any notice."""
+    """Select (when routed so), then pack under the budget. Returns the pack and any notice.
+
+    A file that fails a step (chunking, outlining, excerpting) goes plainer; the manifest's
+    warnings say which and why (agent/isolation.py).
+    """
     docs = list(documents)
     gathered = sum(d.tokens for d in docs)
     notice = None

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from agent.damaged import Kept, check_sqlite
 from agent.errors import AgentError, IndexLocked
 from agent.paths import places
 from agent.retrieval.chunking import TARGET_TOKENS, Chunk
@@ -24,6 +25,11 @@ from agent.retrieval.embeddings import LEGACY_NAMES, Embedder, EmbeddingCache, e
 from agent.settings import Settings
 
 _COLLECTION_PREFIX = "forage-"
+INDEXED_VECTORS = Kept(
+    "indexed chunk vectors",
+    "SELECT count(*) FROM embeddings",
+    after="the index is built again from the sources",
+)
 _ADD_SLICE = 256  # chunks embedded and stored together (~10 s of CPU embedding)
 
 
@@ -90,6 +96,9 @@ class ChunkIndex:
             self.store = str(path)
             self._lock = IndexLock(path / "forage.lock", lock_timeout)
             self._lock.acquire()
+            if check_sqlite(path / "chroma.sqlite3", INDEXED_VECTORS, aside=path):
+                self._lock.release()  # it was moved aside with the folder: lock the new one
+                self._lock.acquire()
             try:
                 self.client = chromadb.PersistentClient(
                     path=str(path), settings=chromadb.Settings(anonymized_telemetry=False)

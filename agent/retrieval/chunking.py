@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agent.gather.documents import content_hash
+from agent.isolation import isolated
 from agent.state import Document, Span
 from tools.tokens import MIN_CPT, estimate_tokens
 
@@ -228,4 +229,11 @@ def _windows(lines: list[str], lo: int, hi: int, label: str | None, target: int)
 
 def chunk_all(documents: Sequence[Document], target: int = TARGET_TOKENS) -> list[Chunk]:
     """Chunk every document, in order."""
-    return [c for doc in documents for c in chunk_document(doc, target, target * 3 // 2)]
+    return [
+        c
+        for doc in documents
+        for c in isolated(
+            "chunking", doc.uri, "left out of the ranked text", [],
+            chunk_document, doc, target, target * 3 // 2,
+        )
+    ]  # fmt: skip

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from agent.damaged import Kept, check_sqlite, mends_damage
 from agent.errors import ConfigError, ModelError
 from agent.paths import MODELS, places
 from agent.retrieval.minilm import OnnxMiniLM
@@ -228,19 +229,31 @@ def choose_embedder(
     return None, BM25_ONLY_NOTICE
 
 
+CACHED_VECTORS = Kept(
+    "cached embedding vectors", "SELECT count(*) FROM vec", after="they will be computed again"
+)
+
+
 class EmbeddingCache:
     """Vectors on disk in SQLite, keyed by (model, content hash), so a re-run embeds nothing."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        check_sqlite(path, CACHED_VECTORS)
+        self.reopen()
+
+    def reopen(self) -> None:
+        """Open (or create) the file; after damage was set aside, an empty one."""
+        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, v BLOB, PRIMARY KEY (model, hash))"
         )
         self._db.commit()
 
+    @mends_damage(CACHED_VECTORS)
     def adopt(self, model: str, legacy: Sequence[str]) -> int:
         """Move vectors stored under a legacy name of the same model to `model` (once; returns rows)."""
         moved = 0
@@ -254,6 +267,7 @@ class EmbeddingCache:
             self._db.commit()
         return moved
 
+    @mends_damage(CACHED_VECTORS)
     def get_many(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         unique = list(dict.fromkeys(hashes))
@@ -267,6 +281,7 @@ class EmbeddingCache:
                     found[h] = np.frombuffer(blob, dtype=np.float32)
         return found
 
+    @mends_damage(CACHED_VECTORS)
     def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
         with self._lock:
             self._db.executemany(

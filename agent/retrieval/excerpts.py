@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 
 from agent.gather.documents import content_hash
+from agent.isolation import isolated
 from agent.retrieval.chunking import Chunk
 from agent.retrieval.lexicon import TokenMemo, code_tokens
 from agent.state import Document, Span
@@ -104,10 +105,11 @@ def excerpts(
         if chunk.uri in seen or chunk.doc_id not in documents:
             continue
         seen.add(chunk.uri)
-        block = excerpt(
-            chunk, documents[chunk.doc_id], weights, count_tokens, min(EXCERPT_TOKENS, left - _FRAME)
-        )
-        if block.text.strip():
+        block = isolated(
+            "excerpting", chunk.uri, "no excerpt of it", None,
+            excerpt, chunk, documents[chunk.doc_id], weights, count_tokens, min(EXCERPT_TOKENS, left - _FRAME),
+        )  # fmt: skip
+        if block is not None and block.text.strip():
             out.append(block)
             left -= block.tokens + _FRAME
     return out

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
+from agent.isolation import isolated
 from agent.retrieval.chunking import chunk_kind
 from agent.state import Document
 
@@ -60,6 +61,10 @@ def definitions(doc: Document, *, fast: bool = False) -> list[Definition]:
     return []
 
 
+def _fast_definitions(doc: Document) -> list[Definition]:
+    return definitions(doc, fast=True)
+
+
 def _first_doc_line(node: ast.AST) -> str:
     text = (
         ast.get_docstring(node, clean=True)
@@ -68,7 +73,10 @@ def _first_doc_line(node: ast.AST) -> str:
     )
     if not text:
         return ""
-    line = text.strip().splitlines()[0].strip()
+    lines = text.strip().splitlines()  # empty when the docstring is only whitespace and separators
+    if not lines:
+        return ""
+    line = lines[0].strip()
     return line[:_DOC_LINE_CHARS] + ("…" if len(line) > _DOC_LINE_CHARS else "")
 
 
@@ -204,9 +212,9 @@ def definition_names(documents: Sequence[Document]) -> Iterator[tuple[int, str, 
                 yield from _code_names(documents, batch)
                 batch, size = [], 0
         elif kind != "markdown":  # markdown: headings only
-            names = [
-                (i, d.name, d.qualname, d.line) for d in definitions(doc, fast=True) if d.kind != "heading"
-            ]
+            found = isolated("symbol indexing", doc.uri, "its names are not indexed", [],
+                             _fast_definitions, doc)  # fmt: skip
+            names = [(i, d.name, d.qualname, d.line) for d in found if d.kind != "heading"]
             if names:
                 yield from _code_names(documents, batch)
                 batch, size = [], 0

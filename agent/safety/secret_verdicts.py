@@ -11,7 +11,7 @@ with a secret is redacted on every run.
 
 The store is an append-only file of 16-byte keys in the data dir, one per rules fingerprint
 (files of older fingerprints are removed), written once per batch with a single append. A
-torn or foreign file reads as empty. Whoever can write the data dir can already change
+torn or foreign file is set aside (agent/damaged.py) and reads as empty. Whoever can write the data dir can already change
 forage's settings, so the store is trusted as much as they are (it is created 0600).
 """
 
@@ -25,8 +25,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agent.damaged import Kept, set_aside
 from agent.paths import places
 
+VERDICTS = Kept("screened-file verdicts", after="those files will be screened again")
 KEY_BYTES = 16
 MAX_KEYS = 4_000_000  # 64 MB: past that the store starts over
 _FOLDER = "screened"
@@ -123,8 +125,11 @@ class SecretVerdicts:
             data = self.path.read_bytes()
         except OSError:
             return set()
-        if len(data) % KEY_BYTES or len(data) > MAX_KEYS * KEY_BYTES:
-            self.path.unlink(missing_ok=True)  # torn by a crash mid-write, or too big: start over
+        if len(data) % KEY_BYTES:  # torn by a crash mid-write, or not ours: kept aside, start over
+            set_aside(self.path, VERDICTS.lost(len(data) // KEY_BYTES))
+            return set()
+        if len(data) > MAX_KEYS * KEY_BYTES:
+            self.path.unlink(missing_ok=True)  # too big: start over
             return set()
         return {data[i : i + KEY_BYTES] for i in range(0, len(data), KEY_BYTES)}
 

@@ -29,5 +29,8 @@ async def sqlite_checkpointer(path: Path) -> AsyncIterator[Any]:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    # aiosqlite waits forever on a file it cannot write (a read-only disk): fail first, with the
+    # OSError that names the file (the CLI says it in one line).
+    path.open("ab").close()
     async with aiosqlite.connect(str(path)) as conn:
         yield AsyncSqliteSaver(conn, serde=checkpoint_serde())

@@ -33,6 +33,14 @@ class RunResult:
     def partial(self) -> bool:
         return bool(self.failures)
 
+    def nothing_gathered(self, *, answering: bool = True) -> str | None:
+        """The one message every surface gives when nothing was gathered (no model was asked); else None."""
+        if self.documents:
+            return None
+        lines = "\n".join(f"  - {f}" for f in self.failures) or "  (the sources held no readable text)"
+        why = ", so no model was asked" if answering else ""
+        return f"nothing could be gathered from the sources{why}:\n{lines}"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,

@@ -15,6 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.damaged import Kept, check_sqlite, mends_damage
+
+# The sessions file also holds the LangGraph checkpoints; a damaged one is set aside whole.
+SESSIONS = Kept("saved chat sessions", "SELECT count(*) FROM forage_sessions")
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS forage_sessions (
     id TEXT PRIMARY KEY,
@@ -65,6 +70,13 @@ class SessionStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        check_sqlite(path, SESSIONS, thorough=True)  # before the chat's checkpointer opens it too
+
+    def close(self) -> None:
+        """Nothing to close: each call opens and closes its own connection."""
+
+    def reopen(self) -> None:
+        """Nothing to reopen: the next call creates the file afresh."""
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -77,6 +89,7 @@ class SessionStore:
         finally:
             conn.close()
 
+    @mends_damage(SESSIONS)
     def touch(self, session_id: str, sources: list[str]) -> None:
         """Record that a session is in use, with its current sources."""
         now = time.time()
@@ -87,6 +100,7 @@ class SessionStore:
                 (session_id, json.dumps(sources), now, now),
             )
 
+    @mends_damage(SESSIONS)
     def ask(self, session_id: str, question: str) -> int:
         """Record a question as asked (unfinished until `finish`); return its number."""
         with self._db() as db:
@@ -100,6 +114,7 @@ class SessionStore:
             db.execute("UPDATE forage_sessions SET updated = ? WHERE id = ?", (time.time(), session_id))
         return int(n)
 
+    @mends_damage(SESSIONS)
     def finish(
         self,
         session_id: str,
@@ -117,6 +132,7 @@ class SessionStore:
                 (answer, json.dumps(citations), model, status, time.time(), session_id, n),
             )
 
+    @mends_damage(SESSIONS)
     def unfinished(self, session_id: str) -> int | None:
         """The number of the last question if it was never finished (a killed run)."""
         with self._db() as db:
@@ -126,6 +142,7 @@ class SessionStore:
             ).fetchone()
         return int(row[0]) if row and row[1] == "asked" else None
 
+    @mends_damage(SESSIONS)
     def get(self, session_id: str) -> SessionInfo | None:
         with self._db() as db:
             row = db.execute(
@@ -144,6 +161,7 @@ class SessionStore:
         last = turns[-1].question if turns else None
         return SessionInfo(row[0], json.loads(row[1]), row[2], row[3], len(turns), last, turns)
 
+    @mends_damage(SESSIONS)
     def all(self) -> list[SessionInfo]:
         """Every session, the most recently used first."""
         with self._db() as db:
@@ -160,6 +178,7 @@ class SessionStore:
         found = self.all()
         return found[0].id if found else None
 
+    @mends_damage(SESSIONS)
     def remove(self, session_id: str) -> bool:
         with self._db() as db:
             gone = db.execute("DELETE FROM forage_sessions WHERE id = ?", (session_id,)).rowcount

@@ -151,6 +151,10 @@ class Chat:
             self.show(result, text)
 
     def show(self, result: RunResult, text: str) -> None:
+        nothing = result.nothing_gathered()
+        if nothing:  # no model was asked: one message, and the chat goes on
+            self.error(nothing)
+            return
         answer = result.answer
         refusal = format_refusal(result)
         if refusal:

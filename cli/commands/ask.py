@@ -93,11 +93,11 @@ def ask(
     raise typer.Exit(EXIT_PARTIAL if result.partial else EXIT_OK)
 
 
-def finish(result: Any, *, quiet: bool) -> Any:
+def finish(result: Any, *, quiet: bool, answering: bool = True) -> Any:
     """Fail when nothing was gathered; otherwise print the summary and the sources that failed."""
-    if result.documents == 0:
-        lines = "\n".join(f"  - {f}" for f in result.failures) or "  (the sources held no readable text)"
-        raise fail(f"nothing could be gathered from the sources:\n{lines}")
+    nothing = result.nothing_gathered(answering=answering)
+    if nothing:
+        raise fail(nothing)
     if not quiet:
         err.print(f"[dim]{format_summary(result)}[/]")
     if result.failures:
@@ -148,4 +148,4 @@ def execute(
                 pack_format=fmt, on_event=progress, on_text=on_text if stream else None,
             )
         )  # fmt: skip
-    return finish(result, quiet=quiet)
+    return finish(result, quiet=quiet, answering=want_answer)

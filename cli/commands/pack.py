@@ -121,4 +121,4 @@ def _execute_pack(
             ),
             fmt,
         )  # fmt: skip
-    return finish(result, quiet=quiet), fmt
+    return finish(result, quiet=quiet, answering=False), fmt

@@ -156,7 +156,9 @@ def depth_heatmap(rows: Sequence[dict[str, Any]], suite: str, path: Path) -> Pat
 def all_plots(rows: Sequence[dict[str, Any]], summary: Sequence[dict[str, Any]], folder: Path) -> list[Path]:
     """Write every plot the run supports into folder; return their paths in reading order."""
     folder.mkdir(parents=True, exist_ok=True)
-    summary = [s for s in summary if s["suite"] != "safety"]  # no sizes, no tokens: its own table
+    summary = [
+        s for s in summary if s["suite"] not in ("safety", "faults")
+    ]  # no sizes, no tokens: own tables
     made = [
         by_size(summary, "accuracy", "Accuracy against corpus size", folder / "accuracy_by_size.png"),
         by_size(summary, "evidence", "Evidence recall in the pack against corpus size", folder / "evidence_by_size.png"),

@@ -113,7 +113,7 @@ def detail_table(summary: list[dict[str, Any]], suite: str) -> Table:
     return table
 
 
-OWN_TABLES = ("codeqa", "safety")  # suites shown in their own table, not by corpus size
+OWN_TABLES = ("codeqa", "safety", "faults")  # suites shown in their own table, not by corpus size
 
 
 def safety_table(rows: list[dict[str, Any]]) -> Table:
@@ -133,6 +133,20 @@ def safety_table(rows: list[dict[str, Any]]) -> Table:
         verdict = {True: "ok", False: "FALSE POSITIVES", None: "reported, not gated"}[r["correct"]]
         table.rows.append(["clean", r["group"], verdict, "; ".join([figures, *r.get("examples", [])])])
     return table
+
+
+def faults_table(rows: list[dict[str, Any]]) -> Table:
+    """The faults suite: each injected fault, the surface it hit, what the user saw, and what was kept."""
+    table = Table("faults (evals/checks/faults/)", ["fault", "surface", "outcome", "data kept"])
+    for r in sorted((r for r in rows if r["suite"] == "faults"), key=lambda r: (r["surface"], r["fault"])):
+        code = "" if r.get("exit_code") is None else f"exit {r['exit_code']}: "
+        verdict = "ok" if r["correct"] else f"FAILED ({(r.get('detail') or '').splitlines()[0][:200]})"
+        line = (r.get("message") or "").replace("|", "/")[:160]
+        table.rows.append([r["fault"], r["surface"], f"{verdict} · {code}{line}", r.get("data_kept", "")])
+    return table
+
+
+OWN_TABLE_OF = {"safety": safety_table, "faults": faults_table}
 
 
 def gate_table(gates: list[GateResult]) -> Table:
@@ -227,7 +241,7 @@ def write_report(run: Path, *, compare_to: Path | None = None, out: Path | None 
             raise FileNotFoundError(f"--compare {compare_to}: no results.jsonl rows there")
         changes = compare_table(compare(summary, summarize(old_rows)), compare_to)
     details = [
-        safety_table(rows) if s == "safety" else detail_table(summary, s)
+        OWN_TABLE_OF[s](rows) if s in OWN_TABLE_OF else detail_table(summary, s)
         for s in dict.fromkeys(x["suite"] for x in summary)
     ]
     errors = error_table(rows)

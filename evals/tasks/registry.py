@@ -5,6 +5,7 @@ from __future__ import annotations
 from evals.tasks.base import Suite
 from evals.tasks.codeqa import CodeQA
 from evals.tasks.cross_source import CrossSource
+from evals.tasks.faults import Faults
 from evals.tasks.gather import Gather
 from evals.tasks.niah import NiahMultiKey, NiahMultiQuery, NiahMultiValue, NiahSingle
 from evals.tasks.safety import Safety
@@ -24,6 +25,7 @@ SUITES: dict[str, Suite] = {
         Gather(),
         CodeQA(),
         Safety(),
+        Faults(),
     )
 }
 

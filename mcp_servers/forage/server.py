@@ -27,6 +27,8 @@ from pydantic import Field
 from agent.errors import AgentError
 from agent.events import Embedding
 from agent.pack.packing import pack_file_parts, paginate
+from agent.paths import places
+from agent.session.result import RunResult
 from agent.session.workspace import LastPack
 from agent.settings import Settings
 from agent.tokens import TokenCounter
@@ -78,9 +80,9 @@ def _calls(actions: list[Any]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _nothing(failures: list[str]) -> CallToolResult:
-    lines = "; ".join(failures) or "the sources held no readable text"
-    return common.error_result(AgentError(f"nothing could be gathered: {lines}"))
+def _nothing(result: RunResult, *, answering: bool = False) -> CallToolResult:
+    message = result.nothing_gathered(answering=answering) or "nothing could be gathered"
+    return common.error_result(AgentError(message))
 
 
 def _page(last: LastPack, page: int, reply_tokens: int, calls: list[dict[str, Any]]) -> CallToolResult:
@@ -176,7 +178,7 @@ def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer
                 on_event=relay,
             )  # fmt: skip
             if result.pack is None or result.documents == 0 or workspace.last is None:
-                return _nothing(result.failures)
+                return _nothing(result)
             return _page(workspace.last, page, settings.reply_tokens, _calls(actions))
 
         return await work(workspace, ctx, job)
@@ -202,7 +204,7 @@ def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer
                 question, sources, want_answer=True, model=model or None, on_event=relay
             )
             if result.documents == 0:
-                return _nothing(result.failures)
+                return _nothing(result, answering=True)
             answer = result.answer.text if result.answer else ""
             if result.answer and result.answer.unanswerable:
                 answer = f"The sources do not answer this question: {result.answer.missing}"
@@ -257,7 +259,7 @@ def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer
         async def job(relay: Relay) -> CallToolResult:
             result, _ = await workspace.run("", sources, want_answer=False, unbounded=True, on_event=relay)
             if not result.gathered:
-                return _nothing(result.failures)
+                return _nothing(result)
             stats = await asyncio.to_thread(
                 build_index, result.gathered, settings,
                 on_progress=lambda done, total: relay(Embedding(done=done, total=total)),
@@ -372,6 +374,7 @@ def main(argv: list[str] | None = None) -> None:
         http = team.http_setup(args) if args.transport == "http" else None
     except (AgentError, TokenError, team.RefusedBind) as exc:
         parser.exit(1, f"{PROG}: {exc}\n")
+    common.configure_crashes(args.log_dir or places(settings).logs, args.debug or settings.debug)
     try:
         server = build_server(settings, http)
         common.run(server, args.transport, args.host, args.port, http.security if http else None)

@@ -270,6 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the web server (stdio by default)."""
     args, pdf_limits = parse_args(argv)
     workers = min(2, os.cpu_count() or 1)
+    common.configure_crashes(args.log_dir, args.debug)
     server = build_server(
         args.allow_host, args.ignore_robots, args.chromium, extract_workers=workers, pdf_limits=pdf_limits
     )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import typer
 
 from agent.errors import AgentError, ConfigError, ModelError
 from cli.errors import (
     EXIT_CODES,
+    EXIT_CRASH,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     EXIT_USER,
@@ -54,8 +58,72 @@ def test_reported_shows_the_error_and_goes_on(capsys: pytest.CaptureFixture[str]
     with reported():
         raise AgentError("no source 'x' in this session")
     assert capsys.readouterr().err == "error: no source 'x' in this session\n"
-    with pytest.raises(KeyError), reported():
+
+
+def test_reported_turns_a_bug_into_one_line_and_a_log_and_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FORAGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FORAGE_DEBUG", "0")  # restored after the test: --debug sets it
+    with reported():
         raise KeyError("not in the table")
+    err = capsys.readouterr().err
+    assert err.startswith("error: an unexpected error (KeyError: 'not in the table')\n")
+    assert "Traceback" not in err
+    logs = list((tmp_path / "data" / "logs").glob("crash-*.log"))
+    assert len(logs) == 1, err
+    log = logs[0]
+    assert str(log) in err and 'raise KeyError("not in the table")' in log.read_text()
+    with pytest.raises(typer.Exit), reported():
+        raise typer.Exit(0)  # ending a chat on purpose is not an error
+
+
+def test_reported_prints_the_traceback_under_debug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FORAGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FORAGE_DEBUG", "1")
+    with reported():
+        raise KeyError("not in the table")
+    assert "Traceback" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "logs").exists()
+
+
+def _crashing_main(monkeypatch: pytest.MonkeyPatch, *argv: str) -> int:
+    """Run cli.app.main with a command that has a bug; return its exit code."""
+    from cli import app as cli_app
+
+    def boom() -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(cli_app.app, "registered_commands", [*cli_app.app.registered_commands])
+    cli_app.app.command("boom")(boom)
+    monkeypatch.setattr(sys, "argv", ["forage", *argv])
+    with pytest.raises(SystemExit) as caught:
+        cli_app.main()
+    return int(caught.value.code or 0)
+
+
+def test_main_turns_a_bug_into_exit_70_one_line_and_a_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FORAGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FORAGE_DEBUG", "0")  # restored after the test: --debug sets it
+    assert _crashing_main(monkeypatch, "boom") == EXIT_CRASH
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert lines[0] == "error: an unexpected error (RuntimeError: kaboom)"
+    assert "Traceback" not in err and "report" in lines[-1]
+    (log,) = (tmp_path / "data" / "logs").glob("crash-*.log")
+    assert str(log) in lines[1] and "RuntimeError: kaboom" in log.read_text()
+
+
+def test_debug_flag_lets_the_traceback_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORAGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FORAGE_DEBUG", "0")  # restored after the test: --debug sets it
+    with pytest.raises(RuntimeError, match="kaboom"):
+        _crashing_main(monkeypatch, "--debug", "boom")
+    assert not (tmp_path / "data" / "logs").exists()
 
 
 # Every command's error paths, run as a user runs them: the exit code and the whole message.
@@ -100,3 +168,45 @@ def test_a_pack_that_cannot_be_written_says_so_after_packing(tmp_path) -> None:
     assert res.stderr.endswith(
         "error: cannot write nodir/x.md: No such file or directory; choose another --output\n"
     )
+
+
+def test_a_crash_under_a_broken_config_still_gets_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FORAGE_DEBUG", "0")
+    monkeypatch.setenv("FORAGE_ROUTE", "fastest")  # load_settings fails: the default data dir is used
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the default logs: the cache folder's
+    with reported():
+        raise KeyError("x")
+    assert str(tmp_path / "cache" / "forage" / "logs") in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- a full or read-only disk
+
+
+def test_a_full_or_read_only_data_dir_is_one_line_with_what_to_do(tmp_path, monkeypatch) -> None:
+    import errno
+    import sqlite3
+
+    from cli.errors import storage_problem
+
+    monkeypatch.setenv("FORAGE_DATA_DIR", str(tmp_path / "data"))
+    full = OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "data" / "pending"))
+    assert storage_problem(full) == (
+        f"forage could not save its files: the data dir {tmp_path / 'data'} is full. "
+        "Free some space there, or point FORAGE_DATA_DIR at another folder."
+    )
+    read_only = OSError(errno.EROFS, "Read-only file system", "/elsewhere/out.md")
+    assert storage_problem(read_only) == (
+        "forage could not save its files: the disk of /elsewhere/out.md is read-only. "
+        "Make it writable, or point FORAGE_DATA_DIR at another folder."
+    )
+    db = sqlite3.OperationalError("database or disk is full")
+    db.sqlite_errorname = "SQLITE_FULL"  # as sqlite3 sets it
+    wrapped = RuntimeError("saving the session failed")
+    wrapped.__cause__ = db
+    assert "is full" in (storage_problem(wrapped) or "")
+    denied = PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "data" / "sessions.sqlite"))
+    assert "is not writable. Make it writable" in (storage_problem(denied) or "")
+    assert storage_problem(PermissionError(errno.EACCES, "Permission denied", "/etc/shadow")) is None
+    assert storage_problem(ValueError("a bug")) is None

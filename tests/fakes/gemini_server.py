@@ -10,6 +10,8 @@ Any API version prefix is accepted (/v1/, /v1beta/, ...). What it enforces, as t
   signature, or with a changed one, gets the API's 400 (Gemini 3 models);
 - usage reports `thoughtsTokenCount` for thinking models;
 - `cachedContents.create` refuses a prefix under the model's minimum cacheable size.
+Faults (a 503, a reset mid-stream, a cut stream, an unreadable reply...) are queued per test with
+`fake.inject(Fault(...))`: see tests/fakes/gemini_faults.py.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.gemini_faults import IN_REPLY, LOST, Fault, before_reply, faulty_parts, send_faulty, take
 
 _PATH_RE = re.compile(r"^/(?:v[0-9a-z]+/)?(?P<rest>.+)$")
 GENERATE = ["generateContent", "countTokens", "createCachedContent", "batchGenerateContent"]
@@ -90,6 +94,7 @@ class FakeGemini:
     requests: list[Recorded] = field(default_factory=list)
     replies: list[dict[str, Any]] = field(default_factory=list)  # queued candidate contents
     failures: list[int] = field(default_factory=list)  # HTTP codes to answer before the next success
+    faults: list[Fault] = field(default_factory=list)  # injected into the next generate requests, in order
     caches: dict[str, dict[str, Any]] = field(default_factory=dict)
     signatures: dict[bytes, tuple[str, str]] = field(default_factory=dict)  # issued: sig -> (model, calls)
     page_size: int = 4  # models.list pages, so that clients must follow nextPageToken
@@ -109,6 +114,11 @@ class FakeGemini:
     def reply_calls(self, *calls: tuple[str, dict[str, Any]]) -> None:
         """Queue one reply with parallel function calls."""
         self.replies.append({"parts": [{"functionCall": {"name": n, "args": a}} for n, a in calls]})
+
+    def inject(self, *faults: Fault) -> None:
+        """Queue faults: each breaks one generate request (see tests/fakes/gemini_faults.py)."""
+        with self.lock:
+            self.faults.extend(faults)
 
     def calls(self, action: str) -> list[Recorded]:
         return [r for r in self.requests if r.action == action]
@@ -238,6 +248,10 @@ class _Handler(BaseHTTPRequestHandler):
         if failure:
             self._send(failure, _error(failure))
             return
+        with fake.lock:
+            self.fault = take(fake.faults, rest.rpartition(":")[2])
+        if self.fault and before_reply(self, self.fault, _error(self.fault.status)):
+            return
         if rest.startswith("cachedContents"):
             self._caches(method, rest, body)
             return
@@ -334,9 +348,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, _error(400, message))
             return
         with fake.lock:
-            content = fake.replies.pop(0) if fake.replies else {"parts": [{"text": "ok"}]}
+            queued = fake.replies.pop(0) if fake.replies else None
+        content = queued or {"parts": [{"text": "ok"}]}
         content = {"role": "model", "parts": [dict(p) for p in content["parts"]]}
         sig = self._sign(model, content)
+        if self.fault:
+            content["parts"] = faulty_parts(self.fault, content["parts"])
         output = count_tokens(content)
         thoughts = fake.thoughts_tokens if spec.thinking else 0
         usage = {"promptTokenCount": prompt, "candidatesTokenCount": output,
@@ -350,6 +367,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.rec.note = f"[{len(contents)} contents, {replayed} signed model turn(s) replayed] -> " + (
             f"functionCall {what} (signature …{sig[-12:]})" if what else "text"
         )
+        if self.fault and self.fault.kind in IN_REPLY:
+            last = len(content["parts"]) - 1
+            whole = {"candidates": [{"content": content, "finishReason": "STOP", "index": 0}],
+                     "usageMetadata": usage, "modelVersion": model}  # fmt: skip
+            chunks = [
+                {"candidates": [{"content": {"role": "model", "parts": [part]}, "index": 0,
+                                 **({"finishReason": "STOP"} if i == last else {})}], "modelVersion": model}
+                for i, part in enumerate(content["parts"])
+            ]  # fmt: skip
+            send_faulty(self, self.fault, action, chunks if action != "generateContent" else [whole])
+            if self.fault.kind in LOST and queued is not None:
+                with fake.lock:  # the reply never arrived whole: the next try is answered with it
+                    fake.replies.insert(0, queued)
+            return
         if action == "generateContent":
             self._send(
                 200,

@@ -1,12 +1,13 @@
 """A third-party-style MCP server for tests: a notes search, and ways to misbehave.
 
-python tests/fakes/thirdparty_server.py [--mode normal|hang|crash|huge|fail-start]
+python tests/fakes/thirdparty_server.py [--mode normal|hang|crash|garbage|huge|fail-start]
     [--description-file PATH] [--marker PATH] [--huge-chars N] [--calls PATH]
     [--transport stdio|http --port P]
 
 hang: `search` never returns; when it is cancelled (notifications/cancelled) it writes
 "cancelled" to --marker. crash: `search` writes to stderr and exits mid-call. huge: `search`
-returns --huge-chars characters. fail-start: writes to stderr and exits before serving.
+returns --huge-chars characters. garbage: `search` writes non-JSON lines to stdout before
+its reply. fail-start: writes to stderr and exits before serving.
 --description-file: `search`'s description is read from this file (change it between runs).
 --calls: every call appends a line here (tests count them).
 """
@@ -52,6 +53,8 @@ def build(args: argparse.Namespace) -> MCPServer:
             sys.stderr.write("fatal: the notes database is corrupted (page 17)\n")
             sys.stderr.flush()
             os._exit(3)
+        if args.mode == "garbage":  # a stray print: lines on stdout that are not JSON-RPC, then the reply
+            os.write(1, b"loading notes index... done\n\x00\xff{not json\n")
         if args.mode == "huge":
             return ("x" * 99 + "\n") * (args.huge_chars // 100)
         words = query.lower().split()

@@ -226,3 +226,19 @@ async def test_a_folder_read_killed_between_pages_resumes_without_reading_the_fi
     assert [a.get("offset") for a in started if a.get("paths_or_glob") == str(root)] == [started[0]["offset"]]
     assert started[0]["offset"] > 0  # only the unfinished page was read again
     assert result.documents == 130
+
+
+async def test_nothing_gathered_asks_no_model_and_claims_no_pack(repo, tmp_path):
+    from agent.events import Packed
+
+    model = ScriptedModel()
+    model.call("read_file", path=str(repo / "nope.py"))
+    model.reply("DONE")
+    model.reply("An answer from nothing [1].")  # must stay unasked
+    events: list[Event] = []
+    result = await run("q?", [str(repo)], _settings(tmp_path, max_steps=3), model, on_event=events.append)
+    assert len(model.sent) == 2 and all(s.tools for s in model.sent)  # two plans, no answer call
+    assert result.answer is None and result.pack is None and result.documents == 0
+    assert not [e for e in events if isinstance(e, (Packed, Route))]
+    message = result.nothing_gathered()
+    assert message and "no model was asked" in message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -89,13 +90,19 @@ def test_known_clean_texts_skip_the_detector_and_texts_with_secrets_never_do(tmp
     assert FAKE["aws_key_id"] not in to_documents(entries, "files", counter, "now", verdicts=again)[1].text
 
 
-def test_a_torn_store_reads_as_empty_and_stores_of_older_rules_are_removed(tmp_path: Path) -> None:
+def test_a_torn_store_reads_as_empty_and_stores_of_older_rules_are_removed(tmp_path: Path, caplog) -> None:
     folder = tmp_path / "screened"
     folder.mkdir()
     old = folder / "secrets-clean-0000000000000000.bin"
     old.write_bytes(b"\0" * KEY_BYTES)
     current = SecretVerdicts(tmp_path)
     assert not old.exists() and current.path is not None
-    current.path.write_bytes(b"\1" * (KEY_BYTES + 3))  # a crash mid-append
-    assert SecretVerdicts(tmp_path).clean == set()
+    current.path.write_bytes(b"\1" * (2 * KEY_BYTES + 3))  # a crash mid-append
+    with caplog.at_level(logging.WARNING, logger="forage.state"):
+        assert SecretVerdicts(tmp_path).clean == set()
     assert not current.path.exists()
+    (aside,) = folder.glob("*.damaged-*")  # set aside, not deleted, and said once
+    assert [r.getMessage() for r in caplog.records] == [
+        "2 screened-file verdicts could not be read (those files will be screened again); "
+        f"the old file is at {aside}"
+    ]
