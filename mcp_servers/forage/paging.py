@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from mcp_types import CallToolResult
@@ -22,6 +23,7 @@ from mcp_types import CallToolResult
 from agent.errors import AgentError
 from agent.pack.packing import pack_file_parts, paginate
 from agent.session.workspace import LastPack
+from agent.state import Document
 from agent.tokens import TokenCounter
 from mcp_servers import common
 from mcp_servers.forage.clients import ReplyLimit
@@ -30,6 +32,10 @@ LAST_MANIFEST = "forage://pack/last/manifest"
 _BLOCK_HEAD = {
     "markdown": re.compile(r"^## \[(\d+)\] ", re.M),
     "xml": re.compile(r'^<document index="(\d+)"', re.M),
+}
+_BLOCKS_END = {  # where the run of blocks ends: the question or the manifest follows
+    "markdown": re.compile(r"^(?:# Question|# Manifest)$", re.M),
+    "xml": re.compile(r"^</documents>$", re.M),
 }
 _TOKEN_FRAME = 400  # tokens kept for the header and the next-page line (reply_tokens pages)
 _MIN_BODY = 2_000  # characters: a page never holds less text than this
@@ -66,9 +72,69 @@ def _blocks_on(pages: list[str], fmt: str) -> list[list[int]]:
     return out
 
 
+def _split(text: str, fmt: str) -> tuple[int, int, dict[int, str]] | None:
+    """Where the run of blocks starts and ends, and each block's text by number (None for json)."""
+    head, end_at = _BLOCK_HEAD.get(fmt), _BLOCKS_END.get(fmt)
+    if head is None or end_at is None:
+        return None
+    starts: list[int] = []
+    for m in head.finditer(text):  # a header is a block's only when it has the next number
+        if int(m.group(1)) == len(starts) + 1:
+            starts.append(m.start())
+    if not starts:
+        return None
+    tail = end_at.search(text, starts[-1])
+    end = tail.start() if tail else len(text)
+    blocks = {n: text[a:b] for n, (a, b) in enumerate(zip(starts, [*starts[1:], end], strict=True), 1)}
+    return starts[0], end, blocks
+
+
+def rank_order(last: LastPack, blocks: Mapping[int, str]) -> list[int]:
+    """Block numbers, most relevant first, ranked as packing ranks what it keeps (on the blocks' text)."""
+    from agent.pack.packing import _ranked  # numpy and the ranking index: for packs of several pages only
+
+    entries = {b.block: b for b in last.pack.manifest}
+    docs = [
+        Document(id=str(n), uri=entries[n].uri, text=text, hash=entries[n].hash, span=entries[n].span,
+                 meta={"fidelity": entries[n].fidelity})
+        for n, text in blocks.items() if n in entries
+    ]  # fmt: skip
+    return [int(d.id) for d in _ranked(docs, last.question)]
+
+
+def in_rank_order(text: str, fmt: str, order: list[int]) -> str:
+    """The pack's text with its blocks moved into this order, numbers unchanged (json packs as they are)."""
+    split = _split(text, fmt)
+    if split is None or not order:
+        return text
+    start, end, blocks = split
+    ranked = [n for n in dict.fromkeys(order) if n in blocks]
+    ranked += [n for n in blocks if n not in set(ranked)]
+    return text[:start] + "".join(blocks[n] for n in ranked) + text[end:]
+
+
+_ORDER: list[tuple[Any, list[int]]] = []  # the last pack ranked, and its order: pages 2, 3... rank no more
+
+
+def _ordered(last: LastPack, text: str) -> str:
+    """The text of a pack of several pages with its most relevant blocks first."""
+    if _ORDER and _ORDER[0][0] is last.pack:
+        order = _ORDER[0][1]
+    else:
+        split = _split(text, last.fmt)
+        order = rank_order(last, split[2]) if split else []
+        _ORDER[:] = [(last.pack, order)]
+    return in_rank_order(text, last.fmt, order)
+
+
 def cut(last: LastPack, limit: ReplyLimit) -> list[str]:
-    """The pack's text cut into pages, every reply of which fits the limit (the same cut for every call)."""
+    """The pack's text cut into pages, every reply of which fits the limit (the same cut for every call).
+
+    A pack of several pages has its blocks most relevant first, numbers unchanged.
+    """
     text = "".join(pack_file_parts(last.pack, last.fmt))
+    if len(_pages(text, last.fmt, limit, _ALLOWANCE)) > 1:
+        text = _ordered(last, text)
     frame = _ALLOWANCE + 1_500  # characters for all but the pack's text; measured and tightened below
     for _ in range(6):
         pages = _pages(text, last.fmt, limit, frame)
