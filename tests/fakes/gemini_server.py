@@ -97,6 +97,8 @@ class FakeGemini:
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
+    scripted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # see script_call
+    tool_results: list[dict[str, Any]] = field(default_factory=list)  # functionResponses a client sent back
 
     # -- queueing helpers used by tests
     def reply_text(self, *texts: str) -> None:
@@ -109,6 +111,34 @@ class FakeGemini:
     def reply_calls(self, *calls: tuple[str, dict[str, Any]]) -> None:
         """Queue one reply with parallel function calls."""
         self.replies.append({"parts": [{"functionCall": {"name": n, "args": a}} for n, a in calls]})
+
+    def script_call(self, tool: str, args: dict[str, Any]) -> None:
+        """Act as a model driving a client (gemini-cli): call the declared tool named `tool`, or ending
+        in "_" + tool (gemini-cli names MCP tools mcp_SERVER_TOOL), with these args; once the client
+        sends the tool's result back, answer from it. Requests that declare no such tool (forage's
+        own, say) get the queued replies as before."""
+        self.scripted.append((tool, args))
+
+    def _scripted(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The scripted model turn for this request, or None when no script applies to it."""
+        declared = [
+            f.get("name", "") for t in body.get("tools", []) for f in t.get("functionDeclarations", [])
+        ]
+        for tool, args in self.scripted:
+            name = next((n for n in declared if n == tool or n.endswith("_" + tool)), None)
+            if name is None:
+                continue
+            answered = [
+                p["functionResponse"] for c in body.get("contents", []) for p in c.get("parts", [])
+                if p.get("functionResponse", {}).get("name") == name
+            ]  # fmt: skip
+            if not answered:
+                return {"parts": [{"functionCall": {"name": name, "args": args}}]}
+            with self.lock:
+                self.tool_results.append(answered[-1])
+            text = json.dumps(answered[-1].get("response", {}), ensure_ascii=False)
+            return {"parts": [{"text": f"From {tool} ({len(text):,} characters): {text[:200]}"}]}
+        return None
 
     def calls(self, action: str) -> list[Recorded]:
         return [r for r in self.requests if r.action == action]
@@ -333,8 +363,10 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"The input token count ({prompt}) exceeds the maximum number of tokens allowed ({spec.input_token_limit})."
             self._send(400, _error(400, message))
             return
-        with fake.lock:
-            content = fake.replies.pop(0) if fake.replies else {"parts": [{"text": "ok"}]}
+        content = fake._scripted(body)
+        if content is None:
+            with fake.lock:
+                content = fake.replies.pop(0) if fake.replies else {"parts": [{"text": "ok"}]}
         content = {"role": "model", "parts": [dict(p) for p in content["parts"]]}
         sig = self._sign(model, content)
         output = count_tokens(content)
