@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,30 +53,34 @@ def _folder(root: Path) -> Path:
     return work
 
 
+def _readme_json(n: int) -> str:
+    """The README's n-th JSON block for gemini-cli (0: settings.json, 1: trustedFolders.json)."""
+    section = (
+        (ROOT / "README.md").read_text(encoding="utf-8").split("### gemini-cli", 1)[1].split("\n### ", 1)[0]
+    )
+    return re.findall(r"```json\n(.*?)```", section, re.S)[n]
+
+
 def _run(
     gemini: Path, tmp: Path, work: Path, fake: FakeGemini, *, env_entry: bool, trusted: bool = True
 ) -> subprocess.CompletedProcess:
+    """gemini-cli -p with forage set up as the README says (its two snippets, the folder put in)."""
     home = tmp / "home"
     (home / ".gemini").mkdir(parents=True, exist_ok=True)
-    server = {
-        "command": sys.executable, "args": ["-m", "cli.app", "mcp", str(work)], "cwd": str(ROOT),
-        "env": {"FORAGE_DATA_DIR": str(tmp / "data"), "XDG_CONFIG_HOME": str(tmp / "config"), "FORAGE_EMBEDDING": "none"},
-        "timeout": 600000,
-    }  # fmt: skip
-    if env_entry:  # the README's fix: gemini-cli passes variables named *KEY* only when listed here
-        server["env"]["GEMINI_API_KEY"] = "$GEMINI_API_KEY"
-    settings = {
-        "security": {"auth": {"selectedType": "gemini-api-key"}},
-        "model": {"name": "gemini-3.5-flash"},  # a set model: no routing call to a classifier model
-        "mcpServers": {"forage": server},
-    }
+    settings = json.loads(_readme_json(0).replace("/path/to/your/code", str(work)))
+    if not env_entry:  # as a user who left the env entry out: gemini-cli drops GEMINI_API_KEY
+        del settings["mcpServers"]["forage"]["env"]
+    settings["security"] = {"auth": {"selectedType": "gemini-api-key"}}
+    settings["model"] = {"name": "gemini-3.5-flash"}  # a set model: no routing call to a classifier model
     (home / ".gemini" / "settings.json").write_text(json.dumps(settings))
-    (home / ".gemini" / "trustedFolders.json").write_text(
-        json.dumps({str(work): "TRUST_FOLDER"} if trusted else {})
-    )
+    folders = _readme_json(1).replace("/path/to/your/code", str(work))
+    (home / ".gemini" / "trustedFolders.json").write_text(folders if trusted else "{}")
     env = {
-        "PATH": os.environ["PATH"], "HOME": str(home), "GEMINI_API_KEY": "test-key",
-        "GOOGLE_GEMINI_BASE_URL": fake.url, "TERM": "dumb",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # `forage` as installed
+        "PYTHONPATH": str(ROOT),  # this checkout's code, whichever venv holds the `forage` script
+        "HOME": str(home), "GEMINI_API_KEY": "test-key", "GOOGLE_GEMINI_BASE_URL": fake.url, "TERM": "dumb",
+        "FORAGE_DATA_DIR": str(tmp / "data"), "XDG_CONFIG_HOME": str(tmp / "config"),
+        "FORAGE_EMBEDDING": "none",  # no local embedding model to load: the test stays quick
     }  # fmt: skip
     return subprocess.run(
         [str(gemini), "-p", "What is the delay before the first retry?", "--yolo", "--output-format", "json"],
