@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the real MCP clients the tests drive (clients/package-lock.json pins them: gemini-cli)
+# Install the real MCP clients the tests drive (clients/package-lock.json pins them: gemini-cli, Claude Code)
 # into clients/node_modules. Safe to run again: skipped while the lock is unchanged. Without npm
 # the step is skipped with a message, and the tests that need a client skip with the reason.
 set -euo pipefail

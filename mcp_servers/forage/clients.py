@@ -27,6 +27,7 @@ class Client:
     max_chars: int | None  # documented characters per tool result; None: it documents no limit
     limit: str  # what the client documents about the size of a tool result
     key_fix: str  # how a user passes GEMINI_API_KEY to forage in this client
+    text_only: bool = False  # it gives its model the structured content instead of the text, when both come
 
     def reply_chars(self) -> int:
         """The most characters one reply of forage may take in this client."""
@@ -52,6 +53,7 @@ KNOWN: tuple[Client, ...] = (
         "MAX_MCP_OUTPUT_TOKENS, 25,000 tokens by default, and a warning above 10,000 tokens (~40,000 "
         "characters); a result over 50,000 characters is saved to a file and the model sees a preview",
         "claude mcp add forage -e GEMINI_API_KEY=$GEMINI_API_KEY -- forage mcp /path/to/your/code",
+        text_only=True,  # seen with 2.1.332: the model got structuredContent, never the pack's text
     ),
     Client(
         "Cursor",
@@ -103,14 +105,15 @@ class ReplyLimit:
     chars: int | None = None
     tokens: int | None = None
     client: str = ""
+    text_only: bool = False  # send no structured content: this client would show it instead of the text
 
 
 def reply_limit(settings: Settings, client_name: str) -> ReplyLimit:
     """The size of one reply to this client: reply_tokens when the user set it, else the table's."""
     client = identify(client_name)
     if "reply_tokens" in settings.model_fields_set:
-        return ReplyLimit(tokens=settings.reply_tokens, client=client.name)
-    return ReplyLimit(chars=client.reply_chars(), client=client.name)
+        return ReplyLimit(tokens=settings.reply_tokens, client=client.name, text_only=client.text_only)
+    return ReplyLimit(chars=client.reply_chars(), client=client.name, text_only=client.text_only)
 
 
 def key_notice(settings: Settings, client_name: str) -> str | None:

@@ -199,6 +199,8 @@ def _reply(
          for b in pack.manifest if b.block in shown]
         if len(shown) <= 200 else None
     )  # fmt: skip
+    if limit.text_only:
+        return common.result(body)
     return common.result(
         body, page=page, pages=len(pages), tokens=pack.tokens, budget=pack.budget, blocks=len(pack.manifest),
         blocks_here=blocks, route=pack.route, omitted=len(pack.omitted), failures=last.failures[:50],

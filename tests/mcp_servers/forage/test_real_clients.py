@@ -1,9 +1,10 @@
-"""Real MCP clients start forage: gemini-cli (pinned in clients/package-lock.json) against the fake Gemini.
+"""Real MCP clients start forage: gemini-cli and Claude Code (pinned in clients/package-lock.json).
 
 gemini-cli runs with a HOME in tmp, `security.auth.selectedType: "gemini-api-key"`, the folder
 trusted, and GOOGLE_GEMINI_BASE_URL pointing at tests/fakes/gemini_server.py, which plays the
 model: it calls forage's gather_context and then answers from what gemini-cli sent back. What
 the fake received is what gemini-cli gives its model, so the sizes below are the client's own.
+Claude Code runs the same way against tests/fakes/anthropic_server.py (ANTHROPIC_BASE_URL).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -18,26 +20,36 @@ from pathlib import Path
 import pytest
 
 from mcp_servers.forage.clients import identify
+from tests.fakes.anthropic_server import AnthropicServer, FakeAnthropic
 from tests.fakes.gemini_server import FakeGemini, GeminiServer
 
 ROOT = Path(__file__).resolve().parents[3]
 GEMINI = ROOT / "clients" / "node_modules" / ".bin" / "gemini"
+CLAUDE = ROOT / "clients" / "node_modules" / ".bin" / "claude"
 FACT = "RETRY_DELAY_SECONDS = 7  # the delay before the first retry"
 pytestmark = pytest.mark.slow
 
 
+def _installed(binary: Path, name: str) -> Path:
+    """A pinned client, installed by the project's own set-up step if it is not yet."""
+    if not binary.exists():
+        script = ROOT / "scripts" / "setup-clients.sh"
+        proc = subprocess.run(["bash", str(script)], capture_output=True, text=True)
+        if not binary.exists():
+            pytest.skip(
+                f"{name} could not be installed (scripts/setup-clients.sh): {proc.stderr.strip()[-300:]}"
+            )
+    return binary
+
+
 @pytest.fixture(scope="module")
 def gemini() -> Path:
-    """The pinned gemini-cli, installed by the project's own set-up step if it is not yet."""
-    if not GEMINI.exists():
-        proc = subprocess.run(
-            ["bash", str(ROOT / "scripts" / "setup-clients.sh")], capture_output=True, text=True
-        )
-        if not GEMINI.exists():
-            pytest.skip(
-                f"gemini-cli could not be installed (scripts/setup-clients.sh): {proc.stderr.strip()[-300:]}"
-            )
-    return GEMINI
+    return _installed(GEMINI, "gemini-cli")
+
+
+@pytest.fixture(scope="module")
+def claude() -> Path:
+    return _installed(CLAUDE, "Claude Code")
 
 
 def _folder(root: Path) -> Path:
@@ -147,8 +159,58 @@ def test_an_untrusted_folder_disables_forage(gemini, tmp_path):
     assert fake.tool_results == []
 
 
+def test_claude_code_gets_the_pack_text_under_its_limit(claude, tmp_path):
+    """Claude Code set up with the README's `claude mcp add` line, against the fake Messages API."""
+    work = _folder(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    fake = FakeAnthropic()
+    fake.script_call(
+        "gather_context", {"question": "What is the delay before the first retry?", "sources": [str(work)]}
+    )
+    env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(ROOT),
+        "HOME": str(home), "TERM": "dumb", "FORAGE_DATA_DIR": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"), "FORAGE_EMBEDDING": "none",
+        "ANTHROPIC_API_KEY": "test-key", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1",
+        "ENABLE_TOOL_SEARCH": "false", "MCP_CONNECTION_NONBLOCKING": "false",  # forage connected, tools offered
+    }  # fmt: skip
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").split("### Claude Code", 1)[1]
+    line = re.search(r"```bash\n(.*?)\n```", readme, re.S).group(1).replace("/path/to/your/code", str(work))
+    line = line.replace("$GEMINI_API_KEY", "")  # as a shell without the key expands it
+    added = subprocess.run(
+        [str(claude), *shlex.split(line)[1:]], cwd=work, env=env,
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr[-1000:] + added.stdout[-1000:]
+    with AnthropicServer(fake):
+        proc = subprocess.run(
+            [str(claude), "-p", "What is the delay before the first retry?", "--allowedTools",
+             "mcp__forage__gather_context", "--output-format", "json"],
+            cwd=work, env={**env, "ANTHROPIC_BASE_URL": fake.url}, capture_output=True, text=True, timeout=400,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
+    assert len(fake.tool_results) == 1, proc.stdout[-2000:]
+    content = fake.tool_results[0]["content"]
+    text = (
+        "".join(b["text"] for b in content if b.get("type") == "text")
+        if isinstance(content, list)
+        else content
+    )
+    limit = identify("claude-code").max_chars
+    print(f"Claude Code {_version(claude)}: reply {len(text):,} characters, limit {limit:,}")
+    assert FACT.split("  #")[0] in text and "page 1 of " in text  # the pack's text, not its metadata
+    assert len(text) <= 0.9 * limit and not fake.tool_results[0].get("is_error")
+    assert "no GEMINI_API_KEY" in text.splitlines()[0] and "claude mcp add forage -e GEMINI_API_KEY" in text
+
+
 def gemini_version(gemini: Path) -> str:
     """The installed gemini-cli's version."""
+    return _version(gemini)
+
+
+def _version(binary: Path) -> str:
     return subprocess.run(
-        [str(gemini), "--version"], capture_output=True, text=True, timeout=60
+        [str(binary), "--version"], capture_output=True, text=True, timeout=60
     ).stdout.strip()
