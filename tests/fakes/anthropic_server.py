@@ -14,8 +14,10 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.loopback import Loopback, send_json
 
 
 @dataclass
@@ -72,12 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def _json(self, code: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, code, body)
 
     def do_GET(self) -> None:
         self._json(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
@@ -133,23 +130,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-class AnthropicServer:
+class AnthropicServer(Loopback):
     """Run a FakeAnthropic on 127.0.0.1 in a daemon thread; use as a context manager."""
 
     def __init__(self, fake: FakeAnthropic | None = None) -> None:
-        self.fake = fake or FakeAnthropic()
-        handler = type("Handler", (_Handler,), {"fake": self.fake})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.fake.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(_Handler, fake or FakeAnthropic())
 
     def __enter__(self) -> FakeAnthropic:
-        self._thread.start()
-        return self.fake
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return super().__enter__()

@@ -21,9 +21,11 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.loopback import Loopback, send_json
 
 _PATH_RE = re.compile(r"^/(?:v[0-9a-z]+/)?(?P<rest>.+)$")
 GENERATE = ["generateContent", "countTokens", "createCachedContent", "batchGenerateContent"]
@@ -236,12 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, code: int, body: dict[str, Any], note: str = "") -> None:
         self.rec.status = code
         self.rec.note = note or (body.get("error", {}).get("message", "")[:160] if code >= 400 else "")
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, code, body)
 
     def _handle(self, method: str) -> None:
         fake = self.fake
@@ -462,24 +459,11 @@ def _vector(seed: int, dim: int) -> list[float]:
     return [float((seed * (i + 3)) % 7 + 1) for i in range(dim)]
 
 
-class GeminiServer:
+class GeminiServer(Loopback):
     """Run a FakeGemini on 127.0.0.1 in a daemon thread; use as a context manager."""
 
     def __init__(self, fake: FakeGemini | None = None) -> None:
-        self.fake = fake or FakeGemini()
-        handler = type("Handler", (_Handler,), {"fake": self.fake})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.fake.url = self.url
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(_Handler, fake or FakeGemini())
 
     def __enter__(self) -> FakeGemini:
-        self._thread.start()
-        return self.fake
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return super().__enter__()
