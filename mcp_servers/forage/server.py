@@ -181,11 +181,12 @@ def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer
                 answer + (f"\n\nSources:\n{cites}" if cites else "") + (f"\n\nNot used:\n{notes}" if notes else "")
             )  # fmt: skip
             data = result.to_json()
-            said = notice(ctx, workspace)
+            said = notice(ctx, workspace)  # in both: some clients show the text, some the structured content
             return common.result(
-                (said + "\n" if said else "") + text, answer=answer, extractive=data["extractive"], model=data["model"],
-                citations=data["citations"], failures=result.failures, route=result.route_trace,
-                usage=data["usage"], calls=_calls(actions),
+                (said + "\n" if said else "") + text, answer=answer, extractive=data["extractive"],
+                model=data["model"], citations=data["citations"], failures=result.failures,
+                route=result.route_trace, usage=data["usage"], calls=_calls(actions),
+                **({"notice": said} if said else {}),
             )  # fmt: skip
 
         return await work(workspace, ctx, job)

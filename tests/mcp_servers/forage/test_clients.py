@@ -140,3 +140,20 @@ async def test_forage_mcp_as_a_process_fits_gemini_cli(tmp_path):
     assert res.structured_content["client"] == "gemini-cli" and res.structured_content["pages"] >= 2
     assert reply_size(res) <= 36_000 and "RETRY_DELAY_SECONDS" in res.content[0].text
     assert res.content[0].text.splitlines()[0].startswith("[forage: no GEMINI_API_KEY")
+
+
+@pytest.mark.slow
+async def test_ask_says_once_that_no_key_arrived_in_text_and_structured_content(tmp_path):
+    (tmp_path / "settings.py").write_text("RETRY_DELAY_SECONDS = 7  # the delay before the first retry\n")
+    settings = Settings(data_dir=tmp_path / "data", roots=[tmp_path])  # no key, model auto
+    claude_code = Implementation(name="claude-code", version="2.1.332")
+    async with Client(build_server(settings), client_info=claude_code) as client:
+        args = {
+            "question": "What is the delay before the first retry?",
+            "sources": [str(tmp_path / "settings.py")],
+        }
+        first = await client.call_tool("ask", args)
+        again = await client.call_tool("ask", args)
+    assert "claude mcp add forage -e GEMINI_API_KEY" in first.structured_content["notice"]
+    assert first.content[0].text.startswith("[forage: no GEMINI_API_KEY")
+    assert "notice" not in again.structured_content and "reached this server" not in again.content[0].text
