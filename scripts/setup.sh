@@ -57,3 +57,6 @@ for mod in ["mcp", "langgraph", "google.genai", "typer", "rich", "pathspec", "pl
 PYEOF
     echo "$WANT" > "$STAMP"
 fi
+
+# 4. The real MCP clients the tests drive (gemini-cli, Claude Code), pinned in clients/package-lock.json.
+bash scripts/setup-clients.sh

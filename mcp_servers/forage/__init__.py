@@ -1,4 +1,4 @@
 """`forage mcp`: forage as an MCP server for editors (gather_context, ask, list_sources, index).
 
-Modules: auth, oauth, server, sessions, team.
+Modules: auth, clients, oauth, paging, server, sessions, team.
 """

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import weakref
 from collections.abc import AsyncIterator
 from enum import StrEnum
 from pathlib import Path
@@ -26,13 +27,13 @@ from pydantic import Field
 
 from agent.errors import AgentError
 from agent.events import Embedding
-from agent.pack.packing import pack_file_parts, paginate
+from agent.pack.packing import pack_file_parts
 from agent.paths import places
 from agent.session.result import RunResult
-from agent.session.workspace import LastPack
 from agent.settings import Settings
-from agent.tokens import TokenCounter
 from mcp_servers import common
+from mcp_servers.forage.clients import client_info, key_notice, reply_limit
+from mcp_servers.forage.paging import LAST_MANIFEST, page_reply
 from mcp_servers.forage.sessions import ClientScope, Relay, Sessions, work
 from mcp_servers.forage.team import HttpSetup
 
@@ -55,7 +56,6 @@ class ForageTool(StrEnum):
 
 
 LAST_PACK = "forage://pack/last"
-LAST_MANIFEST = "forage://pack/last/manifest"
 # Reads local files and the web, writes nothing: read-only, open world.
 READS = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
@@ -85,50 +85,17 @@ def _nothing(result: RunResult, *, answering: bool = False) -> CallToolResult:
     return common.error_result(AgentError(message))
 
 
-def _page(last: LastPack, page: int, reply_tokens: int, calls: list[dict[str, Any]]) -> CallToolResult:
-    """One page of a pack: a header line, the blocks, and how to get the next page."""
-    counter = TokenCounter()
-    pack = last.pack
-    text = "".join(pack_file_parts(pack, last.fmt))
-    pages = paginate(text, reply_tokens - 400, counter, last.fmt)
-    if page > len(pages):
-        return common.error_result(
-            AgentError(f"page {page} does not exist: this pack has {len(pages)} page(s); ask for page 1")
-        )
-    budget = f", budget {pack.budget:,}" if pack.budget else ""
-    head = (
-        f"[forage context: page {page} of {len(pages)}; the pack has {pack.tokens:,} tokens in "
-        f"{len(pack.manifest)} block(s){budget}; cite blocks as [n]]\n"
-    )
-    tail = []
-    nxt = None
-    if page < len(pages):
-        nxt = {"page": page + 1}
-        tail.append(
-            f"[More: call gather_context again with the same question and sources and page={page + 1} "
-            f"(of {len(pages)}).]"
-        )
-    if last.failures:
-        failed = "; ".join(f.splitlines()[0] for f in last.failures)
-        tail.append(
-            f"[Not gathered: {failed[:1200]}{' …' if len(failed) > 1200 else ''}]"
-        )  # inside the margin
-    body = head + pages[page - 1] + ("\n" + "\n".join(tail) if tail else "")
-    manifest = (
-        [{"block": b.block, "uri": b.uri, "span": b.span.model_dump(exclude_none=True), "tokens": b.tokens}
-         for b in pack.manifest]
-        if len(pack.manifest) <= 200 else None
-    )  # fmt: skip
-    return common.result(
-        body, page=page, pages=len(pages), tokens=pack.tokens, budget=pack.budget, blocks=len(pack.manifest),
-        route=pack.route, omitted=len(pack.omitted), failures=last.failures, calls=calls, next=nxt,
-        manifest=manifest, manifest_resource=LAST_MANIFEST,
-    )  # fmt: skip
-
-
 def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer:
     """Build the forage server; settings (roots, network policy, model) and tokens are fixed at start."""
     sessions = Sessions(settings)
+    told: weakref.WeakSet[Any] = weakref.WeakSet()  # the workspaces whose first result said "no key"
+
+    def notice(ctx: Context, workspace: Any) -> str | None:
+        """The no-key line, on the first result of each session only."""
+        if workspace in told:
+            return None
+        told.add(workspace)
+        return key_notice(settings, client_info(ctx)[0])
 
     @contextlib.asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Sessions]:
@@ -168,9 +135,10 @@ def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer
         larger than one reply comes in pages: the result says which page to ask for next.
         """
         workspace = sessions.get(ctx)
+        limit = reply_limit(settings, client_info(ctx)[0])
         key = (question, tuple(sources), budget_tokens, format, False, None, crawl)
         if page > 1 and workspace.last is not None and workspace.last.key == key:
-            return _page(workspace.last, page, settings.reply_tokens, [])
+            return page_reply(workspace.last, page, limit, [], notice(ctx, workspace))
 
         async def job(relay: Relay) -> CallToolResult:
             result, actions = await workspace.run(
@@ -179,7 +147,7 @@ def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer
             )  # fmt: skip
             if result.pack is None or result.documents == 0 or workspace.last is None:
                 return _nothing(result)
-            return _page(workspace.last, page, settings.reply_tokens, _calls(actions))
+            return page_reply(workspace.last, page, limit, _calls(actions), notice(ctx, workspace))
 
         return await work(workspace, ctx, job)
 
@@ -215,10 +183,12 @@ def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer
                 answer + (f"\n\nSources:\n{cites}" if cites else "") + (f"\n\nNot used:\n{notes}" if notes else "")
             )  # fmt: skip
             data = result.to_json()
+            said = notice(ctx, workspace)  # in both: some clients show the text, some the structured content
             return common.result(
-                text, answer=answer, extractive=data["extractive"], model=data["model"],
-                citations=data["citations"], failures=result.failures, route=result.route_trace,
-                usage=data["usage"], calls=_calls(actions),
+                (said + "\n" if said else "") + text, answer=answer, extractive=data["extractive"],
+                model=data["model"], citations=data["citations"], failures=result.failures,
+                route=result.route_trace, usage=data["usage"], calls=_calls(actions),
+                **({"notice": said} if said else {}),
             )  # fmt: skip
 
         return await work(workspace, ctx, job)

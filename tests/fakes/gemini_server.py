@@ -23,11 +23,12 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from tests.fakes.gemini_faults import IN_REPLY, LOST, Fault, before_reply, faulty_parts, send_faulty, take
+from tests.fakes.loopback import Loopback, send_json
 
 _PATH_RE = re.compile(r"^/(?:v[0-9a-z]+/)?(?P<rest>.+)$")
 GENERATE = ["generateContent", "countTokens", "createCachedContent", "batchGenerateContent"]
@@ -102,6 +103,8 @@ class FakeGemini:
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
+    scripted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # see script_call
+    tool_results: list[dict[str, Any]] = field(default_factory=list)  # functionResponses a client sent back
 
     # -- queueing helpers used by tests
     def reply_text(self, *texts: str) -> None:
@@ -119,6 +122,34 @@ class FakeGemini:
         """Queue faults: each breaks one generate request (see tests/fakes/gemini_faults.py)."""
         with self.lock:
             self.faults.extend(faults)
+
+    def script_call(self, tool: str, args: dict[str, Any]) -> None:
+        """Act as a model driving a client (gemini-cli): call the declared tool named `tool`, or ending
+        in "_" + tool (gemini-cli names MCP tools mcp_SERVER_TOOL), with these args; once the client
+        sends the tool's result back, answer from it. Requests that declare no such tool (forage's
+        own, say) get the queued replies as before."""
+        self.scripted.append((tool, args))
+
+    def _scripted(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The scripted model turn for this request, or None when no script applies to it."""
+        declared = [
+            f.get("name", "") for t in body.get("tools", []) for f in t.get("functionDeclarations", [])
+        ]
+        for tool, args in self.scripted:
+            name = next((n for n in declared if n == tool or n.endswith("_" + tool)), None)
+            if name is None:
+                continue
+            answered = [
+                p["functionResponse"] for c in body.get("contents", []) for p in c.get("parts", [])
+                if p.get("functionResponse", {}).get("name") == name
+            ]  # fmt: skip
+            if not answered:
+                return {"parts": [{"functionCall": {"name": name, "args": args}}]}
+            with self.lock:
+                self.tool_results.append(answered[-1])
+            text = json.dumps(answered[-1].get("response", {}), ensure_ascii=False)
+            return {"parts": [{"text": f"From {tool} ({len(text):,} characters): {text[:200]}"}]}
+        return None
 
     def calls(self, action: str) -> list[Recorded]:
         return [r for r in self.requests if r.action == action]
@@ -216,12 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, code: int, body: dict[str, Any], note: str = "") -> None:
         self.rec.status = code
         self.rec.note = note or (body.get("error", {}).get("message", "")[:160] if code >= 400 else "")
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, code, body)
 
     def _handle(self, method: str) -> None:
         fake = self.fake
@@ -347,9 +373,12 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"The input token count ({prompt}) exceeds the maximum number of tokens allowed ({spec.input_token_limit})."
             self._send(400, _error(400, message))
             return
-        with fake.lock:
-            queued = fake.replies.pop(0) if fake.replies else None
-        content = queued or {"parts": [{"text": "ok"}]}
+        queued = None
+        content = fake._scripted(body)
+        if content is None:
+            with fake.lock:
+                queued = fake.replies.pop(0) if fake.replies else None
+            content = queued or {"parts": [{"text": "ok"}]}
         content = {"role": "model", "parts": [dict(p) for p in content["parts"]]}
         sig = self._sign(model, content)
         if self.fault:
@@ -461,24 +490,11 @@ def _vector(seed: int, dim: int) -> list[float]:
     return [float((seed * (i + 3)) % 7 + 1) for i in range(dim)]
 
 
-class GeminiServer:
+class GeminiServer(Loopback):
     """Run a FakeGemini on 127.0.0.1 in a daemon thread; use as a context manager."""
 
     def __init__(self, fake: FakeGemini | None = None) -> None:
-        self.fake = fake or FakeGemini()
-        handler = type("Handler", (_Handler,), {"fake": self.fake})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.fake.url = self.url
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(_Handler, fake or FakeGemini())
 
     def __enter__(self) -> FakeGemini:
-        self._thread.start()
-        return self.fake
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return super().__enter__()

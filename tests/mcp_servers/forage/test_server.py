@@ -1,5 +1,6 @@
 """forage as an MCP server, in memory: gather_context pages, reuse across calls, resources, roots."""
 
+import re
 from pathlib import Path
 
 import psutil
@@ -7,6 +8,7 @@ import pytest
 from mcp import Client
 
 from agent.settings import Settings
+from mcp_servers.forage.paging import in_rank_order
 from mcp_servers.forage.server import build_server
 from tools.tokens import estimate_tokens
 
@@ -105,7 +107,10 @@ async def test_a_big_pack_comes_in_pages_that_fit_one_reply(tmp_path):
         assert all(estimate_tokens(b) <= 4000 for b in bodies)
         joined = "".join(b.split("\n", 1)[1].split("\n[More:")[0] for b in bodies)
         whole = (await client.read_resource("forage://pack/last")).contents[0].text
-        assert joined.rstrip("\n") == whole.rstrip("\n")
+        # the pages hold the whole pack, its blocks most relevant first (numbers unchanged)
+        order = [int(n) for n in re.findall(r"^## \[(\d+)\] ", joined, re.M)]
+        assert sorted(order) == list(range(1, len(order) + 1))
+        assert joined.rstrip("\n") == in_rank_order(whole, "markdown", order).rstrip("\n")
         assert data["tokens"] <= 30_000
         beyond = await client.call_tool("gather_context", {**args, "page": pages + 1})
         assert beyond.is_error and f"has {pages} page(s)" in beyond.content[0].text

@@ -124,19 +124,25 @@ def test_inspector_over_streamable_http(folder, tmp_path):
 # -- the README's editor snippets ---------------------------------------------------------
 
 
-def _snippets() -> dict[str, dict]:
-    """The JSON block under each editor's heading in the README's editor section."""
+def _section() -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## forage in your editor", 1)[1].split("\n## ", 1)[0]
+    return text.split("## forage in your editor", 1)[1].split("\n## ", 1)[0]
+
+
+def _snippets(lang: str = "json") -> dict[str, str]:
+    """The first code block in `lang` under each editor's heading in the README's editor section."""
     out = {}
-    for m in re.finditer(r"^### (.+?)\n.*?```json\n(.*?)```", section, re.M | re.S):
-        out[m.group(1).strip()] = json.loads(m.group(2))
+    for part in _section().split("\n### ")[1:]:
+        heading, _, body = part.partition("\n")
+        m = re.search(rf"```{lang}\n(.*?)```", body, re.S)
+        if m:
+            out[heading.strip()] = m.group(1)
     return out
 
 
 def test_readme_has_a_snippet_for_each_editor():
-    names = " ".join(_snippets())
-    for editor in ("Claude Desktop", "Cursor", "VS Code", "gemini-cli"):
+    names = " ".join([*_snippets(), *_snippets("bash")])
+    for editor in ("Claude Desktop", "Cursor", "VS Code", "gemini-cli", "Claude Code"):
         assert editor in names
 
 
@@ -144,21 +150,47 @@ def test_readme_has_a_snippet_for_each_editor():
 async def test_each_readme_snippet_starts_forage(editor, folder, tmp_path):
     from agent.mcp_config import from_editor_json
 
-    (name, snippet) = next((k, v) for k, v in _snippets().items() if editor in k)
+    (name, text) = next((k, v) for k, v in _snippets().items() if editor in k)
+    snippet = json.loads(text)
     entry = from_editor_json(snippet, name)["forage"]  # the format the editors read
+    raw = snippet.get("mcpServers", snippet.get("servers"))["forage"]
+    assert "GEMINI_API_KEY" in raw["env"]  # the key reaches forage in every client
     args = [
         folder.as_posix() if a in ("/path/to/your/code", "${workspaceFolder}") else a for a in entry["args"]
     ]
-    command = shutil.which(entry["command"], path=f"{Path(FORAGE).parent}{os.pathsep}{os.environ['PATH']}")
-    assert command, f"{entry['command']} is not on PATH"
+    await _starts_forage(entry["command"], args, folder, tmp_path)
+
+
+async def _starts_forage(command: str, args: list[str], folder: Path, tmp_path: Path) -> None:
+    found = shutil.which(command, path=f"{Path(FORAGE).parent}{os.pathsep}{os.environ['PATH']}")
+    assert found, f"{command} is not on PATH"
     env = {"FORAGE_DATA_DIR": str(tmp_path / "data"), "FORAGE_MODEL": "extractive"}
-    async with Client(StdioServerParameters(command=command, args=args, env=env)) as client:
+    async with Client(StdioServerParameters(command=found, args=args, env=env)) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
         assert "gather_context" in tools
         res = await client.call_tool(
             "gather_context", {"question": "retry delay?", "sources": [str(folder / "src")]}
         )
         assert not res.is_error and "RETRY_DELAY_SECONDS" in res.content[0].text
+
+
+async def test_the_claude_code_command_starts_forage_with_the_key(folder, tmp_path):
+    import shlex
+
+    line = _snippets("bash")["Claude Code"].strip()
+    words = shlex.split(line)
+    assert words[:4] == ["claude", "mcp", "add", "forage"] and "--" in words
+    options, command = words[4 : words.index("--")], words[words.index("--") + 1 :]
+    assert options == ["-e", "GEMINI_API_KEY=$GEMINI_API_KEY"]  # the shell expands it when the user runs it
+    args = [folder.as_posix() if a == "/path/to/your/code" else a for a in command[1:]]
+    await _starts_forage(command[0], args, folder, tmp_path)
+
+
+def test_the_trusted_folders_snippet_is_what_gemini_cli_reads():
+    section = _section().split("### gemini-cli", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```json\n(.*?)```", section, re.S)
+    assert json.loads(blocks[1]) == {"/path/to/your/code": "TRUST_FOLDER"}
+    assert '"Disabled"' in section and "55" in section
 
 
 # -- cancellation mid-crawl -----------------------------------------------------------------
