@@ -42,7 +42,7 @@ class CodeQuestion:
     index: int = 0  # position in the question set, from 0
 
 
-def _repo_relative(raw: str, repo_root: Path) -> str | None:
+def repo_relative(raw: str, repo_root: Path) -> str | None:
     """A path as written in an answer or a manifest, relative to the repo root, if it is a file there."""
     text = raw.strip()
     text = text.removeprefix("file://")
@@ -76,7 +76,7 @@ def cited_files(answer: str, repo_root: Path) -> list[str]:
     """The backticked paths in an answer that are files of the repository, each once, in order."""
     found: list[str] = []
     for raw in _TICKED.findall(answer):
-        rel = _repo_relative(raw, repo_root)
+        rel = repo_relative(raw, repo_root)
         if rel is not None and rel not in found:
             found.append(rel)
     return found
@@ -98,7 +98,7 @@ def load_questions(jsonl_path: Path | str, repo_root: Path | str) -> list[CodeQu
                 raise ValueError(f'{jsonl_path}:{n}: expected an object with a "question" string')
             answer = str(row.get("answer") or "")
             if isinstance(row.get("files"), list):
-                files = [f for f in (_repo_relative(str(x), root) for x in row["files"]) if f]
+                files = [f for f in (repo_relative(str(x), root) for x in row["files"]) if f]
             else:
                 files = cited_files(answer, root)
             out.append(CodeQuestion(row["question"].strip(), answer, tuple(dict.fromkeys(files)), len(out)))
@@ -113,8 +113,8 @@ def file_recall(packed_uris_or_paths: Iterable[str], files: Sequence[str], repo_
     if not files:
         raise ValueError("no cited files to recall")
     root = Path(repo_root)
-    packed = {_repo_relative(u, root) for u in packed_uris_or_paths}
-    want = {_repo_relative(f, root) or f for f in files}
+    packed = {repo_relative(u, root) for u in packed_uris_or_paths}
+    want = {repo_relative(f, root) or f for f in files}
     return sum(1 for f in want if f in packed) / len(want)
 
 
@@ -247,8 +247,8 @@ def recall_row(
     packed: PackedFiles, bm25_files: Sequence[str], files: Sequence[str], repo_root: Path
 ) -> dict[str, Any]:
     """File recall of forage at any fidelity, in full and with outlines, and of BM25; the files missed."""
-    reached = {_repo_relative(u, repo_root) for u in packed.full}
-    whole = {_repo_relative(u, repo_root) for u in packed.whole}
+    reached = {repo_relative(u, repo_root) for u in packed.full}
+    whole = {repo_relative(u, repo_root) for u in packed.whole}
     return {
         "cited": len(files),
         "forage": file_recall(packed.full, files, repo_root),

@@ -1,0 +1,168 @@
+"""History-labelled file recall: retrieval measured on any repository, with no labels written by hand.
+
+Each sampled commit (evals/checks/commits.py) asks its cleaned message about the tree at its
+parent; its gold is the source files it changed. For each commit, the parent's tree is checked
+out into one private folder (a private index, so the repository itself is not touched: a bare
+mirror works), read as `forage pack` reads a folder, and packed at each budget; the figures and
+the BM25 baseline are codeqa's (score_question), so both reports read the same way.
+
+Run: python -m evals.checks.history --repo PATH [--limit 30] [--budgets 4k,8k,16k] [--max-files 8]
+     [--seed 0] [--embedding none] [--out report.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from evals.checks.codeqa import (
+    BM25Baseline,
+    budget_summary,
+    parse_budgets,
+    recall_lines,
+    repo_relative,
+    score_question,
+)
+from evals.checks.commits import MAX_FILES, HistoryQuestion, git, sample
+
+DEFAULT_BUDGETS = "4k,8k,16k"
+DEFAULT_LIMIT = 30
+
+
+class ParentTrees:
+    """One private checkout that moves from commit to commit, rewriting only the files that differ."""
+
+    def __init__(self, repo: Path, folder: Path) -> None:
+        self.git_dir = git(repo, "rev-parse", "--absolute-git-dir").strip()
+        self.tree = folder / "tree"
+        self.index = folder / "index"  # outside the tree: it is no file of the corpus
+        self.tree.mkdir(parents=True, exist_ok=True)
+        self.commit: str | None = None
+
+    def checkout(self, commit: str) -> Path:
+        """The folder, holding exactly the tree of `commit`."""
+        if commit != self.commit:
+            done = subprocess.run(
+                ["git", f"--git-dir={self.git_dir}", f"--work-tree={self.tree}", "read-tree", "--reset", "-u",
+                 commit],
+                env={**os.environ, "GIT_INDEX_FILE": str(self.index)}, capture_output=True, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                said = done.stderr.decode("utf-8", "replace").strip()
+                raise ValueError(f"could not check out {commit[:12]}: {said or done.returncode}")
+            self.commit = commit
+        return self.tree
+
+
+def run(
+    repo: Path,
+    questions: Sequence[HistoryQuestion],
+    budgets: list[int],
+    settings: Any,
+    *,
+    on_question: Callable[[int, HistoryQuestion, float], None] | None = None,
+) -> dict[str, Any]:
+    """Score forage and the BM25 baseline on every commit's question at every budget, each on its parent's tree."""
+    from agent.session.direct import gather_local
+    from agent.tokens import TokenCounter
+
+    started = time.perf_counter()
+    counter = TokenCounter()
+    rows: dict[int, list[dict[str, Any]]] = {b: [] for b in budgets}
+    unscored: list[dict[str, Any]] = []
+    sizes: list[tuple[int, int]] = []  # (documents, tokens) of each parent's corpus
+    with tempfile.TemporaryDirectory(prefix="forage-history-") as tmp:
+        trees = ParentTrees(repo, Path(tmp))
+        for q in questions:
+            t0 = time.perf_counter()
+            root = trees.checkout(q.parent)
+            documents, _ = gather_local([str(root)], settings, counter)
+            read = {repo_relative(d.uri, root) for d in documents}
+            gold = [f for f in q.files if f in read]  # a file forage does not read cannot be recalled
+            about = {"index": q.index, "sha": q.sha, "subject": q.subject, "question": q.question}
+            if not gold:
+                unscored.append(about | {"gold": list(q.files), "reason": "no gold file is in the corpus"})
+                continue
+            sizes.append((len(documents), sum(d.tokens for d in documents)))
+            baseline = BM25Baseline(documents, counter)
+            for budget in budgets:
+                row = score_question(documents, baseline, q.question, gold, budget, settings, root)
+                rows[budget].append(about | {"gold": gold} | row)
+            if on_question is not None:
+                on_question(q.index, q, time.perf_counter() - t0)
+    scored = rows[budgets[0]] if budgets else []
+    return {
+        "repo": str(repo),
+        "commits": len(questions),
+        "scored_questions": len(scored),
+        "cited_files": sum(r["cited"] for r in scored),
+        "documents": round(sum(d for d, _ in sizes) / len(sizes)) if sizes else 0,  # mean over parents
+        "corpus_tokens": round(sum(t for _, t in sizes) / len(sizes)) if sizes else 0,
+        "unscored": unscored,
+        "budgets": {str(b): budget_summary(rows[b]) for b in budgets},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The same table as codeqa's: file recall per budget, any fidelity and in full, next to BM25."""
+    head = (
+        f"{report['repo']}: {report['scored_questions']} of {report['commits']} commits, changing "
+        f"{report['cited_files']} source files (parent trees of {report['documents']:,} files, "
+        f"{report['corpus_tokens']:,} tokens on average); {report['seconds']:.0f}s"
+    )
+    return "\n".join([head, *recall_lines(report["budgets"])])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--repo", type=Path, required=True, help="a git repository (a checkout or a bare mirror)"
+    )
+    parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="commits to sample (default 30)")
+    parser.add_argument("--budgets", default=DEFAULT_BUDGETS, help="token budgets, comma-separated")
+    parser.add_argument(
+        "--max-files", type=int, default=MAX_FILES, help="skip commits touching more source files"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="which commits are sampled")
+    parser.add_argument("--data-dir", type=Path, help="forage's caches and index (default: the user's)")
+    parser.add_argument("--embedding", choices=["auto", "local", "gemini", "none"], help="dense engine")
+    parser.add_argument("--out", type=Path, help="write the JSON report here")
+    args = parser.parse_args(argv)
+    from agent.settings import load_settings
+
+    try:
+        budgets = parse_budgets(args.budgets)
+        questions = sample(args.repo, args.limit, seed=args.seed, max_files=args.max_files)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not questions:
+        print(
+            f"error: {args.repo}: no commit passed the filters (see evals/checks/commits.py)", file=sys.stderr
+        )
+        return 1
+    flags = {"data_dir": args.data_dir, "embedding": args.embedding}
+    settings = load_settings({k: v for k, v in flags.items() if v is not None})
+
+    def progress(n: int, q: HistoryQuestion, seconds: float) -> None:
+        print(f"[{n + 1}/{len(questions)}] {q.sha[:10]} {seconds:.1f}s {q.subject[:70]}", file=sys.stderr)
+
+    report = run(args.repo, questions, budgets, settings, on_question=progress)
+    print(format_table(report))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
