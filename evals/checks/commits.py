@@ -1,12 +1,13 @@
 """Questions from a repository's own history: a commit's message asks, the source files it changed answer.
 
 Each sampled commit becomes a question: its message (subject and body) with issue references,
-URLs, trailers (Signed-off-by, Co-authored-by, Fixes: ...), commit hashes and file names or
-paths removed, so the question does not name its answer. Its gold is the source files it changed
-that exist at its parent: no tests, docs, changelog or news fragments, vendored or generated
-files, lockfiles or configuration. Merges, reverts, pure renames, commits with too short a
-message and commits touching more than `max_files` source files are skipped. Sampling is
-deterministic: the newest RECENT non-merge commits, shuffled by the seed, taken in turn.
+URLs, trailers (Signed-off-by, Co-authored-by, Fixes: ...), commit hashes, PR-template comments,
+gitmoji and file names or paths removed, so the question does not name its answer. Its gold is
+the source files it changed that exist at its parent: no tests, docs, changelog or news
+fragments, vendored or generated files, lockfiles or configuration. Merges, reverts, release
+bumps, pure renames, commits with too short a message (under MIN_WORDS words) and commits
+touching more than `max_files` source files are skipped. Sampling is deterministic: the newest
+RECENT non-merge commits, shuffled by the seed, taken in turn.
 """
 
 from __future__ import annotations
@@ -89,11 +90,20 @@ _TRAILER = re.compile(
     r"link|ticket|cc|backport-of)\s*:.*$|^\s*\(cherry picked from commit [0-9a-f]+\)\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
+_TEMPLATE = re.compile(
+    r"<!--\s*BEGIN ([^>]*?)\s*-->.*?<!--\s*END \1\s*-->|<!--.*?-->", re.DOTALL
+)  # PR templates
+_EMOJI = re.compile(r"(?<!\S):[a-z0-9_+-]+:(?!\S)")  # gitmoji: ":sparkles:"
+_WORD = re.compile(r"\b[^\W\d_]\w*")  # words start with a letter: "0.8.2" is none
+_RELEASE = re.compile(
+    r"^\W*(?:release|bump|prepare|preparing)\b.*\d", re.IGNORECASE
+)  # version bumps ask nothing
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE)
 _REF = r"(?:[\w.-]+/[\w.-]+)?(?:#|\bgh-)\d+\b"
+_REF_OR_URL = rf"(?:{_REF}|https?://\S+)"
 _REF_PHRASE = re.compile(
     rf"\b(?:fix(?:es|ed)?|close[sd]?|resolve[sd]?|refs?|see|ticket|issues?|pr|pull request|bug)\s*:?\s*"
-    rf"{_REF}(?:\s*(?:,|and)\s*{_REF})*",
+    rf"{_REF_OR_URL}(?:\s*(?:,|and)\s*{_REF_OR_URL})*",
     re.IGNORECASE,
 )
 _BARE_REF = re.compile(rf"(?<![\w&]){_REF}", re.IGNORECASE)
@@ -128,8 +138,9 @@ def clean_message(message: str, paths: Sequence[str]) -> str:
     """The message without issue references, URLs, trailers, hashes, or the names and paths of files."""
     subject, _, body = message.strip().partition("\n")
     text = subject + "\n" + _TRAILER.sub("", body)  # "fix: ..." as a subject is no trailer
+    text = _EMOJI.sub(" ", _TEMPLATE.sub(" ", text))
+    text = _REF_PHRASE.sub(" ", text)  # first: "Fixes https://..." goes as a whole
     text = _URL.sub(" ", text)
-    text = _REF_PHRASE.sub(" ", text)
     text = _BARE_REF.sub(" ", text)
     text = _HASH.sub(" ", text)
     names = {n for p in paths for n in (p, PurePosixPath(p).name)} | _module_names(paths)
@@ -138,7 +149,8 @@ def clean_message(message: str, paths: Sequence[str]) -> str:
     text = _PATH_TOKEN.sub(" ", text)
     stems = {PurePosixPath(p).stem for p in paths} - {"__init__"}
     text = re.sub(r"`([^`\n]+)`", lambda m: " " if m.group(1).strip() in stems else m.group(0), text)
-    areas = {part.lower() for p in paths for part in (*PurePosixPath(p).parts[:-1], PurePosixPath(p).stem)}
+    sources = [PurePosixPath(p) for p in paths if is_source(p)]  # a test folder's name gives nothing away
+    areas = {part.lower() for p in sources for part in (*p.parts[:-1], p.stem)}
     lines = []
     for n, line in enumerate(text.splitlines()):
         if n == 0:  # "fixtures: ..." names the file by its area
@@ -175,7 +187,7 @@ def question_for(repo: Path, sha: str, parent: str, max_files: int = MAX_FILES) 
     """The commit as a question, or None when it is filtered out (see the module docstring)."""
     message, changes = _changes(repo, sha)
     subject = message.strip().splitlines()[0] if message.strip() else ""
-    if subject.lower().startswith("revert") or "This reverts commit" in message:
+    if subject.lower().startswith("revert") or "This reverts commit" in message or _RELEASE.match(subject):
         return None
     if not changes or all(status == "R100" for status, _, _ in changes):
         return None  # empty, or pure renames
@@ -188,7 +200,7 @@ def question_for(repo: Path, sha: str, parent: str, max_files: int = MAX_FILES) 
     if not gold:
         return None
     question = clean_message(message, [p for c in changes for p in c[1:]])
-    if len(re.findall(r"\w+", question)) < MIN_WORDS:
+    if len(_WORD.findall(question)) < MIN_WORDS:
         return None
     return HistoryQuestion(sha, parent, subject, question, tuple(gold))
 

@@ -33,6 +33,7 @@ def build_history(root: Path) -> tuple[Path, dict[str, str]]:
         "tests/test_core.py": "def test_delay():\n    assert True\n",
         "vendor/six.py": "def backoff_shim():\n    return 0\n",
         "README.md": "# proj\n",
+        "src/pkg/version.py": "VERSION = '1.1.0'\n",
     }
     shas = {"first": commit(work, files, "Initial import of the whole project")}
     (work / "src/pkg/legacy.py").unlink()
@@ -59,6 +60,9 @@ def build_history(root: Path) -> tuple[Path, dict[str, str]]:
         work,
         {f"src/pkg/filler_{i:02d}.py": _filler(i) + "# restyled\n" for i in range(5)},
         "Restyle every filler module in the new house style",
+    )
+    shas["release"] = commit(
+        work, {"src/pkg/version.py": "VERSION = '1.2.0'\n"}, "Release 1.2.0 of the package"
     )
     git("mv", "src/pkg/util.py", "src/pkg/helpers.py", cwd=work)
     git("commit", "-q", "-m", "Move the cache helpers into a module of their own", cwd=work)

@@ -19,7 +19,7 @@ def test_only_plain_source_commits_become_questions(history: tuple[Path, dict[st
     work, shas = history
     questions = sample(work, 100, max_files=3)
     by_sha = {q.sha: q for q in questions}
-    # merges, reverts, pure renames, test-only commits, "wip" and a 5-file sweep are all left out
+    # merges, reverts, a release, pure renames, test-only commits, "wip" and a 5-file sweep are all left out
     assert set(by_sha) == {shas["backoff"], shas["feature"], shas["cap"]}
     assert [q.index for q in questions] == [0, 1, 2] and questions[0].sha == shas["backoff"]  # oldest first
     assert {q.sha for q in sample(work, 100, max_files=5)} >= {shas["sweep"]}
@@ -65,6 +65,13 @@ def test_clean_message_keeps_the_words_and_drops_references() -> None:
     paths = ["src/_pytest/fixtures.py", "testing/test_fixtures.py"]
     text = "fixtures: fix scope of autouse fixtures (#12345)\n\nAlso _pytest.fixtures.FixtureDef and fixtures.py; and/or owner/repo#9."
     assert clean_message(text, paths) == "fix scope of autouse fixtures\n\nAlso .FixtureDef and ; and/or ."
+    assert clean_message("Fix a crash\n\nFixes https://github.com/o/r/issues/9.", []) == "Fix a crash"
+    template = "Clean up a docstring\n\n<!-- BEGIN RELEASE NOTES -->\nNO ENTRY\n<!-- END RELEASE NOTES -->\n<!-- x -->"
+    assert clean_message(template, []) == "Clean up a docstring"
+    assert clean_message(":sparkles: Add a dialect", []) == "Add a dialect"
+    assert (
+        clean_message("Dialect: add a keyword", ["test/fixtures/dialect/a.sql"]) == "Dialect: add a keyword"
+    )
     assert clean_message("fix: handle None in parser", ["src/parser.py"]) == "fix: handle None in parser"
     assert "Signed" not in clean_message(BACKOFF_MESSAGE, [])
     assert (
