@@ -347,13 +347,37 @@ def recall_lines(budgets: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def format_table(report: dict[str, Any]) -> str:
-    """A short plain-text table of file recall per budget."""
-    head = (
+def format_table(report: dict[str, Any], head: str | None = None) -> str:
+    """A short plain-text table of file recall per budget, under a line saying what was measured."""
+    head = head or (
         f"{report['repo']}: {report['scored_questions']} questions citing {report['cited_files']} files "
         f"({report['documents']} files, {report['corpus_tokens']:,} tokens)"
     )
     return "\n".join([head, *recall_lines(report["budgets"])])
+
+
+def add_pack_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that choose how forage packs: its data dir, the dense engine, the ladder."""
+    parser.add_argument("--data-dir", type=Path, help="forage's caches and index (default: the user's)")
+    parser.add_argument("--embedding", choices=["auto", "local", "gemini", "none"], help="dense engine")
+    parser.add_argument("--ladder", choices=["on", "off"], help="fidelity ladder (default: on)")
+
+
+def pack_settings(args: argparse.Namespace) -> Any:
+    """Settings from add_pack_flags' flags, over the environment and the config files."""
+    from agent.settings import load_settings
+
+    flags = {"data_dir": args.data_dir, "embedding": args.embedding}
+    if args.ladder:
+        flags["ladder"] = args.ladder == "on"
+    return load_settings({k: v for k, v in flags.items() if v is not None})
+
+
+def write_out(report: dict[str, Any], out: Path | None) -> None:
+    """Write the JSON report when asked to."""
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -365,14 +389,10 @@ def main(argv: list[str] | None = None) -> int:
         "--questions", type=Path, required=True, help="JSONL of {question, answer} or {question, files}"
     )
     parser.add_argument("--budgets", default="4k,16k,64k", help="token budgets, comma-separated")
-    parser.add_argument("--data-dir", type=Path, help="forage's caches and index (default: the user's)")
-    parser.add_argument("--embedding", choices=["auto", "local", "gemini", "none"], help="dense engine")
-    parser.add_argument("--ladder", choices=["on", "off"], help="fidelity ladder (default: on)")
+    add_pack_flags(parser)
     parser.add_argument("--limit", type=int, help="score only the first N questions (a smoke run)")
     parser.add_argument("--out", type=Path, help="write the JSON report here")
     args = parser.parse_args(argv)
-    from agent.settings import load_settings
-
     try:
         budgets = parse_budgets(args.budgets)
         questions = load_questions(args.questions, args.repo)
@@ -381,15 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.limit:
         questions = questions[: args.limit]
-    flags = {"data_dir": args.data_dir, "embedding": args.embedding}
-    if args.ladder:
-        flags["ladder"] = args.ladder == "on"
-    settings = load_settings({k: v for k, v in flags.items() if v is not None})
-    report = run(args.repo, questions, budgets, settings)
+    report = run(args.repo, questions, budgets, pack_settings(args))
     print(format_table(report))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    write_out(report, args.out)
     return 0
 
 

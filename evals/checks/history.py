@@ -7,13 +7,12 @@ mirror works), read as `forage pack` reads a folder, and packed at each budget; 
 the BM25 baseline are codeqa's (score_question), so both reports read the same way.
 
 Run: python -m evals.checks.history --repo PATH [--limit 30] [--budgets 4k,8k,16k] [--max-files 8]
-     [--seed 0] [--embedding none] [--out report.json]
+     [--seed 0] [--embedding none] [--ladder on|off] [--data-dir DIR] [--out report.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -23,14 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.checks.codeqa import (
-    BM25Baseline,
-    budget_summary,
-    parse_budgets,
-    recall_lines,
-    repo_relative,
-    score_question,
-)
+from evals.checks import codeqa
+from evals.checks.codeqa import BM25Baseline, budget_summary, repo_relative, score_question
 from evals.checks.commits import MAX_FILES, HistoryQuestion, git, sample
 
 DEFAULT_BUDGETS = "4k,8k,16k"
@@ -114,12 +107,12 @@ def run(
 
 def format_table(report: dict[str, Any]) -> str:
     """The same table as codeqa's: file recall per budget, any fidelity and in full, next to BM25."""
-    head = (
+    return codeqa.format_table(
+        report,
         f"{report['repo']}: {report['scored_questions']} of {report['commits']} commits, changing "
         f"{report['cited_files']} source files (parent trees of {report['documents']:,} files, "
-        f"{report['corpus_tokens']:,} tokens on average); {report['seconds']:.0f}s"
+        f"{report['corpus_tokens']:,} tokens on average); {report['seconds']:.0f}s",
     )
-    return "\n".join([head, *recall_lines(report["budgets"])])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,14 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         "--max-files", type=int, default=MAX_FILES, help="skip commits touching more source files"
     )
     parser.add_argument("--seed", type=int, default=0, help="which commits are sampled")
-    parser.add_argument("--data-dir", type=Path, help="forage's caches and index (default: the user's)")
-    parser.add_argument("--embedding", choices=["auto", "local", "gemini", "none"], help="dense engine")
+    codeqa.add_pack_flags(parser)
     parser.add_argument("--out", type=Path, help="write the JSON report here")
     args = parser.parse_args(argv)
-    from agent.settings import load_settings
-
     try:
-        budgets = parse_budgets(args.budgets)
+        budgets = codeqa.parse_budgets(args.budgets)
         questions = sample(args.repo, args.limit, seed=args.seed, max_files=args.max_files)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -150,17 +140,13 @@ def main(argv: list[str] | None = None) -> int:
             f"error: {args.repo}: no commit passed the filters (see evals/checks/commits.py)", file=sys.stderr
         )
         return 1
-    flags = {"data_dir": args.data_dir, "embedding": args.embedding}
-    settings = load_settings({k: v for k, v in flags.items() if v is not None})
 
     def progress(n: int, q: HistoryQuestion, seconds: float) -> None:
         print(f"[{n + 1}/{len(questions)}] {q.sha[:10]} {seconds:.1f}s {q.subject[:70]}", file=sys.stderr)
 
-    report = run(args.repo, questions, budgets, settings, on_question=progress)
+    report = run(args.repo, questions, budgets, codeqa.pack_settings(args), on_question=progress)
     print(format_table(report))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    codeqa.write_out(report, args.out)
     return 0
 
 
