@@ -39,20 +39,45 @@ class ParentTrees:
         self.index = folder / "index"  # outside the tree: it is no file of the corpus
         self.tree.mkdir(parents=True, exist_ok=True)
         self.commit: str | None = None
+        self.missing: list[str] = []  # files of the current tree whose content the repository lacks
+
+    def _git(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            ["git", f"--git-dir={self.git_dir}", f"--work-tree={self.tree}", *args],
+            input=stdin, env={**os.environ, "GIT_INDEX_FILE": str(self.index)}, capture_output=True, check=False,
+        )  # fmt: skip
 
     def checkout(self, commit: str) -> Path:
-        """The folder, holding exactly the tree of `commit`."""
-        if commit != self.commit:
-            done = subprocess.run(
-                ["git", f"--git-dir={self.git_dir}", f"--work-tree={self.tree}", "read-tree", "--reset", "-u",
-                 commit],
-                env={**os.environ, "GIT_INDEX_FILE": str(self.index)}, capture_output=True, check=False,
-            )  # fmt: skip
-            if done.returncode != 0:
-                said = done.stderr.decode("utf-8", "replace").strip()
-                raise ValueError(f"could not check out {commit[:12]}: {said or done.returncode}")
-            self.commit = commit
+        """The folder, holding exactly the tree of `commit` (less any file whose content is missing)."""
+        if commit == self.commit:
+            return self.tree
+        self.missing = []
+        done = self._git("read-tree", "--reset", "-u", commit)
+        if done.returncode != 0 and b"unable to read" in done.stderr:
+            done = self._without_missing_blobs(commit)
+        if done.returncode != 0:
+            said = done.stderr.decode("utf-8", "replace").strip()
+            raise ValueError(f"could not check out {commit[:12]}: {said or done.returncode}")
+        self.commit = commit
         return self.tree
+
+    def _without_missing_blobs(self, commit: str) -> subprocess.CompletedProcess[bytes]:
+        """Check out the readable files only: a mirror may leave out its largest blobs."""
+        done = self._git("read-tree", "--reset", commit)  # the index alone needs no blob
+        if done.returncode != 0:
+            return done
+        entries = [e.split(b"\t", 1) for e in self._git("ls-files", "-s", "-z").stdout.split(b"\0") if e]
+        shas = b"\n".join(meta.split()[1] for meta, _ in entries) + b"\n"
+        answers = self._git("cat-file", "--batch-check", stdin=shas).stdout.splitlines()
+        gone = [
+            path for (_, path), answer in zip(entries, answers, strict=True) if answer.endswith(b" missing")
+        ]
+        self.missing = [p.decode("utf-8", "replace") for p in gone]
+        self._git("update-index", "--force-remove", "-z", "--stdin", stdin=b"\0".join(gone) + b"\0")
+        done = self._git("checkout-index", "--all", "--force")
+        if done.returncode == 0:
+            done = self._git("clean", "-fdxq")  # what the previous tree had and this one lacks
+        return done
 
 
 def run(
@@ -81,6 +106,10 @@ def run(
             read = {repo_relative(d.uri, root) for d in documents}
             gold = [f for f in q.files if f in read]  # a file forage does not read cannot be recalled
             about = {"index": q.index, "sha": q.sha, "subject": q.subject, "question": q.question}
+            if trees.missing:
+                about["missing_from_repository"] = trees.missing[
+                    :20
+                ]  # not in the corpus: the mirror lacks them
             if not gold:
                 unscored.append(about | {"gold": list(q.files), "reason": "no gold file is in the corpus"})
                 continue

@@ -11,6 +11,7 @@ from agent.settings import Settings
 from evals.checks.commits import sample
 from evals.checks.history import ParentTrees, format_table, main, run
 from tests.evals.history_repo import build_history
+from tests.gitserver import commit, git
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +63,21 @@ def test_the_command_line_prints_the_table_and_writes_the_rows(
     assert shas["cap"] in out.read_text()
     assert main(["--repo", str(tmp_path), "--budgets", "1k"]) == 1
     assert "not a git repository" in capsys.readouterr().err
+
+
+def test_a_file_whose_content_the_mirror_lacks_is_left_out(tmp_path: Path) -> None:
+    work = tmp_path / "mirror"
+    git("init", "-q", "-b", "main", str(work))
+    first = commit(
+        work, {"a.py": "def one():\n    return 1\n", "big.bin": "large binary left out\n"}, "first"
+    )
+    second = commit(work, {"a.py": "def one():\n    return 2\n"}, "second")
+    blob = git("rev-parse", f"{first}:big.bin", cwd=work)
+    (work / ".git" / "objects" / blob[:2] / blob[2:]).unlink()  # as a mirror without its largest files
+    trees = ParentTrees(work, tmp_path / "trees")
+    tree = trees.checkout(first)
+    assert trees.missing == ["big.bin"] and (tree / "a.py").read_text().endswith("1\n")
+    (tree / "stale.py").write_text("x = 1\n")
+    tree = trees.checkout(second)
+    assert trees.missing == ["big.bin"] and (tree / "a.py").read_text().endswith("2\n")
+    assert sorted(p.name for p in tree.iterdir()) == ["a.py"]
