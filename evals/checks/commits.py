@@ -110,7 +110,9 @@ _BARE_REF = re.compile(rf"(?<![\w&]){_REF}", re.IGNORECASE)
 _HASH = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b")
 # A path: two slashes or more ("src/pkg/mod"; "and/or" is no path), or a name with a file extension.
 _PATHLIKE = r"(?<![\w/])(?:[\w.-]+/){2,}[\w.-]+|(?<![\w/])(?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:%s)\b"
-_EMPTY_BRACKETS = re.compile(r"(?<![\w)\]])(?:\(\s*[,;:]?\s*\)|\[\s*[,;:]?\s*\])")  # not a call's "()"
+_EMPTY_BRACKETS = re.compile(
+    r"(?<![\w)\]])(?:\(\s*[,;:]?\s*\)|\[\s*[,;:]?\s*\])|`[ \t]*`"
+)  # not a call's "()"
 _LEAD = re.compile(r"^[\s\-–—:;,.]+")
 _EXTS = "|".join(
     sorted(SOURCE_EXTENSIONS | {"md", "rst", "txt", "toml", "cfg", "ini", "yaml", "yml", "json"})

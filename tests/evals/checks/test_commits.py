@@ -70,6 +70,9 @@ def test_clean_message_keeps_the_words_and_drops_references() -> None:
     assert clean_message(template, []) == "Clean up a docstring"
     assert clean_message(":sparkles: Add a dialect", []) == "Add a dialect"
     assert (
+        clean_message("Support TOML v1.0.0 syntax in `pyproject.toml`", []) == "Support TOML v1.0.0 syntax in"
+    )
+    assert (
         clean_message("Dialect: add a keyword", ["test/fixtures/dialect/a.sql"]) == "Dialect: add a keyword"
     )
     assert clean_message("fix: handle None in parser", ["src/parser.py"]) == "fix: handle None in parser"
