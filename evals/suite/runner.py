@@ -269,6 +269,9 @@ async def run_plan(
         with results.open("a", encoding="utf-8") as sink:
             for name in own:
                 emit(Running(suite=name, size=0, seed=0, strategy="(its own cases)"))
+                ctx.progress = lambda what, name=name: emit(
+                    Running(suite=name, size=0, seed=0, strategy=what)
+                )
                 try:
                     own_rows = await asyncio.to_thread(SUITES[name].rows, ctx)
                 except (RuntimeError, ValueError, OSError) as exc:

@@ -77,7 +77,13 @@ class History(Suite):
             raise RuntimeError(f"--repo {repo}: no commit passed the filters (see evals/checks/commits.py)")
         data = {"data_dir": ctx.cache_dir} if ctx.cache_dir is not None else {}
         started = time.perf_counter()
-        report = history.run(root, questions, budgets, load_settings(data))
+        say = ctx.progress
+
+        def progress(n: int, q: Any, seconds: float) -> None:
+            if say is not None:
+                say(f"({n + 1} of {len(questions)} commits scored, the last in {seconds:.0f}s)")
+
+        report = history.run(root, questions, budgets, load_settings(data), on_question=progress)
         rows = history_rows(report)
         if not rows:
             raise RuntimeError(

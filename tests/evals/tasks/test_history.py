@@ -21,7 +21,9 @@ def test_the_suite_scores_itself_into_rows_and_a_codeqa_shaped_table(
     suite = SUITES["history"]
     assert suite.own_rows and "history" not in GENERATED  # `all` cannot run it: it needs --repo
     options = {"repo": work, "budgets": "1k,64k", "max_files": 3, "limit": 10}
-    rows = suite.rows(BuildContext(cache_dir=tmp_path / "data", options=options))
+    said: list[str] = []
+    rows = suite.rows(BuildContext(cache_dir=tmp_path / "data", options=options, progress=said.append))
+    assert len(said) == 3 and said[-1].startswith("(3 of 3 commits scored")
     forage = [r for r in rows if r["strategy"] == "forage"]
     assert len(rows) == 12 and len(forage) == 6  # 3 commits x 2 budgets x (forage, bm25)
     assert {r["sha"] for r in forage} == {shas["backoff"], shas["feature"], shas["cap"]}
