@@ -106,10 +106,10 @@ def run(
             read = {repo_relative(d.uri, root) for d in documents}
             gold = [f for f in q.files if f in read]  # a file forage does not read cannot be recalled
             about = {"index": q.index, "sha": q.sha, "subject": q.subject, "question": q.question}
-            if trees.missing:
-                about["missing_from_repository"] = trees.missing[
-                    :20
-                ]  # not in the corpus: the mirror lacks them
+            if trees.missing:  # not in the corpus: the repository lacks their content
+                about["missing_from_repository"] = trees.missing[:20]
+            if unread := [f for f in q.files if f not in read]:
+                about["gold_not_read"] = unread  # forage skips them (too big, binary, ignored)
             if not gold:
                 unscored.append(about | {"gold": list(q.files), "reason": "no gold file is in the corpus"})
                 continue
