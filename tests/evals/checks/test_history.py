@@ -81,3 +81,25 @@ def test_a_file_whose_content_the_mirror_lacks_is_left_out(tmp_path: Path) -> No
     tree = trees.checkout(second)
     assert trees.missing == ["big.bin"] and (tree / "a.py").read_text().endswith("2\n")
     assert sorted(p.name for p in tree.iterdir()) == ["a.py"]
+
+
+def test_gold_that_forage_does_not_read_is_named_not_scored(tmp_path: Path) -> None:
+    work = tmp_path / "ignored"
+    git("init", "-q", "-b", "main", str(work))
+    (work / "gen").mkdir(parents=True)
+    (work / "gen" / "table.py").write_text("TABLE = [1]\n")
+    commit(work, {".gitignore": "gen/\n", "src/parse.py": "def parse(text):\n    return text\n"}, "first")
+    git("add", "-f", "gen/table.py", cwd=work)
+    git("commit", "-q", "-m", "track the table", cwd=work)
+    (work / "gen" / "table.py").write_text("TABLE = [1, 2]\n")
+    git("add", "-f", "gen/table.py", cwd=work)
+    sha = commit(
+        work,
+        {"src/parse.py": "def parse(text):\n    return text.strip()\n"},
+        "Strip the text before parsing it with the lookup table",
+    )
+    questions = sample(work, 10)
+    assert [q.sha for q in questions] == [sha] and questions[0].files == ("gen/table.py", "src/parse.py")
+    report = run(work, questions, [4096], Settings(data_dir=tmp_path / "data", embedding="none"))
+    row = report["budgets"]["4096"]["rows"][0]
+    assert row["gold"] == ["src/parse.py"] and row["gold_not_read"] == ["gen/table.py"]  # .gitignore'd
