@@ -93,7 +93,7 @@ _TRAILER = re.compile(
 _TEMPLATE = re.compile(
     r"<!--\s*BEGIN ([^>]*?)\s*-->.*?<!--\s*END \1\s*-->|<!--.*?-->", re.DOTALL
 )  # PR templates
-_EMOJI = re.compile(r"(?<!\S):[a-z0-9_+-]+:(?!\S)")  # gitmoji: ":sparkles:"
+_EMOJI = re.compile(r"^(?:\s*:[a-z0-9_+-]+:)+(?!\S)")  # gitmoji open a subject: ":sparkles:"; ":math:" stays
 _WORD = re.compile(r"\b[^\W\d_]\w*")  # words start with a letter: "0.8.2" is none
 _RELEASE = re.compile(
     r"^\W*(?:release|bump|prepare|preparing)\b.*\d", re.IGNORECASE

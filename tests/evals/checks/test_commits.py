@@ -69,6 +69,7 @@ def test_clean_message_keeps_the_words_and_drops_references() -> None:
     template = "Clean up a docstring\n\n<!-- BEGIN RELEASE NOTES -->\nNO ENTRY\n<!-- END RELEASE NOTES -->\n<!-- x -->"
     assert clean_message(template, []) == "Clean up a docstring"
     assert clean_message(":sparkles: Add a dialect", []) == "Add a dialect"
+    assert clean_message("Use :math: for the formula", []) == "Use :math: for the formula"
     assert (
         clean_message("Support TOML v1.0.0 syntax in `pyproject.toml`", []) == "Support TOML v1.0.0 syntax in"
     )
