@@ -50,7 +50,7 @@ def list_suites() -> None:
     out.print("\n[bold]strategies[/] (--strategies, default all five):")
     for name, text in DESCRIPTIONS.items():
         out.print(f"  {name:9} {escape(text)}")
-    out.print("\n`all` runs every generated suite; codeqa needs --repo and --questions.")
+    out.print("\n`all` runs every generated suite; codeqa needs --repo and --questions, history --repo.")
 
 
 def _rich(data: Any) -> Table:
@@ -64,7 +64,7 @@ def _rich(data: Any) -> Table:
 
 
 def _print_results(rows: list[dict[str, Any]]) -> list[Any]:
-    from evals.suite.report import OWN_TABLES, detail_table, safety_table, summary_table
+    from evals.suite.report import OWN_TABLES, detail_table, history_table, safety_table, summary_table
     from evals.suite.summary import check_gates, summarize
 
     summary = summarize(rows)
@@ -74,6 +74,8 @@ def _print_results(rows: list[dict[str, Any]]) -> list[Any]:
         out.print(_rich(detail_table(summary, "codeqa")))
     if any(s["suite"] == "safety" for s in summary):
         out.print(_rich(safety_table(rows)))
+    if any(s["suite"] == "history" for s in summary):
+        out.print(_rich(history_table(rows)))
     gates = check_gates(rows)
     for g in gates:
         colour = {True: "green", False: "red", None: "yellow"}[g.passed]
@@ -117,14 +119,32 @@ def run(
         str, typer.Option("--haystack", help="stdlib (Python's own docs, PSF licence) or generated.")
     ] = "stdlib",
     repo: Annotated[
-        Path | None, typer.Option("--repo", help="codeqa: the repository the questions are about.")
+        Path | None,
+        typer.Option(
+            "--repo", help="codeqa: the repository the questions are about; history: any git repository."
+        ),
     ] = None,
     questions: Annotated[
         Path | None,
         typer.Option("--questions", help="codeqa: JSONL of {question, answer} or {question, files}."),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="codeqa: use only the first N questions.")
+        int | None,
+        typer.Option(
+            "--limit", min=1, help="codeqa: use only the first N questions; history: commits sampled (30)."
+        ),
+    ] = None,
+    budgets: Annotated[
+        str | None, typer.Option("--budgets", help="history: pack budgets, e.g. 4k,8k,16k (the default).")
+    ] = None,
+    max_files: Annotated[
+        int | None,
+        typer.Option(
+            "--max-files", min=1, help="history: skip commits touching more source files (default 8)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="history: which commits are sampled (0).")
     ] = None,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 when a suite's gate fails.")] = False,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the report when done.")] = True,
@@ -157,7 +177,7 @@ def run(
     plan = Plan(
         suites=names, strategies=_split(strategies), sizes=size_list, seeds=seeds or (1 if quick else 3),
         window=win, reserve=res, model=model, haystack=haystack,
-        options={k: v for k, v in {"repo": repo, "questions": questions, "limit": limit or (5 if quick else None), "quick": quick}.items() if v},
+        options={k: v for k, v in {"repo": repo, "questions": questions, "limit": limit or (5 if quick else None), "quick": quick, "budgets": budgets, "max_files": max_files, "seed": seed}.items() if v is not None and v is not False},
     )  # fmt: skip
     folder = out_dir or Path("runs") / time.strftime("eval-%Y%m%d-%H%M%S")
     rows = _run_plan(plan, folder, quiet=quiet)

@@ -1,5 +1,5 @@
 """Checks on real material: code QA recall, extraction, the safety suite, the live Gemini check.
 
-Modules: codeqa, extraction, live_gemini, safety, safety_fixtures.
+Modules: codeqa, commits, extraction, history, live_gemini, safety, safety_fixtures.
 Subpackages: faults.
 """

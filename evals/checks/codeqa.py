@@ -3,7 +3,8 @@
 A question set is a JSONL of `{"question": ..., "answer": ...}` (the answer cites files in
 backticks, as SWE-QA's do) or `{"question": ..., "files": [...]}`, about one repository. For
 each budget, forage packs the repository for each question (`forage pack -q Q --budget B`, the
-same code path) and we count the share of cited files that reach the pack as text. A plain BM25
+same code path) and we count the share of cited files that reach the pack as text ("any fidelity":
+a 3-line excerpt counts) and as a whole block ("in full": a block at fidelity `full`). A plain BM25
 ranker over 60-line chunks, filled to the same budget in the same run, is the baseline.
 
 Run: python -m evals.checks.codeqa --repo PATH --questions JSONL --budgets 4k,16k,64k [--out report.json]
@@ -41,7 +42,7 @@ class CodeQuestion:
     index: int = 0  # position in the question set, from 0
 
 
-def _repo_relative(raw: str, repo_root: Path) -> str | None:
+def repo_relative(raw: str, repo_root: Path) -> str | None:
     """A path as written in an answer or a manifest, relative to the repo root, if it is a file there."""
     text = raw.strip()
     text = text.removeprefix("file://")
@@ -75,7 +76,7 @@ def cited_files(answer: str, repo_root: Path) -> list[str]:
     """The backticked paths in an answer that are files of the repository, each once, in order."""
     found: list[str] = []
     for raw in _TICKED.findall(answer):
-        rel = _repo_relative(raw, repo_root)
+        rel = repo_relative(raw, repo_root)
         if rel is not None and rel not in found:
             found.append(rel)
     return found
@@ -97,7 +98,7 @@ def load_questions(jsonl_path: Path | str, repo_root: Path | str) -> list[CodeQu
                 raise ValueError(f'{jsonl_path}:{n}: expected an object with a "question" string')
             answer = str(row.get("answer") or "")
             if isinstance(row.get("files"), list):
-                files = [f for f in (_repo_relative(str(x), root) for x in row["files"]) if f]
+                files = [f for f in (repo_relative(str(x), root) for x in row["files"]) if f]
             else:
                 files = cited_files(answer, root)
             out.append(CodeQuestion(row["question"].strip(), answer, tuple(dict.fromkeys(files)), len(out)))
@@ -112,8 +113,8 @@ def file_recall(packed_uris_or_paths: Iterable[str], files: Sequence[str], repo_
     if not files:
         raise ValueError("no cited files to recall")
     root = Path(repo_root)
-    packed = {_repo_relative(u, root) for u in packed_uris_or_paths}
-    want = {_repo_relative(f, root) or f for f in files}
+    packed = {repo_relative(u, root) for u in packed_uris_or_paths}
+    want = {repo_relative(f, root) or f for f in files}
     return sum(1 for f in want if f in packed) / len(want)
 
 
@@ -197,7 +198,8 @@ class PackedFiles:
 
     full: list[str] = field(default_factory=list)  # their text: chunks in full, or excerpts (lines)
     outline: list[str] = field(default_factory=list)  # signatures and docstrings only
-    excerpt: list[str] = field(default_factory=list)  # of `full`, those only as an excerpt
+    excerpt: list[str] = field(default_factory=list)  # of `full`, those with a block as an excerpt
+    whole: list[str] = field(default_factory=list)  # of `full`, those with a block at fidelity `full`
     seconds: float = 0.0
 
 
@@ -218,11 +220,45 @@ def forage_files(documents: Sequence[Document], question: str, budget: int, sett
         fidelity = getattr(block, "fidelity", "full")
         if fidelity in ("full", "excerpt"):
             out.full.append(block.uri)
-            if fidelity == "excerpt":
-                out.excerpt.append(block.uri)
+            (out.excerpt if fidelity == "excerpt" else out.whole).append(block.uri)
         elif fidelity == "outline":
             out.outline.append(block.uri)
     return out
+
+
+def score_question(
+    documents: Sequence[Document],
+    baseline: BM25Baseline,
+    question: str,
+    files: Sequence[str],
+    budget: int,
+    settings: Any,
+    repo_root: Path,
+) -> dict[str, Any]:
+    """One question's row at one budget: forage's pack and the baseline's, scored by recall_row.
+
+    `files` are repo-relative paths of files under `repo_root`, the folder the documents were read from.
+    """
+    packed = forage_files(documents, question, budget, settings)
+    return recall_row(packed, baseline.files(question, budget), files, repo_root)
+
+
+def recall_row(
+    packed: PackedFiles, bm25_files: Sequence[str], files: Sequence[str], repo_root: Path
+) -> dict[str, Any]:
+    """File recall of forage at any fidelity, in full and with outlines, and of BM25; the files missed."""
+    reached = {repo_relative(u, repo_root) for u in packed.full}
+    whole = {repo_relative(u, repo_root) for u in packed.whole}
+    return {
+        "cited": len(files),
+        "forage": file_recall(packed.full, files, repo_root),
+        "forage_full": file_recall(packed.whole, files, repo_root),
+        "forage_with_outlines": file_recall(packed.full + packed.outline, files, repo_root),
+        "bm25": file_recall(bm25_files, files, repo_root),
+        "seconds": round(packed.seconds, 3),
+        "missed": sorted(set(files) - reached),
+        "not_in_full": sorted(set(files) - whole),
+    }
 
 
 # ---------------------------------------------------------------- the run
@@ -240,6 +276,22 @@ def _summary(rows: list[dict[str, Any]], key: str) -> dict[str, float]:
 def _halves(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """The scored questions at even and at odd positions (0, 2, 4, ... and 1, 3, ...): tune on one, report the other."""
     return {"even": rows[0::2], "odd": rows[1::2]}
+
+
+def budget_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of one budget over rows of score_question: recall per method, halves, the rows."""
+    return {
+        "forage": _summary(rows, "forage"),
+        "forage_full": _summary(rows, "forage_full"),
+        "forage_with_outlines": _summary(rows, "forage_with_outlines"),
+        "bm25_60_lines": _summary(rows, "bm25"),
+        "pack_seconds_median": round(statistics.median(r["seconds"] for r in rows), 3) if rows else 0.0,
+        "halves": {
+            half: {key: _summary(part, key)["file_recall"] for key in ("forage", "forage_full", "bm25")}
+            for half, part in _halves(rows).items()
+        },
+        "rows": rows,
+    }
 
 
 def run(repo: Path, questions: list[CodeQuestion], budgets: list[int], settings: Any) -> dict[str, Any]:
@@ -264,55 +316,68 @@ def run(repo: Path, questions: list[CodeQuestion], budgets: list[int], settings:
         "budgets": {},
     }
     for budget in budgets:
-        rows = []
-        for q in scorable:
-            packed = forage_files(documents, q.question, budget, settings)
-            rows.append(
-                {
-                    "index": q.index,
-                    "question": q.question[:120],
-                    "cited": len(q.files),
-                    "forage": file_recall(packed.full, q.files, repo),
-                    "forage_with_outlines": file_recall(packed.full + packed.outline, q.files, repo),
-                    "bm25": file_recall(baseline.files(q.question, budget), q.files, repo),
-                    "seconds": round(packed.seconds, 3),
-                    "missed": sorted(set(q.files) - {_repo_relative(u, repo) for u in packed.full}),
-                }
-            )
-        report["budgets"][str(budget)] = {
-            "forage": _summary(rows, "forage"),
-            "forage_with_outlines": _summary(rows, "forage_with_outlines"),
-            "bm25_60_lines": _summary(rows, "bm25"),
-            "pack_seconds_median": round(statistics.median(r["seconds"] for r in rows), 3) if rows else 0.0,
-            "halves": {
-                half: {key: _summary(part, key)["file_recall"] for key in ("forage", "bm25")}
-                for half, part in _halves(rows).items()
-            },
-            "rows": rows,
-        }
+        rows = [
+            {"index": q.index, "question": q.question[:120]}
+            | score_question(documents, baseline, q.question, q.files, budget, settings, repo)
+            for q in scorable
+        ]
+        report["budgets"][str(budget)] = budget_summary(rows)
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report
 
 
-def format_table(report: dict[str, Any]) -> str:
-    """A short plain-text table of file recall per budget."""
+def recall_lines(budgets: dict[str, dict[str, Any]]) -> list[str]:
+    """The table of file recall per budget (any fidelity, in full, with outlines, BM25), header first."""
     lines = [
-        f"{report['repo']}: {report['scored_questions']} questions citing {report['cited_files']} files "
-        f"({report['documents']} files, {report['corpus_tokens']:,} tokens)",
-        f"{'budget':>8}  {'forage':>7}  {'+outline':>8}  {'bm25-60':>7}  {'s/pack':>6}"
-        "  halves (even | odd positions): forage, bm25-60",
+        f"{'budget':>8}  {'forage':>7}  {'in full':>7}  {'+outline':>8}  {'bm25-60':>7}  {'s/pack':>6}"
+        "  halves (even | odd positions): forage, in full, bm25-60",
     ]
-    for budget, row in report["budgets"].items():
+    for budget, row in budgets.items():
         halves = row.get("halves", {})
         split = " | ".join(
-            f"{halves[h]['forage']:.3f}, {halves[h]['bm25']:.3f}" for h in ("even", "odd") if h in halves
+            ", ".join(f"{halves[h][k]:.3f}" for k in ("forage", "forage_full", "bm25"))
+            for h in ("even", "odd")
+            if h in halves
         )
         lines.append(
-            f"{int(budget):>8}  {row['forage']['file_recall']:>7.3f}  "
+            f"{int(budget):>8}  {row['forage']['file_recall']:>7.3f}  {row['forage_full']['file_recall']:>7.3f}  "
             f"{row['forage_with_outlines']['file_recall']:>8.3f}  {row['bm25_60_lines']['file_recall']:>7.3f}  "
             f"{row['pack_seconds_median']:>6.2f}  {split}"
         )
-    return "\n".join(lines)
+    return lines
+
+
+def format_table(report: dict[str, Any], head: str | None = None) -> str:
+    """A short plain-text table of file recall per budget, under a line saying what was measured."""
+    head = head or (
+        f"{report['repo']}: {report['scored_questions']} questions citing {report['cited_files']} files "
+        f"({report['documents']} files, {report['corpus_tokens']:,} tokens)"
+    )
+    return "\n".join([head, *recall_lines(report["budgets"])])
+
+
+def add_pack_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that choose how forage packs: its data dir, the dense engine, the ladder."""
+    parser.add_argument("--data-dir", type=Path, help="forage's caches and index (default: the user's)")
+    parser.add_argument("--embedding", choices=["auto", "local", "gemini", "none"], help="dense engine")
+    parser.add_argument("--ladder", choices=["on", "off"], help="fidelity ladder (default: on)")
+
+
+def pack_settings(args: argparse.Namespace) -> Any:
+    """Settings from add_pack_flags' flags, over the environment and the config files."""
+    from agent.settings import load_settings
+
+    flags = {"data_dir": args.data_dir, "embedding": args.embedding}
+    if args.ladder:
+        flags["ladder"] = args.ladder == "on"
+    return load_settings({k: v for k, v in flags.items() if v is not None})
+
+
+def write_out(report: dict[str, Any], out: Path | None) -> None:
+    """Write the JSON report when asked to."""
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,14 +389,10 @@ def main(argv: list[str] | None = None) -> int:
         "--questions", type=Path, required=True, help="JSONL of {question, answer} or {question, files}"
     )
     parser.add_argument("--budgets", default="4k,16k,64k", help="token budgets, comma-separated")
-    parser.add_argument("--data-dir", type=Path, help="forage's caches and index (default: the user's)")
-    parser.add_argument("--embedding", choices=["auto", "local", "gemini", "none"], help="dense engine")
-    parser.add_argument("--ladder", choices=["on", "off"], help="fidelity ladder (default: on)")
+    add_pack_flags(parser)
     parser.add_argument("--limit", type=int, help="score only the first N questions (a smoke run)")
     parser.add_argument("--out", type=Path, help="write the JSON report here")
     args = parser.parse_args(argv)
-    from agent.settings import load_settings
-
     try:
         budgets = parse_budgets(args.budgets)
         questions = load_questions(args.questions, args.repo)
@@ -340,15 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.limit:
         questions = questions[: args.limit]
-    flags = {"data_dir": args.data_dir, "embedding": args.embedding}
-    if args.ladder:
-        flags["ladder"] = args.ladder == "on"
-    settings = load_settings({k: v for k, v in flags.items() if v is not None})
-    report = run(args.repo, questions, budgets, settings)
+    report = run(args.repo, questions, budgets, pack_settings(args))
     print(format_table(report))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    write_out(report, args.out)
     return 0
 
 

@@ -63,7 +63,7 @@ def by_size(summary: Sequence[dict[str, Any]], metric: str, title: str, path: Pa
         ax.set_title(suite, fontsize=10)
         ax.set_xticks(range(len(sizes)), [_size_label(x) for x in sizes])
         ax.set_ylim(-0.05, 1.05)
-        ax.set_xlabel("pack budget" if suite == "codeqa" else "corpus tokens", fontsize=8)
+        ax.set_xlabel("pack budget" if suite in ("codeqa", "history") else "corpus tokens", fontsize=8)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(suites) :]:
         ax.axis("off")

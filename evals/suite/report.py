@@ -113,7 +113,33 @@ def detail_table(summary: list[dict[str, Any]], suite: str) -> Table:
     return table
 
 
-OWN_TABLES = ("codeqa", "safety", "faults")  # suites shown in their own table, not by corpus size
+OWN_TABLES = ("codeqa", "history", "safety", "faults")  # suites shown in their own table, not by corpus size
+
+
+def history_table(rows: list[dict[str, Any]]) -> Table:
+    """The history suite as codeqa's check reports it: file recall per budget, any fidelity and in full, vs BM25."""
+    from evals.checks.codeqa import budget_summary
+
+    mine = [r for r in rows if r["suite"] == "history" and r["strategy"] == "forage" and not r.get("error")]
+    table = Table(
+        "history (evals/checks/history.py): file recall of the files each commit changed, in its parent's tree",
+        ["budget", "commits", "forage (any fidelity)", "in full", "+outline", "bm25-60", "s/pack (median)"],
+    )
+    for budget in sorted({int(r["size"]) for r in mine}):
+        s = budget_summary([r for r in mine if int(r["size"]) == budget])
+        table.rows.append(
+            [show_size(budget), str(len(s["rows"])), *(f"{s[k]['file_recall']:.3f}" for k in _RECALLS),
+             f"{s['pack_seconds_median']:.2f}"]
+        )  # fmt: skip
+    table.note = (
+        "Pooled over the gold files (each commit's changed source files): any fidelity counts a 3-line excerpt, "
+        "in full only a block at fidelity full; bm25-60 is plain BM25 over 60-line chunks filled to the same budget. "
+        "Per-commit rows (sha, question, gold, missed) are in results.jsonl."
+    )
+    return table
+
+
+_RECALLS = ("forage", "forage_full", "forage_with_outlines", "bm25_60_lines")
 
 
 def safety_table(rows: list[dict[str, Any]]) -> Table:
@@ -146,7 +172,7 @@ def faults_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-OWN_TABLE_OF = {"safety": safety_table, "faults": faults_table}
+OWN_TABLE_OF = {"safety": safety_table, "history": history_table, "faults": faults_table}
 
 
 def gate_table(gates: list[GateResult]) -> Table:

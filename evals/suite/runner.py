@@ -68,7 +68,7 @@ class Plan:
     reserve: int
     model: str
     haystack: str = "stdlib"
-    options: dict[str, Any] = field(default_factory=dict)  # codeqa: repo, questions, limit
+    options: dict[str, Any] = field(default_factory=dict)  # codeqa, history: repo, questions, limit, ...
 
     def fingerprint(self) -> dict[str, Any]:
         """What must match for rows of an earlier run to count as this run's."""
@@ -269,7 +269,14 @@ async def run_plan(
         with results.open("a", encoding="utf-8") as sink:
             for name in own:
                 emit(Running(suite=name, size=0, seed=0, strategy="(its own cases)"))
-                for row in await asyncio.to_thread(SUITES[name].rows, ctx):
+                ctx.progress = lambda what, name=name: emit(
+                    Running(suite=name, size=0, seed=0, strategy=what)
+                )
+                try:
+                    own_rows = await asyncio.to_thread(SUITES[name].rows, ctx)
+                except (RuntimeError, ValueError, OSError) as exc:
+                    raise EvalError(f"{name}: {exc}") from exc
+                for row in own_rows:
                     sink.write(json.dumps(row, ensure_ascii=False) + "\n")
                 sink.flush()
                 emit(RowWritten(row={"suite": name, "error": None}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -80,6 +81,7 @@ class BuildContext:
     haystack: str = "stdlib"
     cache_dir: Path | None = None
     options: dict[str, Any] = field(default_factory=dict)  # suite options from the command line
+    progress: Callable[[str], None] | None = None  # a suite scoring itself says where it is (history)
 
 
 class Suite:

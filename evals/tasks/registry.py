@@ -7,6 +7,7 @@ from evals.tasks.codeqa import CodeQA
 from evals.tasks.cross_source import CrossSource
 from evals.tasks.faults import Faults
 from evals.tasks.gather import Gather
+from evals.tasks.history import History
 from evals.tasks.niah import NiahMultiKey, NiahMultiQuery, NiahMultiValue, NiahSingle
 from evals.tasks.safety import Safety
 from evals.tasks.variables import VariableTracking
@@ -24,13 +25,14 @@ SUITES: dict[str, Suite] = {
         CrossSource(),
         Gather(),
         CodeQA(),
+        History(),
         Safety(),
         Faults(),
     )
 }
 
-# `all`: every suite but codeqa, which needs your repository and questions.
-GENERATED = [name for name, s in SUITES.items() if s.available and name != "codeqa"]
+# `all`: every suite but codeqa and history, which need your repository (and questions).
+GENERATED = [name for name, s in SUITES.items() if s.available and name not in ("codeqa", "history")]
 
 
 def expand(names: list[str]) -> list[str]:

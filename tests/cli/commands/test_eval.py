@@ -18,7 +18,7 @@ def test_list_names_every_suite_with_an_example() -> None:
     result = runner.invoke(app, ["eval", "list"])
     assert result.exit_code == 0
     for name in ("niah-single", "niah-multikey", "niah-multivalue", "niah-multiquery", "variable-tracking",
-                 "common-words", "cross-source", "gather", "codeqa"):  # fmt: skip
+                 "common-words", "cross-source", "gather", "codeqa", "history"):  # fmt: skip
         assert name in result.stdout
     assert result.stdout.count("e.g. forage eval run") >= 9
     assert "safety  attacks blocked" in result.stdout
@@ -32,6 +32,7 @@ def test_list_names_every_suite_with_an_example() -> None:
         (["niah-single", "--haystack", "web"], 2, "--haystack 'web'"),
         (["niah-single", "--window", "4k", "--reserve", "8k"], 2, "leaves no room"),
         (["codeqa"], 1, "needs --repo PATH and --questions"),
+        (["history"], 1, "history: the history suite needs --repo PATH"),
         (["niah-single", "--strategies", "magic"], 2, "unknown strategy 'magic'"),
     ],
 )
@@ -117,3 +118,22 @@ def test_a_gemini_run_scores_generated_answers_and_records_usage(tmp_path: Path)
     (row,) = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert row["answer_kind"] == "generated" and row["model"] == "gemini-3.5-flash"
     assert row["correct"] and row["score"] == 1.0 and row["tokens_prompt"] > 0 and row["tool_calls"] == 1
+
+
+@pytest.mark.slow
+def test_history_runs_on_a_repository_with_its_own_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.evals.history_repo import build_history
+
+    monkeypatch.setenv("FORAGE_EMBEDDING", "none")
+    work, shas = build_history(tmp_path)
+    out = tmp_path / "run"
+    args = ["eval", "run", "history", "--repo", str(work), "--budgets", "1k,64k", "--max-files", "3",
+            "--limit", "2", "--seed", "1", "--out", str(out), "-q"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert {r["size"] for r in rows} == {1024, 65536} and len({r["sha"] for r in rows}) == 2  # --limit 2
+    assert "in full" in result.stdout and "### history" in (out / "report.md").read_text()
+    assert json.loads((out / "run.json").read_text())["options"]["max_files"] == 3

@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from agent.settings import Settings
-from evals.checks.codeqa import cited_files, file_recall, load_questions, parse_budgets, run
+from evals.checks.codeqa import (
+    PackedFiles,
+    cited_files,
+    file_recall,
+    forage_files,
+    format_table,
+    load_questions,
+    parse_budgets,
+    recall_row,
+    run,
+)
 
 
 @pytest.fixture
@@ -81,4 +91,38 @@ def test_a_small_run_scores_forage_and_the_baseline(tmp_path: Path) -> None:
     row = report["budgets"]["2048"]
     assert report["scored_questions"] == 1 and report["corpus_tokens"] > 5 * 2048
     assert row["forage"]["file_recall"] == 1.0 and row["bm25_60_lines"]["file_recall"] == 1.0
-    assert row["halves"]["even"] == {"forage": 1.0, "bm25": 1.0} and row["rows"][0]["index"] == 0
+    assert row["forage_full"]["file_recall"] == 1.0 and row["rows"][0]["forage_full"] == 1.0
+    assert row["halves"]["even"] == {"forage": 1.0, "forage_full": 1.0, "bm25": 1.0}
+    assert row["rows"][0]["index"] == 0 and row["rows"][0]["not_in_full"] == []
+    assert "in full" in format_table(report).splitlines()[1]
+
+
+def test_in_full_counts_only_files_with_a_block_at_fidelity_full(repo: Path) -> None:
+    files = ["src/pkg/core.py", "src/pkg/util.py"]
+    packed = PackedFiles(
+        full=["src/pkg/core.py:1-2", "src/pkg/util.py:1-1"], excerpt=["src/pkg/util.py:1-1"],
+        whole=["src/pkg/core.py:1-2"], outline=["README.md"],
+    )  # fmt: skip
+    row = recall_row(packed, ["src/pkg/util.py"], files, repo)
+    assert (row["forage"], row["forage_full"], row["bm25"]) == (1.0, 0.5, 0.5)
+    assert row["missed"] == [] and row["not_in_full"] == ["src/pkg/util.py"]
+
+
+def test_forage_files_sorts_the_pack_by_fidelity(tmp_path: Path) -> None:
+    from agent.session.direct import gather_local
+
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(30):  # every file matches: at a small budget the next files by rank go in as excerpts
+        body = "".join(
+            f"def backoff_{i}_{j}(attempt):\n    return attempt * {j}  # retry delay\n\n" for j in range(40)
+        )
+        (root / f"retry_{i:02d}.py").write_text(body)
+    settings = Settings(data_dir=tmp_path / "data", embedding="none")
+    documents, _ = gather_local([str(root)], settings)
+    packed = forage_files(documents, "How is the retry backoff delay of an attempt computed?", 1024, settings)
+    assert packed.whole and packed.excerpt, "a small budget over many matching files holds both rungs"
+    assert set(packed.whole) | set(packed.excerpt) == set(packed.full)
+    rel = {Path(u).name for u in packed.excerpt} - {Path(u).name for u in packed.whole}
+    row = recall_row(packed, [], sorted(rel), root)
+    assert row["forage"] == 1.0 and row["forage_full"] == 0.0
