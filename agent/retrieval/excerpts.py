@@ -18,7 +18,9 @@ from agent.retrieval.lexicon import TokenMemo, code_tokens
 from agent.state import Document, Span
 
 EXCERPT_TOKENS = 70  # five or six lines of code: enough to show what is there and where
-EXCERPT_SHARE = 0.7  # of the selected text, when the ladder is on: more files, each briefly
+# Of the selected text, when the ladder is on: more files, each briefly. Whole units of the files
+# ranked before them take a share of their own (agent/retrieval/units.py).
+EXCERPT_SHARE = 0.35
 MAX_EXCERPTS = 40  # past this many, more fragments say less than fuller text would
 _FRAME = 16  # a block's header and fences
 
