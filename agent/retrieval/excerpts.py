@@ -67,8 +67,15 @@ def excerpt(
     max_tokens: int = EXCERPT_TOKENS,
 ) -> Document:
     """One block: the best window of a chunk, with its own line span, marked as an excerpt."""
+    start, end = best_window(chunk.text.split("\n"), weights, max_tokens, count_tokens)
+    return line_block(chunk, doc, start, end, count_tokens, "excerpt")
+
+
+def line_block(
+    chunk: Chunk, doc: Document, start: int, end: int, count_tokens: Callable[[str], int], fidelity: str
+) -> Document:
+    """Lines [start, end) of a chunk as a block of its own, with their exact line span and source offsets."""
     lines = chunk.text.split("\n")
-    start, end = best_window(lines, weights, max_tokens, count_tokens)
     head = sum(len(line) + 1 for line in lines[:start])
     text = "\n".join(lines[start:end])
     first = chunk.start_char + head
@@ -76,10 +83,11 @@ def excerpt(
     span = chunk.span.model_copy()
     if span.kind == "lines" and span.start is not None:
         span = Span(kind="lines", start=span.start + start, end=span.start + end - 1)
-    meta = {**doc.meta, "fidelity": "excerpt", "chunk_of": doc.id, "chars": [first, last]}
+    meta = {**doc.meta, "fidelity": fidelity, "chunk_of": doc.id, "chars": [first, last]}
+    marker = "x" if fidelity == "excerpt" else ""  # an excerpt and a unit of the same lines differ
     return doc.model_copy(
         update={
-            "id": f"{doc.id}#x{first:09d}-{last:09d}",
+            "id": f"{doc.id}#{marker}{first:09d}-{last:09d}",
             "text": text,
             "hash": content_hash(text),
             "span": span,

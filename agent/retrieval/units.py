@@ -14,10 +14,10 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from agent.gather.documents import content_hash
 from agent.retrieval.chunking import Chunk
+from agent.retrieval.excerpts import line_block
 from agent.retrieval.lexicon import TokenMemo, code_tokens
-from agent.state import Document, Span
+from agent.state import Document
 
 # Tuned on SWE-QA dev pytest at 4k (lexical), in full: unit share 0.5 with excerpts 0.35 gave
 # 0.711; excerpts 0.5 (no whole chunks) 0.66; units of at most 200 tokens 0.608, 400 0.701.
@@ -97,29 +97,6 @@ def best_unit(
     return best[2] if best else None
 
 
-def unit_block(chunk: Chunk, doc: Document, lo: int, hi: int, count_tokens: Callable[[str], int]) -> Document:
-    """Lines [lo, hi) of a chunk as a block of its own, with its line span, at fidelity full."""
-    lines = chunk.text.split("\n")
-    head = sum(len(line) + 1 for line in lines[:lo])
-    text = "\n".join(lines[lo:hi])
-    first = chunk.start_char + head
-    last = first + len(text)
-    span = chunk.span.model_copy()
-    if span.kind == "lines" and span.start is not None:
-        span = Span(kind="lines", start=span.start + lo, end=span.start + hi - 1)
-    meta = {**doc.meta, "fidelity": "full", "chunk_of": doc.id, "chars": [first, last], "unit": True}
-    return doc.model_copy(
-        update={
-            "id": f"{doc.id}#{first:09d}-{last:09d}",
-            "text": text,
-            "hash": content_hash(text),
-            "span": span,
-            "tokens": count_tokens(text),
-            "meta": meta,
-        }
-    )
-
-
 def units(
     ranked: Sequence[Chunk],
     shown: set[str],
@@ -155,7 +132,7 @@ def units(
             continue
         seen.add(chunk.uri)
         misses = 0
-        block = unit_block(chunk, documents[chunk.doc_id], *span, count_tokens)
+        block = line_block(chunk, documents[chunk.doc_id], *span, count_tokens, "full")
         if block.text.strip():
             out.append(block)
             left -= block.tokens + _FRAME
