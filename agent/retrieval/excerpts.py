@@ -17,7 +17,7 @@ from agent.retrieval.chunking import Chunk
 from agent.retrieval.lexicon import TokenMemo, code_tokens
 from agent.state import Document, Span
 
-EXCERPT_TOKENS = 70  # five or six lines of code: enough to show what is there and where
+EXCERPT_TOKENS = 50  # three or four lines of code: enough to show what is there and where (units show how)
 # Of the selected text, when the ladder is on: more files, each briefly. Whole units of the files
 # ranked before them take a share of their own (agent/retrieval/units.py).
 EXCERPT_SHARE = 0.35
