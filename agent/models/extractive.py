@@ -152,6 +152,85 @@ def rank_passages(found: list[Passage], question: str) -> list[Passage]:
     return sorted((p for p in candidates if p.score > 0), key=lambda p: -p.score)
 
 
+# What a question names: a quoted or backticked string, a token with digits or inner punctuation
+# or capitals (an identifier, a path, a code, a number), or a run of capitalised words (a name).
+_QUOTED = re.compile(r"`([^`\n]{2,80})`|\"([^\"\n]{2,80})\"|(?<!\w)'([^'\n]{2,80})'(?!\w)")
+_TOKEN = re.compile(r"[\w./:-]*\w")
+_NAME_RUN = re.compile(r"\b[A-Z][\w'-]*(?:[ \t]+[A-Z][\w'-]*)*")
+_SENTENCE_START = re.compile(r"(?:^|[.?!:;]\s+)$")
+MAX_ASKED = 12  # items quoted first; a question naming more is a list, not a set of asks
+
+
+def asked_items(question: str) -> list[str]:
+    """The things a question names, in its order: quoted text, identifiers and codes, proper names."""
+    found: list[tuple[int, str]] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(start: int, end: int, text: str) -> None:
+        if any(start < b and a < end for a, b in taken):
+            return
+        taken.append((start, end))
+        found.append((start, text))
+
+    for m in _QUOTED.finditer(question):
+        add(m.start(), m.end(), next(g for g in m.groups() if g))
+    for m in _NAME_RUN.finditer(question):
+        words = m.group(0).split()
+        if len(words) == 1 and _SENTENCE_START.search(question[: m.start()]):
+            continue  # a capitalised first word is how a sentence starts, not a name
+        if words[0].lower() in _STOP and len(words) > 1 and _SENTENCE_START.search(question[: m.start()]):
+            words = words[1:]  # "What Marta Kowalski ...": the question word is not part of the name
+        if all(w.lower() in _STOP for w in words):
+            continue
+        add(m.start(), m.end(), " ".join(words))
+    for m in _TOKEN.finditer(question):
+        word = m.group(0).strip(".:-/")
+        inner = word[1:]
+        if len(word) >= 3 and (
+            any(c.isdigit() for c in word)
+            or any(c in "_./:-" for c in word)
+            or any(c.isupper() for c in inner)
+        ):
+            add(m.start(), m.end(), word)
+    return [text for _, text in sorted(found)][:MAX_ASKED]
+
+
+def _holds(passage: Passage, item: str) -> bool:
+    """Whether a passage names the item: the exact text, or all its words on one line."""
+    text = passage.text.lower()
+    needle = item.lower()
+    if re.search(rf"(?<![\w-]){re.escape(needle)}(?![\w-])", text):
+        return True
+    words = needle.split()
+    return len(words) > 1 and any(
+        all(re.search(rf"\b{re.escape(w)}\b", line) for w in words) for line in text.split("\n")
+    )
+
+
+def cover_asked(found: list[Passage], ranked: list[Passage], question: str) -> list[Passage]:
+    """A passage for each thing the question names that the material holds, best-ranked first, in the question's order."""
+    order = {id(p): i for i, p in enumerate(ranked)}
+    out: list[Passage] = []
+    for item in asked_items(question):
+        if any(_holds(p, item) for p in out):
+            continue
+        holders = [p for p in found if _holds(p, item)]
+        if holders:
+            # Apart from the passages already quoted if it can be: no line is quoted twice.
+            apart = [p for p in holders if not any(_overlap(c, p) for c in out)] or holders
+            out.append(min(apart, key=lambda p: order.get(id(p), len(order))))
+    return out
+
+
+def _overlap(a: Passage, b: Passage) -> bool:
+    """Whether two passages share lines (or are the same passage)."""
+    if a is b:
+        return True
+    if a.block != b.block or a.start is None or b.start is None:
+        return False
+    return b.start <= a.end and a.start <= b.end  # type: ignore[operator]
+
+
 class ExtractiveModel:
     """Deterministic offline model: plan from suggestions and continuations, quote passages."""
 
@@ -222,20 +301,15 @@ class ExtractiveModel:
         match = re.search(r"answer this question: (.*)", question)
         if match:
             question = match.group(1)
-        best = rank_passages(passages(prefix), question)
-        chosen: list[Passage] = []
+        found = passages(prefix)
+        best = rank_passages(found, question)
+        # Each thing the question names first (the codes of four people: all four), then the rest.
+        first = cover_asked(found, best, question)
+        chosen: list[Passage] = list(first)
         for p in best:
             if len(chosen) >= self.top:
                 break
-            overlaps = any(
-                c.block == p.block
-                and c.start is not None
-                and p.start is not None
-                and p.start <= c.end
-                and c.start <= p.end  # type: ignore[operator]
-                for c in chosen
-            )
-            if not overlaps:
+            if not any(_overlap(c, p) for c in chosen):
                 chosen.append(p)
         if not chosen:
             text = f"{EXTRACTIVE_NOTE}\n\nNo passage in the gathered material matches the question."

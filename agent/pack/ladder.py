@@ -1,7 +1,8 @@
 """The fidelity ladder: every gathered file at the best fidelity that fits, decided by rank.
 
-Under a budget smaller than the material, the best-ranked chunks go in full; the next files in
-rank order go in as outlines (signatures and first docstring lines, as Repomix `--compress` and
+Under a budget smaller than the material, the best-ranked chunks go in full, the next files as
+one whole function or class each (agent/retrieval/units.py), the files after them as excerpts;
+the next files in rank order go in as outlines (signatures and first docstring lines, as Repomix `--compress` and
 aider's repo map show code); every other file is named in a path list grouped by folder. So even
 a 4k pack shows where things live. Each block says its fidelity in the manifest.
 """

@@ -82,6 +82,7 @@ def select_documents(
     from agent.pack import ladder  # heavy imports (numpy, the ranking index) only when selecting
     from agent.retrieval import select as retrieval
     from agent.retrieval.excerpts import excerpt_room
+    from agent.retrieval.units import UNIT_TOKENS, unit_room
     from tools.runtime import release_memory
 
     # Leave room for block headers, fences and the question around the selected text.
@@ -95,8 +96,12 @@ def select_documents(
     release_memory()  # what indexing freed (token lists, sort buffers), before packing
 
     def selected(text_room: int) -> retrieval.Selection:
-        rooms = excerpt_room(text_room) if settings.ladder else 0
-        return retrieval.fill(ranking, text_room, counter, excerpt_room=rooms)
+        if not settings.ladder:
+            return retrieval.fill(ranking, text_room, counter)
+        return retrieval.fill(
+            ranking, text_room, counter, excerpt_room=excerpt_room(text_room), unit_room=unit_room(text_room),
+            unit_tokens=UNIT_TOKENS,
+        )  # fmt: skip
 
     def framed(blocks: Sequence[Document]) -> int:
         return sum(d.tokens + frame_tokens(d, fmt, counter) for d in blocks)

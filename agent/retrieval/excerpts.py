@@ -17,8 +17,10 @@ from agent.retrieval.chunking import Chunk
 from agent.retrieval.lexicon import TokenMemo, code_tokens
 from agent.state import Document, Span
 
-EXCERPT_TOKENS = 70  # five or six lines of code: enough to show what is there and where
-EXCERPT_SHARE = 0.7  # of the selected text, when the ladder is on: more files, each briefly
+EXCERPT_TOKENS = 50  # three or four lines of code: enough to show what is there and where (units show how)
+# Of the selected text, when the ladder is on: more files, each briefly. Whole units of the files
+# ranked before them take a share of their own (agent/retrieval/units.py).
+EXCERPT_SHARE = 0.35
 MAX_EXCERPTS = 40  # past this many, more fragments say less than fuller text would
 _FRAME = 16  # a block's header and fences
 
@@ -65,8 +67,15 @@ def excerpt(
     max_tokens: int = EXCERPT_TOKENS,
 ) -> Document:
     """One block: the best window of a chunk, with its own line span, marked as an excerpt."""
+    start, end = best_window(chunk.text.split("\n"), weights, max_tokens, count_tokens)
+    return line_block(chunk, doc, start, end, count_tokens, "excerpt")
+
+
+def line_block(
+    chunk: Chunk, doc: Document, start: int, end: int, count_tokens: Callable[[str], int], fidelity: str
+) -> Document:
+    """Lines [start, end) of a chunk as a block of its own, with their exact line span and source offsets."""
     lines = chunk.text.split("\n")
-    start, end = best_window(lines, weights, max_tokens, count_tokens)
     head = sum(len(line) + 1 for line in lines[:start])
     text = "\n".join(lines[start:end])
     first = chunk.start_char + head
@@ -74,10 +83,11 @@ def excerpt(
     span = chunk.span.model_copy()
     if span.kind == "lines" and span.start is not None:
         span = Span(kind="lines", start=span.start + start, end=span.start + end - 1)
-    meta = {**doc.meta, "fidelity": "excerpt", "chunk_of": doc.id, "chars": [first, last]}
+    meta = {**doc.meta, "fidelity": fidelity, "chunk_of": doc.id, "chars": [first, last]}
+    marker = "x" if fidelity == "excerpt" else ""  # an excerpt and a unit of the same lines differ
     return doc.model_copy(
         update={
-            "id": f"{doc.id}#x{first:09d}-{last:09d}",
+            "id": f"{doc.id}#{marker}{first:09d}-{last:09d}",
             "text": text,
             "hash": content_hash(text),
             "span": span,

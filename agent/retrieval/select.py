@@ -148,33 +148,51 @@ def rank(
 
 
 def fill(
-    ranking: Ranking, budget: int, count_tokens: Callable[[str], int], *, excerpt_room: int = 0
+    ranking: Ranking,
+    budget: int,
+    count_tokens: Callable[[str], int],
+    *,
+    excerpt_room: int = 0,
+    unit_room: int = 0,
+    unit_tokens: int = 0,
 ) -> Selection:
-    """The best-ranked chunks that fit the budget, in document order, then excerpts of the next files.
+    """The best-ranked chunks that fit the budget, in document order, then units and excerpts of the next files.
 
-    excerpt_room: of the budget, tokens for excerpts (agent/retrieval/excerpts.py) of the files ranked
-    after those whose chunks went in whole. Room the excerpts cannot use (too few files left,
-    or as many excerpts as are worth having) goes back to whole chunks.
+    unit_room: of the budget, tokens for whole units of at most unit_tokens each (a function or
+    class, agent/retrieval/units.py) of the files ranked after those whose chunks went in whole.
+    excerpt_room: tokens for excerpts (agent/retrieval/excerpts.py) of the files after those.
+    Room the units and excerpts cannot use (too few files left, or as many excerpts as are worth
+    having) goes back to whole chunks.
     """
     documents, gathered = ranking.documents, ranking.gathered_tokens
     if gathered <= budget or not ranking.chunks:  # no chunks: everything fit rank()'s budget
         return Selection(documents=list(documents), kept_tokens=gathered, gathered_tokens=gathered)
     docs_by_id = {d.id: d for d in documents}
-    blocks, kept = _whole_chunks(ranking.ranked, budget - excerpt_room, docs_by_id, count_tokens)
-    if excerpt_room:
+    blocks, kept = _whole_chunks(ranking.ranked, budget - excerpt_room - unit_room, docs_by_id, count_tokens)
+    if excerpt_room or unit_room:
         from agent.retrieval.excerpts import EXCERPT_TOKENS, excerpt_cost, excerpts
+        from agent.retrieval.units import units
 
         weights = code_index(ranking.chunks, documents).term_weights(ranking.question)
 
-        def excerpted(blocks: list[Document], kept: int) -> list[Document]:
+        def parts(blocks: list[Document], kept: int) -> list[Document]:
             shown = {b.uri for b in blocks}
-            return excerpts(ranking.ranked, shown, budget - kept, weights, docs_by_id, count_tokens)
+            whole = units(
+                ranking.ranked, shown, min(unit_room, budget - kept), unit_tokens, weights, docs_by_id, count_tokens
+            ) if unit_room else []  # fmt: skip
+            shown |= {b.uri for b in whole}
+            left = budget - kept - excerpt_cost(whole)
+            return whole + excerpts(ranking.ranked, shown, left, weights, docs_by_id, count_tokens)
 
-        extra = excerpted(blocks, kept)
-        used = excerpt_cost(extra)
-        if budget - kept - used > EXCERPT_TOKENS:
+        extra = parts(blocks, kept)
+        # Room left over goes to whole chunks; they may take a file a unit or an excerpt showed,
+        # which frees that room in turn, so settle in a few rounds.
+        for _ in range(3):
+            used = excerpt_cost(extra)
+            if budget - kept - used <= EXCERPT_TOKENS:
+                break
             blocks, kept = _whole_chunks(ranking.ranked, budget - used, docs_by_id, count_tokens)
-            extra = excerpted(blocks, kept)
+            extra = parts(blocks, kept)
         blocks += extra
         kept += sum(b.tokens for b in extra)
     return Selection(

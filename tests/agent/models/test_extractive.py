@@ -69,3 +69,55 @@ def test_passages_keep_page_labels():
     pack = build_pack([doc], "learning rate", count_tokens=estimate_tokens)
     found = passages(pack.prefix)
     assert found[0].cite() == "[1] paper.pdf p.7"
+
+
+def _lookalike_haystack(asked: list[tuple[str, str]], seed: int = 7) -> list:
+    """Files of 'First Surname-NN: code XXXX' lines, thousands of names sharing their parts with the asked ones."""
+    import random
+
+    rng = random.Random(seed)
+    firsts = ["Anna", "Boris", "Chiara", "Dmitri", "Elif", "Farouk", "Greta", "Hamid"]
+    surnames = ["Vodaldal", "Kelmarin", "Ostrovel", "Tamburek"]
+    asked_names = {name for name, _ in asked}
+    lines = []
+    while len(lines) < 6000:
+        name = f"{rng.choice(firsts)} {rng.choice(surnames)}-{rng.randint(10, 99)}"
+        if name not in asked_names:
+            lines.append(f"{name}: code {rng.randint(1000, 9999)}")
+    for i, (name, code) in enumerate(asked):
+        lines.insert(700 + 1400 * i, f"{name}: code {code}")
+    per_file = 500
+    return [
+        _doc(f"people/part{n:02d}.txt", "\n".join(lines[lo : lo + per_file]) + "\n")
+        for n, lo in enumerate(range(0, len(lines), per_file))
+    ]
+
+
+def test_quotes_a_passage_for_each_name_the_question_asks_about():
+    asked = [("Anna Vodaldal-74", "4821"), ("Boris Kelmarin-21", "7310"), ("Elif Ostrovel-58", "1964"),
+             ("Greta Tamburek-33", "5057")]  # fmt: skip
+    pack = build_pack(_lookalike_haystack(asked), "", count_tokens=estimate_tokens)
+    question = (
+        "What are the codes of Anna Vodaldal-74, Boris Kelmarin-21, Elif Ostrovel-58 and Greta Tamburek-33?"
+    )
+    reply = ExtractiveModel().generate(
+        [Message(role="user", content=f"answer this question: {question}", cacheable_prefix=pack.prefix)]
+    )
+    for name, code in asked:
+        assert f"{name}: code {code}" in reply.text, name
+    # The asked ones come first, in the question's order, before any other passage.
+    quoted = [reply.text.index(f"{name}: code") for name, _ in asked]
+    assert quoted == sorted(quoted)
+
+
+def test_asked_items_are_names_codes_and_quoted_text():
+    from agent.models.extractive import asked_items
+
+    assert asked_items("What are the lockers of Marta Kowalski, Tomas Novak and Aiko Silva?") == [
+        "Marta Kowalski", "Tomas Novak", "Aiko Silva",
+    ]  # fmt: skip
+    assert asked_items("Give the owner of ticket 482913 and services/billing/limits.toml.") == [
+        "482913", "services/billing/limits.toml",
+    ]  # fmt: skip
+    assert asked_items("How does `--tb=short` change ReprEntry output?") == ["--tb=short", "ReprEntry"]
+    assert asked_items("Where is the retry delay configured?") == []

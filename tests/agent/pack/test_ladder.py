@@ -28,7 +28,8 @@ def module(name: str, n: int) -> str:
 
 
 def corpus() -> list[Document]:
-    docs = [doc(f"pkg/mod_{k}.py", module(f"part{k}", 30)) for k in range(40)]
+    # More files than a 3000-token pack can show as text (whole functions reach ~40), so outlines show the next ones.
+    docs = [doc(f"pkg/mod_{k}.py", module(f"part{k}", 30)) for k in range(80)]
     docs.append(doc("pkg/retry.py", module("retry_delay", 30)))
     docs += [doc(f"data/fixture_{k}.txt", "plain words without structure\n" * 40) for k in range(30)]
     return docs

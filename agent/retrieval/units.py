@@ -1,0 +1,139 @@
+"""Whole units: the function or class of a ranked file that matters most to the question, in full.
+
+Under a small budget, a few 400-token chunks in full reach only two or three files, and the next
+files arrive as excerpts of a few lines: enough to know where something is, not how it works.
+So once files are ranked, each of the best files shows one whole unit: the definition (a
+function, a method, a class) of its best chunk whose text holds the most of the question's
+terms and fits the unit size, or the chunk itself when it is that small. A unit is exact source
+with its own line span, so it is a block at fidelity `full`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+from agent.retrieval.chunking import Chunk
+from agent.retrieval.excerpts import line_block
+from agent.retrieval.lexicon import TokenMemo, code_tokens
+from agent.state import Document
+
+# Tuned on SWE-QA dev pytest at 4k (lexical), in full: unit share 0.5 with excerpts 0.35 gave
+# 0.711; excerpts 0.5 (no whole chunks) 0.66; units of at most 200 tokens 0.608, 400 0.701.
+UNIT_SHARE = 0.5  # of the selected text: the files ranked after the whole chunks, one unit each
+UNIT_TOKENS = 300  # a unit's size, at most: a function or a small class
+MIN_ROOM = 48  # less room than this left: no unit is worth its frame
+_FRAME = 16  # a block's header and fences
+CHUNKS_TRIED = 3  # of a file's ranked chunks, how many are searched for a unit that fits
+# A definition at any indentation (methods and nested functions too), in Python or a C/JS-like language.
+_DEF = re.compile(
+    r"^([ \t]*)(?:(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:def|class|function)\s"
+    r"|(?:pub(?:\([\w:]+\))?\s+)?(?:fn|struct|enum|impl|trait)\s|func\s|interface\s)"
+)
+_DECORATOR = re.compile(r"^[ \t]*(?:@|#\[)")
+_CLOSER = re.compile(r"^[ \t]*[)\]}]")
+
+
+def unit_room(room: int) -> int:
+    """Tokens of the selection's room kept for whole units."""
+    return int(room * UNIT_SHARE)
+
+
+def definitions(lines: Sequence[str]) -> list[tuple[int, int]]:
+    """[start, end) line ranges of the definitions in lines, each with its decorators, nested ones too.
+
+    A definition ends before the next non-blank line indented no deeper than its first line
+    (a closing bracket at that depth still belongs to it), so this reads Python and most
+    brace languages formatted the usual way.
+    """
+    out = []
+    for i, line in enumerate(lines):
+        m = _DEF.match(line)
+        if not m:
+            continue
+        depth = len(m.group(1).expandtabs())
+        end = i + 1
+        for j in range(i + 1, len(lines)):
+            text = lines[j].expandtabs()
+            if not text.strip():
+                continue
+            indent = len(text) - len(text.lstrip())
+            if indent < depth or indent == depth and not _CLOSER.match(text):
+                break
+            end = j + 1
+            if indent == depth and not text.rstrip().endswith((":", "{")):
+                break  # a closing bracket at the definition's depth ends a brace-language body
+        start = i
+        while start > 0 and _DECORATOR.match(lines[start - 1]):
+            start -= 1
+        out.append((start, end))
+    return out
+
+
+def best_unit(
+    lines: Sequence[str], weights: Mapping[str, float], cap: int, count_tokens: Callable[[str], int]
+) -> tuple[int, int] | None:
+    """The [start, end) unit of lines (all of them, or one definition) within cap tokens whose terms weigh most.
+
+    Ties go to the shorter unit. None when no unit fits or none holds a question term.
+    """
+    memo = TokenMemo()
+    line_terms = [set(code_tokens(line, memo)) & weights.keys() for line in lines]
+    costs = [count_tokens(line) + 1 for line in lines]
+    candidates = [(0, len(lines)), *definitions(lines)]
+    best: tuple[float, int, tuple[int, int]] | None = None
+    for lo, hi in candidates:
+        cost = sum(costs[lo:hi])
+        if cost > cap:
+            continue
+        seen = set().union(*line_terms[lo:hi]) if hi > lo else set()
+        score = math.fsum(weights[t] for t in seen)  # exact: the same for any order of the set
+        if score <= 0:
+            continue
+        key = (score, -cost, (lo, hi))
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return best[2] if best else None
+
+
+def units(
+    ranked: Sequence[Chunk],
+    shown: set[str],
+    room: int,
+    cap: int,
+    weights: Mapping[str, float],
+    documents: Mapping[str, Document],
+    count_tokens: Callable[[str], int],
+) -> list[Document]:
+    """One whole unit of each next file by rank (files in `shown` skipped), within room.
+
+    A file whose best chunk holds no unit that fits is left for the excerpts, and so is every
+    file once a few in a row have none: past them, units are too rare to be worth the scan.
+    """
+    out: list[Document] = []
+    seen = set(shown)
+    tried: dict[str, int] = {}
+    left = room
+    misses = 0
+    for chunk in ranked:
+        if left < MIN_ROOM + _FRAME or misses >= 8:
+            break
+        if chunk.uri in seen or chunk.doc_id not in documents:
+            continue
+        tried[chunk.uri] = tried.get(chunk.uri, 0) + 1
+        if tried[chunk.uri] > CHUNKS_TRIED:
+            continue
+        lines = chunk.text.split("\n")
+        span = best_unit(lines, weights, min(cap, left - _FRAME), count_tokens)
+        if span is None:
+            # The file's next-ranked chunk may hold a unit that fits; a run of files with none ends the scan.
+            misses += tried[chunk.uri] == 1
+            continue
+        seen.add(chunk.uri)
+        misses = 0
+        block = line_block(chunk, documents[chunk.doc_id], *span, count_tokens, "full")
+        if block.text.strip():
+            out.append(block)
+            left -= block.tokens + _FRAME
+    return out
