@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from agent.retrieval.chroma_index import ChunkIndex
 from agent.retrieval.chunking import chunk_all
 from agent.retrieval.embeddings import Embedder, choose_embedder
+from agent.retrieval.skipping import embeddable
 from agent.settings import Settings
 from agent.state import Document
 
@@ -21,6 +22,8 @@ class IndexStats(BaseModel):
     chunks: int
     embedded: int  # chunks whose vectors were computed now (not found in the cache)
     added: int  # chunks newly written to Chroma
+    skipped: dict[str, int] = {}  # chunks not embedded, by reason (agent/retrieval/skipping.py)
+    skipped_note: str = ""  # the line that says so
     removed: int = 0  # stale chunks deleted: of changed files, or (prune) of files not in these sources
     stored: int = 0  # chunks the index holds afterwards, for every corpus it serves
     store: str  # where the index lives: a path or a server URL
@@ -44,6 +47,8 @@ def build_index(
     """
     started = time.perf_counter()
     chunks = chunk_all(documents)
+    wanted, skipped = embeddable(chunks, documents, embed_all=settings.embed_all)
+    left_out = {"skipped": skipped.chunks, "skipped_note": skipped.summary()}
     notice = None
     if embedder is None:
         embedder, notice = choose_embedder(settings)
@@ -55,9 +60,10 @@ def build_index(
             added=0,
             store="(none: BM25 only)",
             notice=notice,
+            **left_out,
         )
     with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
-        index.add(chunks, on_progress=on_progress)
+        index.add(wanted, current={c.id for c in chunks}, on_progress=on_progress)
         if prune:
             index.prune({d.id for d in documents})
         return IndexStats(
@@ -69,4 +75,5 @@ def build_index(
             stored=index.count(),
             store=index.store,
             seconds=time.perf_counter() - started,
+            **left_out,
         )
