@@ -133,3 +133,18 @@ def test_index_plan_on_the_command_line_stores_nothing(tmp_path: Path) -> None:
     assert full.exit_code == 0, full.output
     assert "not embedded" in full.stdout
     assert "read 2 documents" in full.output  # the reads, in one line
+
+
+def test_build_index_reports_progress_within_a_slice(tmp_path: Path) -> None:
+    from agent.retrieval.chunking import chunk_all
+    from agent.retrieval.indexing import build_index
+
+    docs = [doc(f"file:///r/m{i}.py", f"def f{i}(x):\n    return x * {i}\n") for i in range(100)]
+    seen: list[tuple[int, int]] = []
+    emb = HashEmbedder()
+    stats = build_index(
+        docs, settings_in(tmp_path), embedder=emb, on_progress=lambda d, t: seen.append((d, t))
+    )
+    n = len(chunk_all(docs))
+    assert stats.embedded == emb.calls == n == 100  # counted through the reporting wrapper
+    assert seen == [(0, n), (32, n), (64, n), (96, n), (n, n)]  # one Chroma slice, reported every 32 chunks
