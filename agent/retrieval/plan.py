@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from agent.paths import places
 from agent.retrieval.chunking import Chunk, chunk_all
 from agent.retrieval.embeddings import Embedder, EmbeddingCache
 from agent.retrieval.skipping import Skipped, embeddable
@@ -72,7 +73,7 @@ def make_plan(
     wanted, skipped = embeddable(chunks, documents, embed_all=settings.embed_all)
     unique = list({c.hash: c for c in wanted}.values())  # identical chunks are embedded once
     have: set[str] = set()
-    path = settings.data_dir / "embeddings.sqlite"
+    path = places(settings).embeddings
     if embedder is not None and path.is_file():  # a dry run creates nothing
         cache = EmbeddingCache(path)
         try:
