@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo", type=Path, required=True)
     parser.add_argument("--questions", type=Path, help="a SWE-QA style JSONL about --repo (recall)")
     parser.add_argument("--sample", type=int, default=256, help="chunks timed per candidate")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", "--runs", type=int, default=2, help="timed rounds per candidate")
     parser.add_argument("--pool", type=int, default=1500, help="chunks of uncited files in the recall pool")
     parser.add_argument("--top", type=int, default=20, help="top chunks whose files count for recall")
     parser.add_argument("--data-dir", type=Path, help="where graphs are built (default: a temporary folder)")
