@@ -127,7 +127,8 @@ def format_plan(plan: Plan) -> list[str]:
         )
     elif n:
         lines.append("estimated time: no embedding model, so nothing to embed (BM25 only)")
-    lines.append(f"disk: about {plan.disk_bytes / 1e6:,.0f} MB (index and embedding cache)")
+    graphs = f", plus {plan.models_bytes / 1e6:,.0f} MB of model graphs" if plan.models_bytes else ""
+    lines.append(f"disk: about {plan.disk_bytes / 1e6:,.0f} MB (index and embedding cache){graphs}")
     if plan.folders:
         lines.append("biggest folders to embed (chunks, tokens):")
         lines += [f"  {folder:<40} {chunks:>7,}  {tokens:>10,}" for folder, chunks, tokens in plan.folders]

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from agent.paths import places
+from agent.paths import MODELS, places
 from agent.retrieval.chunking import Chunk, chunk_all
 from agent.retrieval.embeddings import Embedder, EmbeddingCache
 from agent.retrieval.skipping import Skipped, embeddable
@@ -51,6 +51,7 @@ class Plan:
         default_factory=list
     )  # (folder, chunks, tokens), biggest first
     skipped_folders: list[tuple[str, str, int]] = field(default_factory=list)  # (reason, folder, chunks)
+    models_bytes: int = 0  # the local model's graphs on disk (shared by every index)
 
     @property
     def seconds(self) -> float:
@@ -91,6 +92,9 @@ def make_plan(
     )  # fmt: skip
     if embedder is not None and to_embed:
         plan.sample, plan.rate = _time_sample(embedder, to_embed, sample)
+    models = places(settings).cache / MODELS  # the local graphs (built by the sample, if not before)
+    if models.is_dir():
+        plan.models_bytes = sum(f.stat().st_size for f in models.glob("*.onnx"))
     return plan
 
 

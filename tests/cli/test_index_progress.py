@@ -128,6 +128,7 @@ def test_index_plan_on_the_command_line_stores_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "2 documents" in result.stdout and "estimated time on this machine: " in result.stdout
     assert "not embedded: " in result.stdout and "generated" in result.stdout
+    assert "MB of model graphs" in result.stdout  # the int8 and fp32 graphs the sample built
     assert not (data / "index").exists() and not (data / "embeddings.sqlite").exists()
     full = runner.invoke(app, ["index", str(corpus), "--data-dir", str(data), "--embedding", "local"])
     assert full.exit_code == 0, full.output
