@@ -52,12 +52,12 @@ def test_each_graph_has_its_own_name_cache_rows_and_collection(data_dir: Path) -
     assert graph_name("int8") != LOCAL_MODEL
     assert graph_precision(graph_name("int8")) == "int8" and graph_precision("gemini-embedding-001") is None
     settings = Settings(data_dir=data_dir, embedding="local")
-    default, _ = choose_embedder(settings)
-    assert default is not None and default.name == graph_name("int8")
-    fp32, _ = choose_embedder(settings.model_copy(update={"embedding_precision": "fp32"}))
+    fp32, _ = choose_embedder(settings)  # the default: int8 lost 1.5 points of dense recall on SWE-QA dev
     assert fp32 is not None and fp32.name == LOCAL_MODEL
+    int8, _ = choose_embedder(settings.model_copy(update={"embedding_precision": "int8"}))
+    assert int8 is not None and int8.name == graph_name("int8")
     chunks = chunk_document(doc("file:///a.py", "\n\n".join(TEXTS)), 20, 40)
-    for embedder in (default, fp32):
+    for embedder in (int8, fp32):
         with ChunkIndex(settings, embedder) as index:
             index.add(chunks)
             assert index.collection.name == collection_name(embedder.name)
@@ -65,7 +65,7 @@ def test_each_graph_has_its_own_name_cache_rows_and_collection(data_dir: Path) -
     cache = EmbeddingCache(data_dir / "embeddings.sqlite")
     try:
         hashes = [c.hash for c in chunks]
-        got8, got32 = cache.get_many(default.name, hashes), cache.get_many(fp32.name, hashes)
+        got8, got32 = cache.get_many(int8.name, hashes), cache.get_many(fp32.name, hashes)
         assert set(got8) == set(got32) == set(hashes)
         assert any(not np.array_equal(got8[h], got32[h]) for h in hashes)
     finally:
