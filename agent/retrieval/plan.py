@@ -4,6 +4,11 @@ Chunks the gathered documents as `forage index` would, leaves out what is not wo
 (agent/retrieval/skipping.py) and what the cache already holds for the chosen graph, then times
 the chosen graph on a short random sample of the real chunks left, on this machine, now: the
 estimate is that rate applied to every chunk left, plus Chroma's measured cost per chunk.
+
+Checked against `forage index` run right after it (2 cores shared, load average 14-20):
+sqlfluff's rules/ (fp32, 407 chunks) 280 s said, 229 s measured (+22%); core/ + a dialect's
+fixtures (int8, 890 chunks) 440 s said, 569 s measured (-23%, the load rose from 14 to 20).
+The disk figure runs high for small indexes (5 MB said, 2.4 MB used for 407 chunks).
 """
 
 from __future__ import annotations
