@@ -94,7 +94,7 @@ def torch_model_available() -> bool:
 class LocalEmbedder(OnnxMiniLM):
     """The default local engine: all-MiniLM-L6-v2 on ONNX Runtime, its graph kept in the cache folder.
 
-    precision: fp32 (the default setting) or int8; each graph has its own name, so the cache and
+    precision: int8 (the default setting) or fp32; each graph has its own name, so the cache and
     the Chroma collections never mix the vectors of two graphs in one ranking.
     """
 
