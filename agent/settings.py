@@ -141,7 +141,7 @@ class Settings(BaseModel):
     )
     debug: bool = Field(False, description="print full tracebacks instead of one line and a log (--debug)")
     embedding_precision: Precision = Field(
-        "int8", description="the local model's graph: int8 (quantized, ~1.4x the chunks/s of fp32) | fp32"
+        "int8", description="the local model's graph: int8 (quantized, 1.4-2.4x the chunks/s of fp32) | fp32"
     )
     embed_all: bool = Field(
         False, description="embed generated, vendored, minified and data files too (default: words only)"
