@@ -1,5 +1,5 @@
 """The `forage` command line: commands, the terminal chat, rendering; errors become messages here.
 
 Subpackages: chat, commands.
-Modules: app, errors, render.
+Modules: app, errors, index_progress, render.
 """

@@ -99,9 +99,10 @@ def _wait_for_questions(spool: Path, timeout: float) -> None:
 
 def embed_later(settings: Any, model: str, chunks: Sequence[Any]) -> bool:
     """Spool the chunks and make sure a worker runs; False when background embedding is not possible."""
-    from agent.retrieval.embeddings import LOCAL_MODEL
+    from agent.retrieval.minilm import graph_precision
 
-    if model != LOCAL_MODEL or not chunks or len(chunks) > MAX_SPOOL_CHUNKS:
+    precision = graph_precision(model)  # the worker embeds with the graph the question ranks with
+    if precision is None or not chunks or len(chunks) > MAX_SPOOL_CHUNKS:
         return False
     cache_dir = places(settings).cache
     spool = pending_dir(cache_dir)
@@ -109,7 +110,7 @@ def embed_later(settings: Any, model: str, chunks: Sequence[Any]) -> bool:
     queued = _queued_hashes(spool)  # the question before this one may have spooled the same corpus
     new = {c.hash: c.text for c in chunks if c.hash not in queued}
     if new:
-        name = spool / f"{time.time_ns()}-{os.getpid()}.jsonl"
+        name = spool / f"{time.time_ns()}-{os.getpid()}.{precision}.jsonl"
         tmp = name.with_suffix(".tmp")
         # The lines json.dumps({"hash": h, "text": text}) gives, four times faster: 100k chunks
         # are spooled in ~0.25 s, not ~0.6 s.
@@ -188,15 +189,12 @@ def run_pending(cache_dir: Path, embedder: Any | None = None, *, wait: float = M
         _wait_for_questions(spool, wait)
         from agent.retrieval.embeddings import EmbeddingCache
 
-        if embedder is None:
-            from agent.retrieval.embeddings import LocalEmbedder
-
-            embedder = LocalEmbedder(cache_dir)
+        engines: dict[str, Any] = {}
         cache = EmbeddingCache(cache_dir / EMBEDDINGS)
         try:
             while files := sorted(spool.glob("*.jsonl")):
                 for path in files:
-                    done += _embed_file(path, embedder, cache)
+                    done += _embed_file(path, embedder or _engine(engines, cache_dir, path), cache)
                     path.unlink(missing_ok=True)
                     path.with_suffix(".hashes").unlink(missing_ok=True)
                 if not spool.exists():
@@ -210,6 +208,18 @@ def run_pending(cache_dir: Path, embedder: Any | None = None, *, wait: float = M
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
     return done
+
+
+def _engine(engines: dict[str, Any], cache_dir: Path, path: Path) -> Any:
+    """The local engine a spool file asks for (its name says the graph; fp32 before it did), one per graph."""
+    from agent.retrieval.embeddings import LocalEmbedder
+    from agent.retrieval.minilm import PRECISIONS
+
+    tag = Path(path.stem).suffix.lstrip(".")
+    precision = tag if tag in PRECISIONS else "fp32"
+    if precision not in engines:
+        engines[precision] = LocalEmbedder(cache_dir, precision=precision)
+    return engines[precision]
 
 
 def _embed_file(path: Path, embedder: Any, cache: Any) -> int:

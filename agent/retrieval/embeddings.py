@@ -92,7 +92,11 @@ def torch_model_available() -> bool:
 
 
 class LocalEmbedder(OnnxMiniLM):
-    """The default local engine: all-MiniLM-L6-v2 on ONNX Runtime, its graph kept in the cache folder."""
+    """The default local engine: all-MiniLM-L6-v2 on ONNX Runtime, its graph kept in the cache folder.
+
+    precision: int8 (the default setting) or fp32; each graph has its own name, so the cache and
+    the Chroma collections never mix the vectors of two graphs in one ranking.
+    """
 
     def __init__(self, cache_dir: Path | None = None, **kw: Any) -> None:
         super().__init__((cache_dir if cache_dir is not None else places(Settings()).cache) / MODELS, **kw)
@@ -223,7 +227,7 @@ def choose_embedder(
     if choice == "local" or (choice == "auto" and local_available()):
         if not local_available():
             raise ConfigError(f"--embedding local needs the local model: {INSTALL_HINT}")
-        return LocalEmbedder(places(settings).cache), None
+        return LocalEmbedder(places(settings).cache, precision=settings.embedding_precision), None
     if choice == "gemini" or (choice == "auto" and settings.api_key()):
         return GeminiEmbedder.from_settings(settings), None
     return None, BM25_ONLY_NOTICE

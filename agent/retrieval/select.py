@@ -19,6 +19,7 @@ from agent.retrieval.chroma_index import ChunkIndex
 from agent.retrieval.chunking import TARGET_TOKENS, Chunk, chunk_all
 from agent.retrieval.embeddings import Embedder, EmbeddingCache, choose_embedder, embed_cached
 from agent.retrieval.ranking import CodeIndex
+from agent.retrieval.skipping import embeddable
 from agent.settings import Settings
 from agent.state import Document
 
@@ -140,7 +141,10 @@ def rank(
     dense: list[str] = []
     later: list[Chunk] = []  # not embedded yet: handed to the background worker once ranked
     if embedder is not None:
-        dense, later = _dense_ranking(chunks, question, embedder, size, dense_n, settings, lock_timeout)
+        wanted, _ = embeddable(chunks, documents, embed_all=settings.embed_all)
+        dense, later = _dense_ranking(
+            chunks, wanted, question, embedder, size, dense_n, settings, lock_timeout
+        )
     ranked = rank_chunks(chunks, question, dense=dense, documents=documents)
     if later and embedder is not None:  # after ranking, so the worker does not slow it down
         notice = _embed_rest(settings, embedder, later, len(chunks))
@@ -241,6 +245,7 @@ def select(
 
 def _dense_ranking(
     chunks: Sequence[Chunk],
+    wanted: Sequence[Chunk],
     question: str,
     embedder: Embedder,
     size: int,
@@ -254,12 +259,14 @@ def _dense_ranking(
     content-hash cache: no Chroma import or lock on the query path. Beyond that, or with a
     Chroma server, what is missing is added to the index first. Either way at most a few
     seconds' worth of chunks is embedded now; the rest is left for the background.
+    wanted: the chunks worth embedding (agent/retrieval/skipping.py); the others rank densely
+    only when their vectors are there already (`forage index --embed-all`).
     """
     if settings.chroma_url is None and len(chunks) <= MAX_CACHED_DENSE:
         cache = EmbeddingCache(places(settings).embeddings)
         try:
             vectors = cache.get_many(embedder.name, [c.hash for c in chunks])
-            unknown = list({c.hash: c for c in chunks if c.hash not in vectors}.values())
+            unknown = list({c.hash: c for c in wanted if c.hash not in vectors}.values())
             if unknown and len(unknown) <= EMBED_AT_QUESTION:
                 vecs = embed_cached(embedder, cache, [c.text for c in unknown], [c.hash for c in unknown])
                 vectors.update(zip((c.hash for c in unknown), vecs, strict=True))
@@ -273,16 +280,21 @@ def _dense_ranking(
             return [], unknown
         return dense_from_vectors(embedder.embed_query(question), chunks, vectors, dense_n), unknown
     with ChunkIndex(settings, embedder, lock_timeout=lock_timeout) as index:
-        pending = index.missing(chunks)
+        pending = index.missing(wanted)
         unknown = _not_cached(index, embedder, pending)
+        current = {c.id for c in chunks}
         if len(unknown) <= EMBED_AT_QUESTION:
-            index.add(chunks, size)
-            return index.dense(embedder.embed_query(question), [c.id for c in chunks], dense_n), []
+            index.add(wanted, size, current=current)
+            ids = [c.id for c in chunks]
+            if len(wanted) < len(chunks):  # of the chunks not worth embedding, those indexed anyway
+                absent = {c.id for c in index.missing(chunks)}
+                ids = [i for i in ids if i not in absent]
+            return index.dense(embedder.embed_query(question), ids, dense_n), []
         # Embedding a big, unindexed corpus takes minutes on a CPU: add what the cache already
         # holds, rank lexically (a dense ranking of part of the corpus favours that part), and
         # embed the rest elsewhere.
         todo = {c.id for c in unknown}
-        index.add([c for c in chunks if c.id not in todo], size, current={c.id for c in chunks})
+        index.add([c for c in wanted if c.id not in todo], size, current=current)
     return [], unknown
 
 

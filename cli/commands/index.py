@@ -60,6 +60,19 @@ def index(
         typer.Option("--prune", help="Also remove the chunks of every file not in these sources."),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print every read, not one summary.")
+    ] = False,
+    embed_all: Annotated[
+        bool,
+        typer.Option("--embed-all", help="Embed generated, vendored, minified and data files too."),
+    ] = False,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="Dry run: say what would be embedded, the time it would take and the disk."
+        ),
+    ] = False,
 ) -> None:
     """Pre-build the retrieval index for a corpus (chunks, embeddings, Chroma).
 
@@ -69,7 +82,7 @@ def index(
 
     from agent.retrieval.indexing import build_index
     from agent.settings import load_settings
-    from cli.render import Progress
+    from cli.index_progress import EmbedProgress, ReadProgress, print_plan
 
     out = Console(highlight=False, soft_wrap=True)
     flags = {
@@ -77,17 +90,30 @@ def index(
         "embedding": embedding,
         "data_dir": data_dir,
         "allow_hosts": allow_host,
+        "embed_all": embed_all,
     }
     with map_errors(interrupted="Interrupted. Chunks already added stay in the index."):
         settings = load_settings({k: v for k, v in flags.items() if v})
-        result = asyncio.run(gather(sources, settings, on_event=Progress(err, quiet=quiet)))
+        reads = ReadProgress(err, quiet=quiet, verbose=verbose)
+        result = asyncio.run(gather(sources, settings, on_event=reads))
         docs = result.gathered
         if not docs:
             lines = "\n".join(f"  - {f}" for f in result.failures) or "  (no readable text files or PDFs)"
             raise fail(f"nothing to index:\n{lines}")
         if not quiet:
+            err.print(f"[dim]{reads.summary()}[/]")
+        if plan:
+            print_plan(out, docs, settings)
+            raise typer.Exit(EXIT_PARTIAL if result.failures else EXIT_OK)
+        if not quiet:
             err.print(f"indexing {len(docs)} documents ({sum(d.tokens for d in docs):,} tokens) …")
-        stats = build_index(docs, settings, prune=prune)
+        bar = EmbedProgress(err)
+        try:
+            stats = build_index(docs, settings, prune=prune, on_progress=None if quiet else bar)
+        finally:
+            bar.close()
+    if stats.skipped_note and not quiet:
+        err.print(f"[dim]{escape(stats.skipped_note)}[/]")
     if stats.notice:
         err.print(f"[yellow]note:[/yellow] {escape(stats.notice)}")
     if stats.added == 0 and stats.store.startswith("(none"):
@@ -97,7 +123,8 @@ def index(
     else:
         out.print(
             f"indexed {stats.documents} documents: {stats.chunks} chunks, {stats.embedded} embedded now, "
-            f"{stats.added} added, {stats.chunks - stats.added} already indexed, {stats.removed} stale removed "
+            f"{stats.added} added, {stats.chunks - stats.added - sum(stats.skipped.values())} already indexed, "
+            f"{sum(stats.skipped.values())} not embedded, {stats.removed} stale removed "
             f"({stats.stored} stored) · {escape(stats.store)} · {stats.seconds:.1f}s"
         )
     raise typer.Exit(EXIT_PARTIAL if result.failures else EXIT_OK)

@@ -57,9 +57,11 @@ FIGURES = (
     Figure("retrieval", ("query", "query_ms_median"), "hybrid query latency", "(absolute)", "< 200", "ms"),
     Figure("pack", ("forage_over_repomix",), "forage pack wall time", "Repomix on the same repository", "<= 0.3334", "share"),
     Figure("safety", ("ratio_with_over_without",), "forage pack with secret redaction", "the same pack without it", ""),
+    Figure("index", ("throughput", "int8", "ratio_to_fp32"), "embedding chunks/s, int8 graph", "the fp32 graph, same chunks", ">= 1.3"),
+    Figure("index", ("skipped_share",), "chunks left out of embedding (generated, vendored...)", "all chunks", "", "share"),
 )  # fmt: skip
 # Benchmarks that need a real repository (--repo), and the file each writes its figures to.
-ON_REPO = {"pack": "pack_vs_repomix.json", "safety": "pack_redaction_cost.json"}
+ON_REPO = {"pack": "pack_vs_repomix.json", "safety": "pack_redaction_cost.json", "index": "index.json"}
 
 _ARGS = {
     "web": {"quick": ["--pages", "20", "--samples", "5"], "full": []},
@@ -69,7 +71,7 @@ _ARGS = {
         "full": [],
     },
 }  # fmt: skip
-BENCHES = ("web", "pdf", "retrieval", "pack", "safety")
+BENCHES = ("web", "pdf", "retrieval", "pack", "safety", "index")
 
 
 def _dig(data: dict[str, Any], path: tuple[str, ...]) -> float | None:
@@ -125,7 +127,7 @@ def run_perf(
         if name not in BENCHES:
             raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(BENCHES)}")
     if set(ON_REPO) & set(only or []) and repo is None:
-        raise ValueError("the pack and safety benchmarks run on a real repository: pass --repo PATH")
+        raise ValueError("the pack, safety and index benchmarks run on a real repository: pass --repo PATH")
     samples: dict[Figure, list[float]] = {f: [] for f in FIGURES if f.bench in chosen}
     errors: dict[str, str] = {}
     for bench in chosen:

@@ -236,11 +236,13 @@ def build_server(settings: Settings, http: HttpSetup | None = None) -> MCPServer
             )  # fmt: skip
             text = (
                 f"indexed {stats.documents} documents: {stats.chunks} chunks, {stats.embedded} embedded now, "
-                f"{stats.added} added · {stats.store}" + (f"\nNote: {stats.notice}" if stats.notice else "")
+                f"{stats.added} added · {stats.store}"
+                + (f"\nNote: {stats.notice}" if stats.notice else "")
+                + (f"\n{stats.skipped_note}" if stats.skipped_note else "")
             )
             return common.result(
                 text, documents=stats.documents, chunks=stats.chunks, embedded=stats.embedded,
-                added=stats.added, store=stats.store, failures=result.failures,
+                added=stats.added, skipped=stats.skipped, store=stats.store, failures=result.failures,
             )  # fmt: skip
 
         return await work(workspace, ctx, job)

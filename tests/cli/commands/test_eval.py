@@ -68,7 +68,7 @@ def test_perf_figures_have_targets_that_can_fail() -> None:
     share = Figure("x", ("a",), "f", "g", "< 0.05", "share")
     assert share.passes(0.01) and not share.passes(0.05)
     assert _dig({"a": {"b": 3}}, ("a", "b")) == 3.0 and _dig({"a": {}}, ("a", "b")) is None
-    assert {f.bench for f in FIGURES} == {"web", "pdf", "retrieval", "pack", "safety"}
+    assert {f.bench for f in FIGURES} == {"web", "pdf", "retrieval", "pack", "safety", "index"}
     assert Figure("x", ("a",), "f", "g", "").passes(1.0) is None
 
 
