@@ -50,6 +50,14 @@ def test_a_file_that_fails_to_outline_or_chunk_is_listed_and_the_manifest_says_w
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_outline, real_chunk = ladder.outline, chunking.chunk_document
+
+    def chunk_document(d, *a, **kw):
+        if d.uri == "pkg/mod_5.py":
+            raise ValueError("odd bytes")
+        return real_chunk(d, *a, **kw)
+
+    monkeypatch.setattr(chunking, "chunk_document", chunk_document)
+    # Pick the file to break among those this very corpus outlines, so only the outline fault differs.
     sound = pack(tmp_path, ladder=True)
     odd = next(b.uri for b in sound.manifest if b.fidelity == "outline")  # one that would be outlined
 
@@ -58,13 +66,7 @@ def test_a_file_that_fails_to_outline_or_chunk_is_listed_and_the_manifest_says_w
             raise RecursionError("maximum recursion depth exceeded")
         return real_outline(d, *a, **kw)
 
-    def chunk_document(d, *a, **kw):
-        if d.uri == "pkg/mod_5.py":
-            raise ValueError("odd bytes")
-        return real_chunk(d, *a, **kw)
-
     monkeypatch.setattr(ladder, "outline", outline)
-    monkeypatch.setattr(chunking, "chunk_document", chunk_document)
     p = pack(tmp_path, ladder=True)
     assert p.tokens <= 3000 and "pkg/retry.py" in {b.uri for b in p.manifest if b.fidelity == "full"}
     assert odd not in {b.uri for b in p.manifest if b.fidelity == "outline"}
