@@ -11,6 +11,7 @@ import functools
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -238,6 +239,23 @@ CACHED_VECTORS = Kept(
 )
 
 
+def _use_wal(db: sqlite3.Connection, wait: float = 30.0) -> None:
+    """Switch the file to WAL, waiting out another connection making the same switch.
+
+    SQLite answers "database is locked" at once, without its busy wait, while another connection
+    (a second user's index on a team server, a second process) holds the lock for that switch.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 class EmbeddingCache:
     """Vectors on disk in SQLite, keyed by (model, content hash), so a re-run embeds nothing."""
 
@@ -251,7 +269,7 @@ class EmbeddingCache:
     def reopen(self) -> None:
         """Open (or create) the file; after damage was set aside, an empty one."""
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        _use_wal(self._db)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, v BLOB, PRIMARY KEY (model, hash))"
         )
