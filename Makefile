@@ -1,13 +1,17 @@
 # The two quick-start commands (README): `make demo` and `make test`. Both set up first.
-.PHONY: setup demo test lint bench eval lock test-latest
+.PHONY: setup clients demo test lint bench eval lock test-latest
 
 setup:
 	@bash scripts/setup.sh
 
+# The real MCP clients the tests drive (gemini-cli, Claude Code; pinned in clients/package-lock.json).
+clients:
+	@bash scripts/setup-clients.sh
+
 demo: setup
 	.venv/bin/forage ask "Where is the retry delay configured?" examples/acme-client
 
-test: setup
+test: setup clients
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports --no-cache
@@ -29,5 +33,5 @@ eval: setup
 lock: setup
 	@bash scripts/lock.sh
 
-test-latest: setup
+test-latest: setup clients
 	@bash scripts/test-latest.sh

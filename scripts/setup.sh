@@ -58,5 +58,5 @@ PYEOF
     echo "$WANT" > "$STAMP"
 fi
 
-# 4. The real MCP clients the tests drive (gemini-cli, Claude Code), pinned in clients/package-lock.json.
-bash scripts/setup-clients.sh
+# The real MCP clients the tests drive (gemini-cli, Claude Code) are installed by `make test`
+# (scripts/setup-clients.sh), not here: forage itself, and `make demo`, do not need them.
