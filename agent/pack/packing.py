@@ -174,7 +174,7 @@ def _fill(
 _RUNG = {"full": 0, "excerpt": 1, "outline": 2, "paths": 3}
 
 
-def _ranked(docs: Sequence[Document], query: str) -> list[Document]:
+def ranked_blocks(docs: Sequence[Document], query: str) -> list[Document]:
     """Blocks in the order they are kept when not all fit: text, outlines, then path lists, each best first.
 
     So what must go goes in the ladder's order (path lists first, text last); within a rung,
@@ -213,7 +213,7 @@ def build_pack(
     chosen = docs
     ranked: list[Document] = []
     if budget is not None and fixed + sum(cost.values()) > budget:
-        ranked = _ranked(docs, query)
+        ranked = ranked_blocks(docs, query)
         chosen = _fill(docs, ranked, cost, budget - fixed)
     prefix = render_prefix(chosen, fmt)
     qtokens = count_tokens(qtext)
@@ -225,7 +225,7 @@ def build_pack(
         ratio = (total - qtokens) / max(1, estimated)
         scaled = {k: math.ceil(v * ratio) for k, v in cost.items()}
         frame = math.ceil((fixed - qtokens) * ratio)
-        ranked = ranked or _ranked(docs, query)
+        ranked = ranked or ranked_blocks(docs, query)
         chosen = _fill(docs, ranked, scaled, int((budget - qtokens - frame) * 0.98))
         prefix = render_prefix(chosen, fmt)
         total = frame + sum(scaled[d.id] for d in chosen) + qtokens

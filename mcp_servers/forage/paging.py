@@ -21,7 +21,7 @@ from typing import Any
 from mcp_types import CallToolResult
 
 from agent.errors import AgentError
-from agent.pack.packing import pack_file_parts, paginate
+from agent.pack.packing import pack_file_parts, paginate, ranked_blocks
 from agent.session.workspace import LastPack
 from agent.state import Document
 from agent.tokens import TokenCounter
@@ -91,15 +91,13 @@ def _split(text: str, fmt: str) -> tuple[int, int, dict[int, str]] | None:
 
 def rank_order(last: LastPack, blocks: Mapping[int, str]) -> list[int]:
     """Block numbers, most relevant first, ranked as packing ranks what it keeps (on the blocks' text)."""
-    from agent.pack.packing import _ranked  # numpy and the ranking index: for packs of several pages only
-
     entries = {b.block: b for b in last.pack.manifest}
     docs = [
         Document(id=str(n), uri=entries[n].uri, text=text, hash=entries[n].hash, span=entries[n].span,
                  meta={"fidelity": entries[n].fidelity})
         for n, text in blocks.items() if n in entries
     ]  # fmt: skip
-    return [int(d.id) for d in _ranked(docs, last.question)]
+    return [int(d.id) for d in ranked_blocks(docs, last.question)]
 
 
 def in_rank_order(text: str, fmt: str, order: list[int]) -> str:
