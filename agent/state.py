@@ -141,6 +141,7 @@ class BlockEntry(BaseModel):
     fidelity: Literal["full", "excerpt", "outline", "paths"] = (
         "full"  # the ladder rung: text, lines, outline or paths
     )
+    compacted: str | None = None  # what compaction left out of the block's text (agent/retrieval/compact.py)
 
 
 class Omitted(BaseModel):

@@ -86,6 +86,8 @@ def _block_parts(n: int, doc: Document, fmt: Format) -> tuple[str, str, str]:
         trust = "trusted" if doc.trusted else "untrusted"
         rung = doc.meta.get("fidelity", "full")
         extra = f' fidelity="{rung}"' if rung != "full" else ""
+        if doc.meta.get("compacted"):
+            extra += f' compacted="{_attr(doc.meta["compacted"])}"'
         head = f'<document index="{n}" uri="{_attr(doc.uri)}" span="{_attr(label)}" trust="{trust}"{extra}>\n'
         if not doc.trusted:
             tag = _envelope_tag(doc)
@@ -102,6 +104,8 @@ def _block_parts(n: int, doc: Document, fmt: Format) -> tuple[str, str, str]:
     if rung in ("outline", "paths"):
         lang = "text"
     title = f"{doc.uri}{doc.span.render()}" + (f" ({rung})" if rung in ("outline", "excerpt") else "")
+    if doc.meta.get("compacted"):
+        title += f" (compacted: {doc.meta['compacted']})"
     head = f"## [{n}] {title}\n{fence}{lang}\n"
     tail = f"\n{fence}\n"
     if not doc.trusted:
@@ -116,6 +120,7 @@ def render_prefix(blocks: Sequence[Document], fmt: Format) -> str:
         items = [
             {"block": i, "uri": d.uri, "span": span_label(d.span), "trusted": d.trusted, "text": d.text}
             | ({"fidelity": d.meta["fidelity"]} if d.meta.get("fidelity", "full") != "full" else {})
+            | ({"compacted": d.meta["compacted"]} if d.meta.get("compacted") else {})
             for i, d in enumerate(blocks, 1)
         ]
         return json.dumps({"documents": items}, ensure_ascii=False, indent=1) + "\n"
@@ -238,7 +243,8 @@ def build_pack(
     manifest = [
         BlockEntry(
             block=i, doc_id=d.id, uri=d.uri, span=d.span, hash=d.hash, tokens=cost[d.id],
-            trusted=d.trusted, fetched_at=d.fetched_at, fidelity=d.meta.get("fidelity", "full"), **block_safety(d),
+            trusted=d.trusted, fetched_at=d.fetched_at, fidelity=d.meta.get("fidelity", "full"),
+            compacted=d.meta.get("compacted"), **block_safety(d),
         )
         for i, d in enumerate(chosen, 1)
     ]  # fmt: skip
@@ -264,7 +270,8 @@ def render_manifest(pack: Pack) -> str:
     ]
     for b in pack.manifest:
         lines.append(
-            f"| {b.block} | {b.uri} | {span_label(b.span)} | {b.fidelity} | {b.hash[:16]} | {b.tokens} |"
+            f"| {b.block} | {b.uri} | {span_label(b.span)} | {b.fidelity}"
+            f"{f' (compacted: {b.compacted})' if b.compacted else ''} | {b.hash[:16]} | {b.tokens} |"
         )
     lines.append("")
     lines.append(
@@ -297,6 +304,10 @@ def render_safety(pack: Pack) -> list[str]:
     return lines
 
 
+def _compacted_attr(block: BlockEntry) -> str:
+    return f' compacted="{_attr(block.compacted)}"' if block.compacted else ""
+
+
 def pack_file_parts(pack: Pack, fmt: str) -> list[str]:
     """The pieces a whole pack is written as (forage pack, forage mcp): blocks, question, manifest.
 
@@ -316,7 +327,7 @@ def pack_file_parts(pack: Pack, fmt: str) -> list[str]:
     if fmt == "xml":
         rows = "".join(
             f'  <block index="{b.block}" uri="{_attr(b.uri)}" span="{b.span.kind}:{b.span.start}-{b.span.end}" '
-            f'fidelity="{b.fidelity}" sha256="{b.hash}" tokens="{b.tokens}"/>\n'
+            f'fidelity="{b.fidelity}"{_compacted_attr(b)} sha256="{b.hash}" tokens="{b.tokens}"/>\n'
             for b in pack.manifest
         )
         omitted = "".join(

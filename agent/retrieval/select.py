@@ -172,17 +172,30 @@ def fill(
     if gathered <= budget or not ranking.chunks:  # no chunks: everything fit rank()'s budget
         return Selection(documents=list(documents), kept_tokens=gathered, gathered_tokens=gathered)
     docs_by_id = {d.id: d for d in documents}
-    blocks, kept = _whole_chunks(ranking.ranked, budget - excerpt_room - unit_room, docs_by_id, count_tokens)
+    shrink = None
+    if excerpt_room or unit_room:
+        from agent.retrieval.compact import compact_block
+
+        weights = code_index(ranking.chunks, documents).term_weights(ranking.question)
+
+        def shrink(block: Document) -> Document:
+            doc = docs_by_id[block.meta.get("chunk_of", block.id)]
+            return compact_block(block, doc, weights, count_tokens)
+
+    blocks, kept = _whole_chunks(
+        ranking.ranked, budget - excerpt_room - unit_room, docs_by_id, count_tokens, shrink
+    )
     if excerpt_room or unit_room:
         from agent.retrieval.excerpts import EXCERPT_TOKENS, excerpt_cost, excerpts
         from agent.retrieval.units import units
 
-        weights = code_index(ranking.chunks, documents).term_weights(ranking.question)
+        terms: dict[str, list[set[str]]] = {}  # each chunk's lines' question terms, for every round
 
         def parts(blocks: list[Document], kept: int) -> list[Document]:
             shown = {b.uri for b in blocks}
             whole = units(
-                ranking.ranked, shown, min(unit_room, budget - kept), unit_tokens, weights, docs_by_id, count_tokens
+                ranking.ranked, shown, min(unit_room, budget - kept), unit_tokens, weights, docs_by_id, count_tokens,
+                terms,
             ) if unit_room else []  # fmt: skip
             shown |= {b.uri for b in whole}
             left = budget - kept - excerpt_cost(whole)
@@ -195,7 +208,7 @@ def fill(
             used = excerpt_cost(extra)
             if budget - kept - used <= EXCERPT_TOKENS:
                 break
-            blocks, kept = _whole_chunks(ranking.ranked, budget - used, docs_by_id, count_tokens)
+            blocks, kept = _whole_chunks(ranking.ranked, budget - used, docs_by_id, count_tokens, shrink)
             extra = parts(blocks, kept)
         blocks += extra
         kept += sum(b.tokens for b in extra)
@@ -206,12 +219,18 @@ def fill(
 
 
 def _whole_chunks(
-    ranked: Sequence[Chunk], budget: int, docs_by_id: dict[str, Document], count_tokens: Callable[[str], int]
+    ranked: Sequence[Chunk],
+    budget: int,
+    docs_by_id: dict[str, Document],
+    count_tokens: Callable[[str], int],
+    shrink: Callable[[Document], Document] | None = None,
 ) -> tuple[list[Document], int]:
-    """The best-ranked chunks that fit the budget as blocks (neighbours joined), and their tokens."""
+    """The best-ranked chunks that fit the budget as blocks (neighbours joined, then shrunk), and their tokens."""
     chosen, _ = fill_budget(ranked, budget, count_tokens)
     while True:
         blocks = merge_neighbours(chosen, docs_by_id)
+        if shrink is not None:
+            blocks = [shrink(b) for b in blocks]
         for b in blocks:
             b.tokens = b.tokens or count_tokens(b.text)
         kept = sum(b.tokens for b in blocks)

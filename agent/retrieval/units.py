@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from agent.retrieval.chunking import Chunk
+from agent.retrieval.compact import compact_block, compact_span
 from agent.retrieval.excerpts import line_block
 from agent.retrieval.lexicon import TokenMemo, code_tokens
 from agent.state import Document
@@ -71,25 +72,39 @@ def definitions(lines: Sequence[str]) -> list[tuple[int, int]]:
     return out
 
 
+def line_terms(lines: Sequence[str], weights: Mapping[str, float]) -> list[set[str]]:
+    """The question's terms (the keys of weights) each line holds."""
+    memo = TokenMemo()
+    return [set(code_tokens(line, memo)) & weights.keys() for line in lines]
+
+
 def best_unit(
-    lines: Sequence[str], weights: Mapping[str, float], cap: int, count_tokens: Callable[[str], int]
+    lines: Sequence[str],
+    weights: Mapping[str, float],
+    cap: int,
+    count_tokens: Callable[[str], int],
+    cost_of: Callable[[int, int], int] | None = None,
+    terms: Sequence[set[str]] | None = None,
 ) -> tuple[int, int] | None:
     """The [start, end) unit of lines (all of them, or one definition) within cap tokens whose terms weigh most.
 
-    Ties go to the shorter unit. None when no unit fits or none holds a question term.
+    cost_of(start, end): the tokens lines[start:end] take when shown (compacted, say); by
+    default, their count. terms: line_terms of the lines, if the caller has them. Ties go to the
+    shorter unit. None when no unit fits or none holds a question term.
     """
-    memo = TokenMemo()
-    line_terms = [set(code_tokens(line, memo)) & weights.keys() for line in lines]
+    terms = line_terms(lines, weights) if terms is None else terms
     costs = [count_tokens(line) + 1 for line in lines]
     candidates = [(0, len(lines)), *definitions(lines)]
     best: tuple[float, int, tuple[int, int]] | None = None
     for lo, hi in candidates:
-        cost = sum(costs[lo:hi])
-        if cost > cap:
-            continue
-        seen = set().union(*line_terms[lo:hi]) if hi > lo else set()
+        seen = set().union(*terms[lo:hi]) if hi > lo else set()
         score = math.fsum(weights[t] for t in seen)  # exact: the same for any order of the set
-        if score <= 0:
+        if score <= 0 or best is not None and score < best[0]:
+            continue
+        cost = sum(costs[lo:hi])
+        if cost > cap and cost_of is not None:
+            cost = cost_of(lo, hi)  # compaction may bring it within the cap
+        if cost > cap:
             continue
         key = (score, -cost, (lo, hi))
         if best is None or key[:2] > best[:2]:
@@ -105,8 +120,11 @@ def units(
     weights: Mapping[str, float],
     documents: Mapping[str, Document],
     count_tokens: Callable[[str], int],
+    memo: dict[str, list[set[str]]] | None = None,
 ) -> list[Document]:
     """One whole unit of each next file by rank (files in `shown` skipped), within room.
+
+    memo: each chunk's line_terms by chunk id, kept across calls for the same question.
 
     A file whose best chunk holds no unit that fits is left for the excerpts, and so is every
     file once a few in a row have none: past them, units are too rare to be worth the scan.
@@ -125,15 +143,45 @@ def units(
         if tried[chunk.uri] > CHUNKS_TRIED:
             continue
         lines = chunk.text.split("\n")
-        span = best_unit(lines, weights, min(cap, left - _FRAME), count_tokens)
+        doc = documents[chunk.doc_id]
+        first = doc.text.count("\n", 0, chunk.start_char)
+
+        terms = memo.get(chunk.id) if memo is not None else None
+        if terms is None:
+            terms = line_terms(lines, weights)
+            if memo is not None:
+                memo[chunk.id] = terms
+        shown = _compacted_cost(doc, first, lines, [bool(t) for t in terms], weights, count_tokens)
+        span = best_unit(lines, weights, min(cap, left - _FRAME), count_tokens, shown, terms)
         if span is None:
             # The file's next-ranked chunk may hold a unit that fits; a run of files with none ends the scan.
             misses += tried[chunk.uri] == 1
             continue
         seen.add(chunk.uri)
         misses = 0
-        block = line_block(chunk, documents[chunk.doc_id], *span, count_tokens, "full")
+        asked = [bool(t) for t in terms[span[0] : span[1]]]
+        block = compact_block(
+            line_block(chunk, doc, *span, count_tokens, "full"), doc, weights, count_tokens, asked
+        )
         if block.text.strip():
             out.append(block)
             left -= block.tokens + _FRAME
     return out
+
+
+def _compacted_cost(
+    doc: Document,
+    first: int,
+    lines: Sequence[str],
+    asked: Sequence[bool],
+    weights: Mapping[str, float],
+    count_tokens: Callable[[str], int],
+) -> Callable[[int, int], int]:
+    """The tokens lines[lo:hi] (the document's lines from `first` on) take once compacted."""
+
+    def cost(lo: int, hi: int) -> int:
+        return count_tokens(
+            compact_span(doc.text, first + lo, lines[lo:hi], doc.uri, weights, asked[lo:hi]).text
+        )
+
+    return cost
