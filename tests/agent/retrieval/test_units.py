@@ -7,7 +7,7 @@ from pathlib import Path
 from agent.gather.documents import content_hash
 from agent.pack.routing import pack_documents
 from agent.retrieval.chunking import chunk_all
-from agent.retrieval.units import best_unit, definitions, units
+from agent.retrieval.units import WINDOW_TOKENS, best_unit, definitions, units
 from agent.settings import Settings
 from agent.state import Document, Span
 from agent.tokens import TokenCounter
@@ -121,3 +121,17 @@ def test_a_small_budget_shows_the_best_files_as_whole_functions(tmp_path: Path) 
     whole = {b.uri for b in p.manifest if b.fidelity == "full" and b.uri.startswith("pkg/")}
     assert len(whole) == 12, sorted(whole)
     assert p.tokens <= 4000
+
+
+def test_a_best_chunk_inside_a_long_function_shows_a_window_of_it_in_full() -> None:
+    # The only definition is far longer than a unit: the file still arrives in full, as the
+    # ten or so lines where the question's terms are, not as a three-line excerpt.
+    body = "".join(f"    step_{i} = value * {i}  # unrelated arithmetic\n" for i in range(60))
+    text = "def process(value):\n" + body + "    refund = value.amount * REFUND_RATE\n    return refund\n"
+    docs = {d.id: d for d in (_doc("pkg/billing.py", text),)}
+    ranked = chunk_all(list(docs.values()), 2000)
+    out = units(ranked, set(), 2000, 300, {"refund": 3.0, "rate": 1.0}, docs, estimate_tokens)
+    assert len(out) == 1 and out[0].meta["fidelity"] == "full"
+    assert "refund = value.amount * REFUND_RATE" in out[0].text and out[0].tokens <= WINDOW_TOKENS
+    source = text.split("\n")
+    assert out[0].text == "\n".join(source[out[0].span.start - 1 : out[0].span.end])  # exact source lines
