@@ -69,7 +69,9 @@ def test_without_question_terms_every_plain_comment_goes_and_a_clean_block_is_un
     assert compact_span(shell, 0, lines_of(shell), "run.sh", {}).text == shell
 
 
-KEYWORDS = '"""SQL keywords."""\n\nreserved = """' + "\n".join(f"WORD{i}" for i in range(40)) + '\nMERGE\nZONE"""\n'
+KEYWORDS = (
+    '"""SQL keywords."""\n\nreserved = """' + "\n".join(f"WORD{i}" for i in range(40)) + '\nMERGE\nZONE"""\n'
+)
 
 
 def test_a_long_run_of_data_keeps_its_ends_and_says_how_much_went() -> None:
@@ -82,14 +84,22 @@ def test_a_long_run_of_data_keeps_its_ends_and_says_how_much_went() -> None:
     assert "WORD20" in lines_of(asked.text)  # a line holding a question term stays
     table = "CODES = [\n" + "".join(f'    "{c}{i}",\n' for i in range(15) for c in "a") + "]\n"
     short = compact_span(table, 0, lines_of(table), "codes.py", {})
-    assert '    # … 10 more lines like these (left out by forage)' in lines_of(short.text)
+    assert "    # … 10 more lines like these (left out by forage)" in lines_of(short.text)
     assert short.text.endswith('    "a14",\n]\n')
 
 
 def test_c_family_comments_go_but_not_inside_template_strings() -> None:
     js = "// header\nconst help = `\n// shown to the user\n`;\nfunction go() {\n  // why\n  return 1;\n}\n"
     done = compact_span(js, 0, lines_of(js), "web/app.ts", {})
-    assert lines_of(done.text) == ["const help = `", "// shown to the user", "`;", "function go() {", "  return 1;", "}", ""]
+    assert lines_of(done.text) == [
+        "const help = `",
+        "// shown to the user",
+        "`;",
+        "function go() {",
+        "  return 1;",
+        "}",
+        "",
+    ]
 
 
 def _doc(uri: str, text: str) -> Document:
@@ -101,7 +111,9 @@ def _doc(uri: str, text: str) -> Document:
 
 NOTED = (
     "def shipping_rate(parcel):\n"
-    + "".join(f"    # Historical note {i}: the board revised these figures in year {1990 + i}.\n" for i in range(12))
+    + "".join(
+        f"    # Historical note {i}: the board revised these figures in year {1990 + i}.\n" for i in range(12)
+    )
     + "    return parcel.weight * 3\n"
 )
 
@@ -132,5 +144,8 @@ def test_the_manifest_and_the_block_say_what_compaction_left_out(tmp_path: Path)
     assert f"| full (compacted: {entry.compacted}) |" in render_manifest(pack)
     assert f"pkg/rates.py{entry.span.render()} (compacted: {entry.compacted})" in pack.prefix
     xml = "".join(pack_file_parts(pack, "xml"))
-    assert f'uri="pkg/rates.py" span="lines:{entry.span.start}-{entry.span.end}" fidelity="full" compacted=' in xml
+    assert (
+        f'uri="pkg/rates.py" span="lines:{entry.span.start}-{entry.span.end}" fidelity="full" compacted='
+        in xml
+    )
     assert entry.model_dump(exclude_none=True)["compacted"] == entry.compacted  # the JSON manifest's row
