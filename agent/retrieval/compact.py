@@ -162,29 +162,17 @@ def compact(
     span = range(matched[0], matched[-1] + 1) if matched else range(0)
     keep = [True] * n
     comments = blanks = data = 0
-    i = 0
-    while i < n:  # comment blocks outside the matched span go; one reaching into it stays whole
-        if not comment[i]:
-            i += 1
-            continue
-        j = i
-        while j < n and comment[j]:
-            j += 1
-        if not (span and i <= span[-1] and j > span[0]):
-            keep[i:j] = [False] * (j - i)
-            comments += j - i
-        i = j
+    for lo, hi in _runs(comment):  # comment blocks outside the matched span go; one reaching into it stays
+        if not (span and lo <= span[-1] and hi > span[0]):
+            keep[lo:hi] = [False] * (hi - lo)
+            comments += hi - lo
+    long_runs = {lo: hi for lo, hi in _runs(is_data) if hi - lo >= DATA_RUN}
     out: list[str] = []
     previous_blank = False
     i = 0
     while i < n:
-        if not keep[i]:
-            i += 1
-            continue
-        j = i
-        while j < n and is_data[j]:
-            j += 1
-        if j - i >= DATA_RUN:  # a long run of data: its ends, and one line saying how much was left out
+        if i in long_runs:  # a long run of data: its ends, and one line saying how much was left out
+            j = long_runs[i]
             left_out = j - i - DATA_KEEP_HEAD - DATA_KEEP_TAIL
             indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
             note = f"… {left_out} more lines like these (left out by forage)"
@@ -197,17 +185,29 @@ def compact(
             previous_blank = False
             i = j
             continue
-        line = lines[i]
-        blank = not line.strip() and states[i] == CODE
+        blank = keep[i] and not lines[i].strip() and states[i] == CODE
         if blank and previous_blank:
             blanks += 1
-        else:
-            out.append(line)
-        previous_blank = blank
+        elif keep[i]:
+            out.append(lines[i])
+            previous_blank = blank
         i += 1
     if not (comments or blanks or data):
         return Compacted("\n".join(lines))
     return Compacted("\n".join(out), comments=comments, blanks=blanks, data=data)
+
+
+def _runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
+    """The [start, end) runs of consecutive true flags."""
+    out = []
+    start = None
+    for i, flag in enumerate([*flags, False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            out.append((start, i))
+            start = None
+    return out
 
 
 def compact_span(
