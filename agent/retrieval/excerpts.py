@@ -20,7 +20,7 @@ from agent.state import Document, Span
 EXCERPT_TOKENS = 50  # three or four lines of code: enough to show what is there and where (units show how)
 # Of the selected text, when the ladder is on: more files, each briefly. Whole units of the files
 # ranked before them take a share of their own (agent/retrieval/units.py).
-EXCERPT_SHARE = 0.35
+EXCERPT_SHARE = 0.3
 MAX_EXCERPTS = 40  # past this many, more fragments say less than fuller text would
 _FRAME = 16  # a block's header and fences
 
