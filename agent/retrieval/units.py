@@ -162,8 +162,10 @@ def units(
                 memo[chunk.id] = terms
         shown = _compacted_cost(doc, first, lines, [bool(t) for t in terms], weights, count_tokens)
         span = best_unit(lines, weights, min(cap, left - _FRAME), count_tokens, shown, terms)
+        kind = "definition"  # or the whole chunk, when it is that small
         if span is None and tried[chunk.uri] == 1:
             span = _window(lines, terms, weights, min(WINDOW_TOKENS, cap, left - _FRAME), count_tokens)
+            kind = "window"
         if span is None:
             # The file's next-ranked chunk may hold a unit that fits; a run of files with none ends the scan.
             misses += tried[chunk.uri] == 1
@@ -175,6 +177,7 @@ def units(
             line_block(chunk, doc, *span, count_tokens, "full"), doc, weights, count_tokens, asked
         )
         if block.text.strip():
+            block.meta["unit"] = kind  # for evals: how much of the evidence in full is a window
             out.append(block)
             left -= block.tokens + _FRAME
     return out

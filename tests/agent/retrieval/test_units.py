@@ -89,7 +89,8 @@ def test_units_show_one_whole_definition_per_file_as_exact_source_at_fidelity_fu
     out = units(ranked, {"b/retry.py"}, 2000, 60, weights, docs, estimate_tokens)
     assert [b.uri for b in out] == ["a/retry.py"]  # one per file; b is already shown
     block = out[0]
-    assert block.meta["fidelity"] == "full" and block.text.lstrip().startswith("def delay")
+    assert block.meta["fidelity"] == "full" and block.meta["unit"] == "definition"
+    assert block.text.lstrip().startswith("def delay")
     source = docs["d-a/retry.py"].text.split("\n")
     assert block.text == "\n".join(source[block.span.start - 1 : block.span.end])
 
@@ -131,7 +132,7 @@ def test_a_best_chunk_inside_a_long_function_shows_a_window_of_it_in_full() -> N
     docs = {d.id: d for d in (_doc("pkg/billing.py", text),)}
     ranked = chunk_all(list(docs.values()), 2000)
     out = units(ranked, set(), 2000, 300, {"refund": 3.0, "rate": 1.0}, docs, estimate_tokens)
-    assert len(out) == 1 and out[0].meta["fidelity"] == "full"
+    assert len(out) == 1 and out[0].meta["fidelity"] == "full" and out[0].meta["unit"] == "window"
     assert "refund = value.amount * REFUND_RATE" in out[0].text and out[0].tokens <= WINDOW_TOKENS
     source = text.split("\n")
     assert out[0].text == "\n".join(source[out[0].span.start - 1 : out[0].span.end])  # exact source lines
