@@ -135,8 +135,9 @@ def units(
 
     memo: each chunk's line_terms by chunk id, kept across calls for the same question.
 
-    A file whose best chunk holds no unit that fits is left for the excerpts, and so is every
-    file once a few in a row have none: past them, units are too rare to be worth the scan.
+    A file whose best chunk holds no definition that fits shows a window of that chunk instead.
+    A file whose best chunk holds none of the question's terms (it ranked by its path, say, or
+    densely) is left for the excerpts, and so is every file once a few in a row have none.
     """
     out: list[Document] = []
     seen = set(shown)
