@@ -166,7 +166,16 @@ def compact(
         if not (span and lo <= span[-1] and hi > span[0]):
             keep[lo:hi] = [False] * (hi - lo)
             comments += hi - lo
-    long_runs = {lo: hi for lo, hi in _runs(is_data) if hi - lo >= DATA_RUN}
+    # A run of data stays inside a string or outside one: its note line is written for one or the other.
+    in_string = [state != CODE for state in states]
+    long_runs = {}
+    for lo, hi in _runs(is_data):
+        start = lo
+        for k in range(lo + 1, hi + 1):
+            if k == hi or in_string[k] != in_string[start]:
+                if k - start >= DATA_RUN:
+                    long_runs[start] = k
+                start = k
     out: list[str] = []
     previous_blank = False
     i = 0

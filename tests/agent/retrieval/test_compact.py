@@ -149,3 +149,14 @@ def test_the_manifest_and_the_block_say_what_compaction_left_out(tmp_path: Path)
         in xml
     )
     assert entry.model_dump(exclude_none=True)["compacted"] == entry.compacted  # the JSON manifest's row
+
+
+def test_a_data_run_does_not_cross_the_end_of_its_string() -> None:
+    # A string's last data line is followed at once by literal lines in code: two runs, each noted
+    # in its own way (a bare note inside the string, a comment outside it).
+    words = "\n".join(f"W{i}" for i in range(12))
+    text = 'ITEMS = ["""' + words + '\nLAST""",\n' + "".join(f"    {i},\n" for i in range(14)) + "]\n"
+    kept = lines_of(compact_span(text, 0, lines_of(text), "items.py", {}).text)
+    assert "… 7 more lines like these (left out by forage)" in kept  # W1..LAST: 12 lines inside the string
+    assert 'LAST""",' in kept and "    0," in kept
+    assert "    # … 9 more lines like these (left out by forage)" in kept  # the 14 literals in code
