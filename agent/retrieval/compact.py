@@ -22,7 +22,8 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 
 from agent.gather.documents import content_hash
-from agent.retrieval.lexicon import TokenMemo, code_tokens
+from agent.isolation import isolated
+from agent.retrieval.lexicon import line_terms
 from agent.state import Document
 
 # The whole-line comment of each language compaction reads; others are left as they are.
@@ -230,7 +231,32 @@ def compact_span(
     """Compaction of `lines`, which are the document `text`'s lines from first_line (0-based) on.
 
     asked: which lines hold one of the question's terms (weights), if the caller knows already.
+    A file compaction fails on is shown as written, and the pack's warnings say so.
     """
+    as_written = Compacted("\n".join(lines))
+    return isolated(
+        "compacting",
+        uri,
+        "shown as written",
+        as_written,
+        _compact_span,
+        text,
+        first_line,
+        lines,
+        uri,
+        weights,
+        asked,
+    )
+
+
+def _compact_span(
+    text: str,
+    first_line: int,
+    lines: Sequence[str],
+    uri: str,
+    weights: Mapping[str, float],
+    asked: Sequence[bool] | None,
+) -> Compacted:
     marker = comment_marker(uri)
     if marker is None:
         return Compacted("\n".join(lines))
@@ -238,8 +264,7 @@ def compact_span(
     if first_line + len(lines) > len(facts.states):  # not the document's lines after all: leave them be
         return Compacted("\n".join(lines))
     if asked is None:
-        memo = TokenMemo()
-        asked = [bool(weights) and not weights.keys().isdisjoint(code_tokens(line, memo)) for line in lines]
+        asked = [bool(terms) for terms in line_terms(lines, weights)]
     return compact(lines, facts, first_line, marker, asked)
 
 

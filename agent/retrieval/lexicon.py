@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate, chain, count, filterfalse, islice
 
 import numpy as np
@@ -96,6 +96,12 @@ def code_tokens(text: str, memo: TokenMemo | None = None) -> list[str]:
     """
     memo = TokenMemo() if memo is None else memo
     return list(chain.from_iterable(map(memo.__getitem__, WORD.findall(text))))
+
+
+def line_terms(lines: Sequence[str], terms: Mapping[str, object]) -> list[set[str]]:
+    """Which of the terms (a question's, as the keys of a mapping) each line holds, as code tokens."""
+    memo = TokenMemo()
+    return [set(code_tokens(line, memo)) & terms.keys() for line in lines]
 
 
 def path_words(uri: str) -> str:

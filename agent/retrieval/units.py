@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from agent.retrieval.chunking import Chunk
 from agent.retrieval.compact import compact_block, compact_span
 from agent.retrieval.excerpts import best_window, line_block
-from agent.retrieval.lexicon import TokenMemo, code_tokens
+from agent.retrieval.lexicon import line_terms
 from agent.state import Document
 
 # Tuned on SWE-QA dev pytest at 4k (lexical), in full: unit share 0.5 with excerpts 0.35 gave
@@ -79,12 +79,6 @@ def definitions(lines: Sequence[str]) -> list[tuple[int, int]]:
             start -= 1
         out.append((start, end))
     return out
-
-
-def line_terms(lines: Sequence[str], weights: Mapping[str, float]) -> list[set[str]]:
-    """The question's terms (the keys of weights) each line holds."""
-    memo = TokenMemo()
-    return [set(code_tokens(line, memo)) & weights.keys() for line in lines]
 
 
 def best_unit(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agent.gather.documents import content_hash
+from agent.isolation import file_faults
 from agent.pack.packing import pack_file_parts, render_manifest
 from agent.pack.routing import pack_documents
+from agent.retrieval import compact as compact_module
 from agent.retrieval.chunking import chunk_all
 from agent.retrieval.compact import compact_span
 from agent.retrieval.units import units
@@ -160,3 +164,14 @@ def test_a_data_run_does_not_cross_the_end_of_its_string() -> None:
     assert "… 7 more lines like these (left out by forage)" in kept  # W1..LAST: 12 lines inside the string
     assert 'LAST""",' in kept and "    0," in kept
     assert "    # … 9 more lines like these (left out by forage)" in kept  # the 14 literals in code
+
+
+def test_a_file_compaction_fails_on_is_shown_as_written_and_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> None:
+        raise ValueError("unexpected line state")
+
+    monkeypatch.setattr(compact_module, "compact", broken)
+    with file_faults() as notes:
+        done = compact_span(SOURCE, 0, lines_of(SOURCE), "pkg/retry.py", {})
+    assert done.text == SOURCE and not done.note
+    assert notes == ["pkg/retry.py: compacting failed (ValueError: unexpected line state); shown as written"]
