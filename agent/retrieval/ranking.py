@@ -31,6 +31,7 @@ import numpy as np
 
 from agent.retrieval.chunking import Chunk
 from agent.retrieval.lexicon import STOPWORDS, WORD, code_tokens, index_corpus, word_pairs
+from agent.retrieval.priors import file_factors, release_notes
 from agent.retrieval.symbols import definition_names
 from agent.state import Document
 
@@ -117,6 +118,7 @@ class CodeIndex:
         self.chunks = list(chunks)
         docs = {d.id: d for d in documents}
         self.files: list[str] = list(dict.fromkeys(c.uri for c in self.chunks))
+        self.notes = release_notes(self.files)  # agent/retrieval/priors.py
         # Each file's chunks as one slice of a sorted index array, not a list per file.
         number = {u: i for i, u in enumerate(self.files)}
         file_of = np.fromiter(
@@ -259,7 +261,7 @@ class CodeIndex:
         best = list(fuse(lists).items())[:EXPAND_FROM]
         refs = self.references([i for i, _ in best], weights=[s for _, s in best])
         lists.append((refs, REF_WEIGHT))
-        return diversify(fuse(lists), [c.uri for c in self.chunks])
+        return diversify(fuse(lists), [c.uri for c in self.chunks], file_factors(self.notes, question))
 
 
 def fuse(lists: Sequence[tuple[Sequence[K], float]], k: int = RRF_K) -> dict[K, float]:
@@ -271,20 +273,25 @@ def fuse(lists: Sequence[tuple[Sequence[K], float]], k: int = RRF_K) -> dict[K, 
     return dict(sorted(score.items(), key=lambda kv: -kv[1]))
 
 
-def diversify(scores: dict[int, float], uri_of: Sequence[str]) -> list[int]:
+def diversify(
+    scores: dict[int, float], uri_of: Sequence[str], factors: dict[str, float] | None = None
+) -> list[int]:
     """Re-rank by file: a file stands on its best chunk plus a share of its others' scores.
 
     Evidence spread over several chunks of one file (a module whose functions each match a
     part of the question) lifts that file above one with a single lucky chunk. Within the
     order, each further chunk of a file counts a little less, so a small budget reaches
-    several files instead of one file's every chunk.
+    several files instead of one file's every chunk. factors: files whose every chunk's score is
+    scaled (release notes, agent/retrieval/priors.py).
     """
+    factors = factors or {}
     seen: dict[str, int] = defaultdict(int)
     first: dict[str, int] = {}
     standing: dict[str, float] = {}
     adjusted: dict[int, float] = {}
     for key, s in scores.items():  # best first
         uri = uri_of[key]
+        s *= factors.get(uri, 1.0)
         n = seen[uri]
         if n == 0:
             first[uri] = key

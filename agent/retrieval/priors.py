@@ -1,0 +1,86 @@
+"""Priors on files that hold no question's answer but match every question's words: release notes.
+
+A changelog, a folder of release notes or news fragments names nearly everything a project has
+ever changed, in the plain words a question uses to describe code ("fixed the fixture teardown
+when a finalizer raised"), so it matches almost every question and outranks the code it talks
+about. On SWE-QA dev, pytest's changelog was among the 10 best files for 36 of 45 questions and
+sqlfluff's for 28 of 41; no answer cites either. numpy carries about 300 such files. They stay
+in the corpus and keep their words; ranking scales their standing by NOTES_FACTOR, unless the
+question asks about versions or changes itself (a version number, "changelog", "release notes").
+
+The signals are general conventions of how projects name these files (keepachangelog,
+towncrier, Sphinx release folders), read from the path only, never from a project's own names.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlparse
+
+NOTES_FACTOR = 0.5  # a release-notes file's standing is scaled by this
+# Prose, not code: a `release/` folder of scripts or a `news.py` module is no release note.
+_PROSE_SUFFIXES = frozenset({"", ".md", ".markdown", ".rst", ".txt", ".adoc", ".asciidoc"})
+_NOTES_DIRS = frozenset(
+    {"changelog", "changelogs", "changelog.d", "changes", "newsfragments", "news", "release", "releases",
+     "release-notes", "release_notes", "releasenotes", "whatsnew", "whats-new", "whats_new",
+     "prev_whats_new", "upcoming_changes", "announce"}
+)  # fmt: skip
+_NOTES_NAME = re.compile(
+    r"^(?:change_?log|changes|history|news|release[-_]?notes|relnotes|whats[-_]?new)(?:[-_.].*)?$"
+    r"|^(?:release|v|version)[-_]?\d",
+    re.IGNORECASE,
+)
+# A question about the project's history itself: then release notes are what it asks for.
+_ASKS_HISTORY = re.compile(
+    r"\bv?\d+\.\d+(?:\.\d+)*\b|\bchange[- ]?logs?\b|\brelease[- ]?notes?\b|\bwhat'?s new\b|\bnews\b",
+    re.IGNORECASE,
+)
+
+
+def is_release_notes(path: PurePosixPath) -> bool:
+    """Whether a file is a changelog, release note or news fragment, by its path inside its project."""
+    if path.suffix.lower() not in _PROSE_SUFFIXES:
+        return False
+    if _NOTES_NAME.match(path.name):
+        return True
+    return any(part.lower() in _NOTES_DIRS for part in path.parts[:-1])
+
+
+def release_notes(files: Sequence[str]) -> list[str]:
+    """The local files (paths or file URIs) that are release notes, judged by their path below the
+    folder all of them share, so a checkout under ~/news/ is not all news. Web pages are never
+    release notes here: a site's /news/ section is what a question about it may want."""
+    local: dict[str, str] = {}
+    for f in files:
+        parsed = urlparse(f)
+        if parsed.scheme in ("", "file"):
+            local[f] = unquote(parsed.path) if parsed.scheme else f
+    if not local:
+        return []
+    try:
+        root = (
+            os.path.commonpath(list(local.values()))
+            if len(local) > 1
+            else os.path.dirname(next(iter(local.values())))
+        )
+    except ValueError:  # relative and absolute paths mixed
+        root = ""
+    out = []
+    for f, path in local.items():
+        rel = os.path.relpath(path, root) if root else path
+        if is_release_notes(PurePosixPath(rel)):
+            out.append(f)
+    return out
+
+
+def file_factors(notes: Sequence[str], question: str) -> dict[str, float]:
+    """Each demoted file's factor on its standing for this question (files not listed count 1).
+
+    notes: the corpus's release notes (release_notes()), found once per corpus.
+    """
+    if _ASKS_HISTORY.search(question):
+        return {}
+    return dict.fromkeys(notes, NOTES_FACTOR)
