@@ -5,8 +5,9 @@ URLs, trailers (Signed-off-by, Co-authored-by, Fixes: ...), commit hashes, PR-te
 gitmoji and file names or paths removed, so the question does not name its answer. Its gold is
 the source files it changed that exist at its parent: no tests, docs, changelog or news
 fragments, vendored or generated files, lockfiles or configuration. Merges, reverts, release
-bumps, pure renames, commits with too short a message (under MIN_WORDS words) and commits
-touching more than `max_files` source files are skipped. Sampling is deterministic: the newest
+bumps, pure renames, commits that only re-space their source files (nothing changes under
+`git diff -w --ignore-blank-lines`: no words could point at what moved), commits with too short a
+message (under MIN_WORDS words) and commits touching more than `max_files` source files are skipped. Sampling is deterministic: the newest
 RECENT non-merge commits, shuffled by the seed, taken in turn.
 """
 
@@ -199,12 +200,20 @@ def question_for(repo: Path, sha: str, parent: str, max_files: int = MAX_FILES) 
     # Gold: the source files the parent already had (modified, deleted or renamed away).
     gold = [before for status, before, _ in touched if status[0] in "MDRT" and is_source(before)]
     gold = [p for p in dict.fromkeys(gold) if not is_generated(_head(repo, parent, p))]
-    if not gold:
+    if not gold or _layout_only(repo, parent, sha, [p for c in touched for p in dict.fromkeys(c[1:])]):
         return None
     question = clean_message(message, [p for c in changes for p in c[1:]])
     if len(_WORD.findall(question)) < MIN_WORDS:
         return None
     return HistoryQuestion(sha, parent, subject, question, tuple(gold))
+
+
+def _layout_only(repo: Path, parent: str, sha: str, paths: Sequence[str]) -> bool:
+    """Whether the commit changes nothing in these files but spaces and blank lines."""
+    diff = git(
+        repo, "diff", "-w", "--ignore-blank-lines", "--no-ext-diff", parent, sha, "--", *paths, check=False
+    )
+    return not diff.strip()
 
 
 def _head(repo: Path, commit: str, path: str) -> str:

@@ -64,6 +64,11 @@ def build_history(root: Path) -> tuple[Path, dict[str, str]]:
     shas["release"] = commit(
         work, {"src/pkg/version.py": "VERSION = '1.2.0'\n"}, "Release 1.2.0 of the package"
     )
+    shas["layout"] = commit(
+        work,
+        {"src/pkg/version.py": "VERSION  =  '1.2.0'\n\n\n"},
+        "Tidy the spacing around the version constant assignment",
+    )
     git("mv", "src/pkg/util.py", "src/pkg/helpers.py", cwd=work)
     git("commit", "-q", "-m", "Move the cache helpers into a module of their own", cwd=work)
     shas["rename"] = git("rev-parse", "HEAD", cwd=work)

@@ -19,7 +19,8 @@ def test_only_plain_source_commits_become_questions(history: tuple[Path, dict[st
     work, shas = history
     questions = sample(work, 100, max_files=3)
     by_sha = {q.sha: q for q in questions}
-    # merges, reverts, a release, pure renames, test-only commits, "wip" and a 5-file sweep are all left out
+    # merges, reverts, a release, pure renames, a re-spacing, test-only commits, "wip" and a 5-file
+    # sweep are all left out
     assert set(by_sha) == {shas["backoff"], shas["feature"], shas["cap"]}
     assert [q.index for q in questions] == [0, 1, 2] and questions[0].sha == shas["backoff"]  # oldest first
     assert {q.sha for q in sample(work, 100, max_files=5)} >= {shas["sweep"]}
