@@ -42,8 +42,12 @@ _ASKS_HISTORY = re.compile(
 
 def is_release_notes(path: PurePosixPath) -> bool:
     """Whether a file is a changelog, release note or news fragment, by its path inside its project."""
-    if path.suffix.lower() not in _PROSE_SUFFIXES:
-        return False
+    if (
+        path.suffix.lower() not in _PROSE_SUFFIXES
+        or path.name.startswith(".")
+        or path.stem.upper() == "README"
+    ):
+        return False  # code, a dotfile, or the guide to a folder (release/README.md: how to release)
     if _NOTES_NAME.match(path.name):
         return True
     return any(part.lower() in _NOTES_DIRS for part in path.parts[:-1])

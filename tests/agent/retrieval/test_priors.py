@@ -20,7 +20,7 @@ def test_release_notes_are_named_by_convention_below_the_shared_folder() -> None
         "README.md", "CHANGELOG.md", "HISTORY.rst", "NEWS", "doc/en/changelog.rst",
         "doc/source/release/2.1.0-notes.rst", "doc/release/upcoming_changes/123.new_feature.rst",
         "docs/releases/4.2.txt", "doc/whats-new.rst", "changelog.d/42.bugfix.md",
-        "src/history.py", "tools/release/build.py", "docs/guide.md", "src/news/feed.py",
+        "src/history.py", "tools/release/build.py", "tools/release/README.md", "docs/guide.md", "src/news/feed.py",
     ]  # fmt: skip
     found = release_notes([f"{root}/{f}" for f in files])
     assert [f.removeprefix(root + "/") for f in found] == files[1:10]
