@@ -117,6 +117,62 @@ def test_other_languages_and_broken_python_fall_back_to_declaration_patterns() -
     assert [x.name for x in definitions(doc("g.md", "# Guide\ntext\n## Install\n"))] == ["Guide", "Install"]
 
 
+C_SOURCE = """static PyObject *
+fast_scalar_power(PyObject *o1, PyObject *o2,
+                  int inplace, PyObject **value)
+{
+    if (PyArray_Check(o1)) {
+        convert(o1);
+    }
+    else if (inplace) {
+    }
+    return NULL;
+}
+
+int Shape::area(int scale) const {
+    return scale;
+}
+"""
+JAVA_SOURCE = """public class Greeter extends Base {
+    @Override
+    public static <T> List<T> greet(String[] names) throws IOException {
+        synchronized (this) {
+            Runnable task = new Runnable() {
+            };
+        }
+    }
+    private Map<String, Integer> counts() {}
+}
+"""
+
+
+def test_keyword_less_functions_of_c_like_languages_are_definitions() -> None:
+    found = [(x.name, x.qualname, x.line) for x in definitions(doc("src/number.c", C_SOURCE))]
+    assert found == [("fast_scalar_power", "fast_scalar_power", 2), ("area", "Shape.area", 13)]
+    java = [(x.qualname, x.kind) for x in definitions(doc("Greeter.java", JAVA_SOURCE), fast=True)]
+    assert java == [("Greeter", "class"), ("Greeter.greet", "method"), ("Greeter.counts", "method")]
+    ts = "class Store {\n  async fetchUser(id: string): Promise<User> {\n    items.forEach((i) => {\n    });\n  }\n}\n"
+    assert [x.qualname for x in definitions(doc("store.ts", ts))] == ["Store", "Store.fetchUser"]
+    # in Python, only def and class declare; a method may be named like a control word
+    py = "def match(x):\n    pass\nclass when:\n    pass\n"
+    assert [x.name for x in definitions(doc("m.py", py), fast=True)] == ["match", "when"]
+
+
+def test_a_c_function_named_in_the_question_reaches_its_definition() -> None:
+    docs = [
+        doc("src/number.c", C_SOURCE),
+        doc("src/calls.c", "void run(void) {\n    fast_scalar_power(a, b, 0, &v);\n}\n"),
+    ]
+    docs += [
+        doc(f"src/filler_{i}.c", f"int filler_{i}(int x) {{\n    return x + {i};\n}}\n") for i in range(20)
+    ]
+    index = CodeIndex([c for d in docs for c in chunk_document(d, 60, 90)], docs)
+    assert (
+        index.chunks[index.by_symbols("Why does fast_scalar_power square any dtype?")[0]].uri
+        == "src/number.c"
+    )
+
+
 def test_a_full_name_beats_chunks_that_share_only_its_first_or_last_name() -> None:
     assert word_pairs("The code for Marta Kowalski is 4417.") == ["marta_kowalski"]  # no pair across 'for'
     lines = []
@@ -247,7 +303,7 @@ def test_definition_names_match_the_definitions_of_each_file_alone() -> None:
         "a.go": "package a\n\nfunc (s *Server) Serve() {}\nfunc (",
         "b.go": "x Thing) Method() {}\n",
         "c.ts": "export class Widget {\n  render() {}\n}\nexport async function",
-        "d.ts": "load() {}\n\tfunction inner() {}\n",
+        "d.ts": "load;\n\tfunction inner() {}\n",
         "e.rs": "pub(crate) fn parse() {}\nimpl\n",
         "f.rs": "Parser {\n    fn next(&mut self) {}\n}\n",
         "g.py": "class Outer:\n    def method(self):\n        def inner(): pass\nclass",
