@@ -23,13 +23,16 @@ from urllib.parse import unquote, urlparse
 NOTES_FACTOR = 0.5  # a release-notes file's standing is scaled by this
 # Prose, not code: a `release/` folder of scripts or a `news.py` module is no release note.
 _PROSE_SUFFIXES = frozenset({"", ".md", ".markdown", ".rst", ".txt", ".adoc", ".asciidoc"})
-_NOTES_DIRS = frozenset(
-    {"changelog", "changelogs", "changelog.d", "changes", "newsfragments", "news", "release", "releases",
-     "release-notes", "release_notes", "releasenotes", "whatsnew", "whats-new", "whats_new",
-     "prev_whats_new", "upcoming_changes", "announce"}
-)  # fmt: skip
+# Folders of release notes: changelog.d/, newsfragments/, doc/release/, docs/releases/,
+# whatsnew/, upcoming_changes/, prev_whats_new/, api_changes_3.5.0/, announce/ ...
+_NOTES_DIR = re.compile(
+    r"^(?:prev_|next_|upcoming_)?(?:api_)?(?:change_?logs?(?:\.d)?|changes|news(?:fragments)?|releases?"
+    r"|release[-_]?notes|relnotes|whats[-_]?new|announce)(?:[-_.]?v?\d[\w.]*)?$",
+    re.IGNORECASE,
+)
 _NOTES_NAME = re.compile(
-    r"^(?:change_?log|changes|history|news|release[-_]?notes|relnotes|whats[-_]?new)(?:[-_.].*)?$"
+    r"^(?:prev_|next_)?(?:api_)?(?:change_?log|changes|history|news|release[-_]?notes|relnotes|whats[-_]?new)"
+    r"(?:[-_.].*)?$"
     r"|^(?:release|v|version)[-_]?\d",
     re.IGNORECASE,
 )
@@ -50,7 +53,7 @@ def is_release_notes(path: PurePosixPath) -> bool:
         return False  # code, a dotfile, or the guide to a folder (release/README.md: how to release)
     if _NOTES_NAME.match(path.name):
         return True
-    return any(part.lower() in _NOTES_DIRS for part in path.parts[:-1])
+    return any(_NOTES_DIR.match(part) for part in path.parts[:-1])
 
 
 def release_notes(files: Sequence[str]) -> list[str]:

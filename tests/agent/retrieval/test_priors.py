@@ -20,12 +20,13 @@ def test_release_notes_are_named_by_convention_below_the_shared_folder() -> None
         "README.md", "CHANGELOG.md", "HISTORY.rst", "NEWS", "doc/en/changelog.rst",
         "doc/source/release/2.1.0-notes.rst", "doc/release/upcoming_changes/123.new_feature.rst",
         "docs/releases/4.2.txt", "doc/whats-new.rst", "changelog.d/42.bugfix.md",
+        "doc/api/prev_api_changes/api_changes_3.5.0/behaviour.rst", "doc/users/next_whats_new/colorbar.rst",
         "src/history.py", "tools/release/build.py", "tools/release/README.md", "docs/guide.md", "src/news/feed.py",
     ]  # fmt: skip
     found = release_notes([f"{root}/{f}" for f in files])
-    assert [f.removeprefix(root + "/") for f in found] == files[1:10]
+    assert [f.removeprefix(root + "/") for f in found] == files[1:12]
     as_uris = release_notes([f"file://{root}/{f}" for f in files])
-    assert len(as_uris) == 9 and as_uris[0] == f"file://{root}/CHANGELOG.md"
+    assert len(as_uris) == 11 and as_uris[0] == f"file://{root}/CHANGELOG.md"
     # a web site's news section is what a question about the site may want
     assert release_notes(["https://example.org/news/2026/launch", "https://example.org/changelog"]) == []
 
