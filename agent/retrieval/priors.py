@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
-NOTES_FACTOR = 0.5  # a release-notes file's standing is scaled by this
+NOTES_FACTOR = 0.3  # a release-notes file's standing is scaled by this (0.5 and 0.1: see DEVELOPERS.md)
 # Prose, not code: a `release/` folder of scripts or a `news.py` module is no release note.
 _PROSE_SUFFIXES = frozenset({"", ".md", ".markdown", ".rst", ".txt", ".adoc", ".asciidoc"})
 # Folders of release notes: changelog.d/, newsfragments/, doc/release/, docs/releases/,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent.gather.documents import content_hash
 from agent.retrieval.chunking import chunk_document
-from agent.retrieval.priors import file_factors, release_notes
+from agent.retrieval.priors import NOTES_FACTOR, file_factors, release_notes
 from agent.retrieval.ranking import CodeIndex
 from agent.state import Document, Span
 
@@ -33,7 +33,7 @@ def test_release_notes_are_named_by_convention_below_the_shared_folder() -> None
 
 def test_a_question_about_versions_or_changes_keeps_release_notes_as_they_are() -> None:
     notes = ["/p/CHANGELOG.md"]
-    assert file_factors(notes, "How does the fixture teardown order work?") == {"/p/CHANGELOG.md": 0.5}
+    assert file_factors(notes, "How does the fixture teardown order work?") == {"/p/CHANGELOG.md": NOTES_FACTOR}
     for asked in ("What changed in 8.2 about teardown?", "Which release notes mention teardown?",
                   "Summarise the changelog for the parser"):  # fmt: skip
         assert file_factors(notes, asked) == {}
