@@ -61,24 +61,22 @@ def release_notes(files: Sequence[str]) -> list[str]:
     folder all of them share, so a checkout under ~/news/ is not all news. Web pages are never
     release notes here: a site's /news/ section is what a question about it may want."""
     local: dict[str, str] = {}
-    for f in files:
-        parsed = urlparse(f)
-        if parsed.scheme in ("", "file"):
-            local[f] = unquote(parsed.path) if parsed.scheme else f
+    for f in files:  # string tests, not urlparse: a corpus can hold 100k files
+        if f.startswith("file://"):
+            local[f] = unquote(urlparse(f).path)
+        elif "://" not in f:
+            local[f] = f.replace("\\", "/")
     if not local:
         return []
-    try:
-        root = (
-            os.path.commonpath(list(local.values()))
-            if len(local) > 1
-            else os.path.dirname(next(iter(local.values())))
-        )
-    except ValueError:  # relative and absolute paths mixed
-        root = ""
+    paths = list(local.values())
+    common = os.path.commonprefix(paths) if len(paths) > 1 else paths[0]
+    cut = common.rfind("/") + 1  # the shared folder, whole
     out = []
     for f, path in local.items():
-        rel = os.path.relpath(path, root) if root else path
-        if is_release_notes(PurePosixPath(rel)):
+        name = path[path.rfind("/") + 1 :]
+        dot = name.rfind(".")
+        prose = (name[dot:].lower() if dot > 0 else "") in _PROSE_SUFFIXES  # few files are: cheap first
+        if prose and is_release_notes(PurePosixPath(path[cut:])):
             out.append(f)
     return out
 
