@@ -171,7 +171,7 @@ _C_FAMILY_SUFFIXES = (
 )  # fmt: skip
 _NOT_FUNCTIONS = frozenset(
     "if for foreach while switch catch return sizeof synchronized using lock fixed else new delete throw case "
-    "do try with when match typeof defined function elif unless until assert".split()
+    "do try with when match typeof defined function elif unless until assert constexpr".split()
 )
 
 
