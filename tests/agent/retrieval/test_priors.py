@@ -33,7 +33,9 @@ def test_release_notes_are_named_by_convention_below_the_shared_folder() -> None
 
 def test_a_question_about_versions_or_changes_keeps_release_notes_as_they_are() -> None:
     notes = ["/p/CHANGELOG.md"]
-    assert file_factors(notes, "How does the fixture teardown order work?") == {"/p/CHANGELOG.md": NOTES_FACTOR}
+    assert file_factors(notes, "How does the fixture teardown order work?") == {
+        "/p/CHANGELOG.md": NOTES_FACTOR
+    }
     for asked in ("What changed in 8.2 about teardown?", "Which release notes mention teardown?",
                   "Summarise the changelog for the parser"):  # fmt: skip
         assert file_factors(notes, asked) == {}
