@@ -4,8 +4,9 @@ Python is read with `ast` (exact spans, qualified names, signatures, docstrings)
 uses declaration patterns common to C-, JS-, Go-, Rust- and Java-like languages, and markdown
 its headings. In the languages whose functions and methods carry no keyword (C, C++, Java, C#,
 JS/TS methods, Kotlin, Swift, Scala, PHP, Dart), a function is also a name and its parameters
-opening a body: `static PyObject *\nfast_scalar_power(PyObject *o1, ...)\n{`. The same records serve the symbol index (a name in the question reaches its
-definition) and the outlines of the fidelity ladder.
+opening a body: `static PyObject *\nfast_scalar_power(PyObject *o1, ...)\n{`. The same records
+serve the symbol index (a name in the question reaches its definition) and the outlines of the
+fidelity ladder.
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ _C_FAMILY_SUFFIXES = (
 )  # fmt: skip
 _NOT_FUNCTIONS = frozenset(
     "if for foreach while switch catch return sizeof synchronized using lock fixed else new delete throw case "
-    "do try with when match typeof defined function elif unless until assert constexpr".split()
+    "do try with when match typeof defined function elif elseif unless until assert constexpr".split()
 )
 
 

@@ -7,8 +7,9 @@ the source files it changed that exist at its parent: no tests, docs, changelog 
 fragments, vendored or generated files, lockfiles or configuration. Merges, reverts, release
 bumps, pure renames, commits that only re-space their source files (nothing changes under
 `git diff -w --ignore-blank-lines`: no words could point at what moved), commits with too short a
-message (under MIN_WORDS words) and commits touching more than `max_files` source files are skipped. Sampling is deterministic: the newest
-RECENT non-merge commits, shuffled by the seed, taken in turn.
+message (under MIN_WORDS words) and commits touching more than `max_files` source files are
+skipped. Sampling is deterministic: the newest RECENT non-merge commits, shuffled by the seed,
+taken in turn.
 """
 
 from __future__ import annotations
