@@ -197,9 +197,12 @@ def test_ctrl_c_stops_cleanly_without_a_traceback(tmp_path):
     url = f"http://127.0.0.1:{httpd.server_address[1]}/page.html"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FORAGE_", "GEMINI_"))}
     env.update(FORAGE_DATA_DIR=str(tmp_path / "data"), HOME=str(tmp_path))
+    # A suite started as a background job of a non-interactive shell ignores SIGINT, and children
+    # inherit that: give forage the default, as a terminal would.
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli.app", "ask", "q?", url, "--allow-host", "127.0.0.1", "--ignore-robots"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     assert arrived.wait(60)
     proc.send_signal(signal.SIGINT)
