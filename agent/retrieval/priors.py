@@ -1,4 +1,14 @@
-"""Priors on files that hold no question's answer but match every question's words: release notes.
+"""Priors on files that hold no question's answer but match many questions' words.
+
+Two kinds of file, each found once per corpus, have their standing scaled in ranking
+(`file_factors`):
+
+  release notes   changelogs, release folders, news fragments (below);
+  machine-made    what agent/retrieval/skipping.py judges not worth embedding: generated,
+                  vendored, lockfile, minified and data files (an SVG drawing's labels name the
+                  very fixtures a question asks about; pytest's generated plugin list names
+                  every plugin). Scaled by MACHINE_FACTOR unless the question names the file or
+                  quotes what it holds.
 
 A changelog, a folder of release notes or news fragments names nearly everything a project has
 ever changed, in the plain words a question uses to describe code ("fixed the fixture teardown
@@ -16,11 +26,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
+from agent.retrieval.skipping import skip_reason
+from agent.state import Document
+
 NOTES_FACTOR = 0.3  # a release-notes file's standing is scaled by this (0.5 and 0.1: see DEVELOPERS.md)
+MACHINE_FACTOR = 0.3  # a machine-made file's, the same (0.5 measured the same on SWE-QA dev)
 # Prose, not code: a `release/` folder of scripts or a `news.py` module is no release note.
 _PROSE_SUFFIXES = frozenset({"", ".md", ".markdown", ".rst", ".txt", ".adoc", ".asciidoc"})
 # Folders of release notes: changelog.d/, newsfragments/, doc/release/, docs/releases/,
@@ -36,6 +50,8 @@ _NOTES_NAME = re.compile(
     r"|^(?:release|v|version)[-_]?\d",
     re.IGNORECASE,
 )
+# Text a question quotes ("...", `...`, '...'): a machine-made file that holds it is what it asks for.
+_QUOTED = re.compile(r'"([^"\n]+)"|`([^`\n]+)`|(?<!\w)\'([^\'\n]+)\'(?!\w)')
 # A question about the project's history itself: then release notes are what it asks for.
 _ASKS_HISTORY = re.compile(
     r"\bv?\d+\.\d+(?:\.\d+)*\b|\bchange[- ]?logs?\b|\brelease[- ]?notes?\b|\bwhat'?s new\b|\bnews\b",
@@ -81,11 +97,36 @@ def release_notes(files: Sequence[str]) -> list[str]:
     return out
 
 
-def file_factors(notes: Sequence[str], question: str) -> dict[str, float]:
+def machine_made(documents: Sequence[Document]) -> dict[str, str]:
+    """The documents that skipping.py leaves out of embedding (generated, vendored, lockfile,
+    minified, data: written by a tool, not by the project's hands), uri -> text."""
+    return {d.uri: d.text for d in documents if skip_reason(d) is not None}
+
+
+def file_factors(
+    notes: Sequence[str], question: str, machine: Mapping[str, str] | None = None
+) -> dict[str, float]:
     """Each demoted file's factor on its standing for this question (files not listed count 1).
 
-    notes: the corpus's release notes (release_notes()), found once per corpus.
+    notes: the corpus's release notes (release_notes()); machine: its machine-made files
+    (machine_made()); both found once per corpus. A machine-made file keeps its standing when
+    the question names it ("what does package-lock.json pin", "the plugin_list page") or quotes
+    what it holds (`name = "dep42"`): then it is what the question is after. Such a file has no
+    dense vector, so it could not win back its place on meaning.
     """
-    if _ASKS_HISTORY.search(question):
-        return {}
-    return dict.fromkeys(notes, NOTES_FACTOR)
+    factors = {} if _ASKS_HISTORY.search(question) else dict.fromkeys(notes, NOTES_FACTOR)
+    if not machine:
+        return factors
+    asked = question.lower()
+    quoted = [q for found in _QUOTED.findall(question) for q in found if len(q.strip()) > 1]
+    for uri, text in machine.items():
+        if not (_names(asked, uri[uri.rfind("/") + 1 :].lower()) or any(q in text for q in quoted)):
+            factors[uri] = MACHINE_FACTOR
+    return factors
+
+
+def _names(question: str, name: str) -> bool:
+    """Whether a (lower-cased) question names a file: its whole name, or a stem no word is
+    (plugin_list, package-lock); a drawing called teardown.svg is not named by "teardown"."""
+    stem = name.split(".", 1)[0]
+    return name in question or (("_" in stem or "-" in stem) and stem in question)

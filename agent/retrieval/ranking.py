@@ -31,7 +31,7 @@ import numpy as np
 
 from agent.retrieval.chunking import Chunk
 from agent.retrieval.lexicon import STOPWORDS, WORD, code_tokens, index_corpus, word_pairs
-from agent.retrieval.priors import file_factors, release_notes
+from agent.retrieval.priors import file_factors, machine_made, release_notes
 from agent.retrieval.symbols import definition_names
 from agent.state import Document
 
@@ -119,6 +119,7 @@ class CodeIndex:
         docs = {d.id: d for d in documents}
         self.files: list[str] = list(dict.fromkeys(c.uri for c in self.chunks))
         self.notes = release_notes(self.files)  # agent/retrieval/priors.py
+        self.machine = machine_made(documents)  # uri -> text
         # Each file's chunks as one slice of a sorted index array, not a list per file.
         number = {u: i for i, u in enumerate(self.files)}
         file_of = np.fromiter(
@@ -261,7 +262,9 @@ class CodeIndex:
         best = list(fuse(lists).items())[:EXPAND_FROM]
         refs = self.references([i for i, _ in best], weights=[s for _, s in best])
         lists.append((refs, REF_WEIGHT))
-        return diversify(fuse(lists), [c.uri for c in self.chunks], file_factors(self.notes, question))
+        return diversify(
+            fuse(lists), [c.uri for c in self.chunks], file_factors(self.notes, question, self.machine)
+        )
 
 
 def fuse(lists: Sequence[tuple[Sequence[K], float]], k: int = RRF_K) -> dict[K, float]:
@@ -282,7 +285,7 @@ def diversify(
     part of the question) lifts that file above one with a single lucky chunk. Within the
     order, each further chunk of a file counts a little less, so a small budget reaches
     several files instead of one file's every chunk. factors: files whose every chunk's score is
-    scaled (release notes, agent/retrieval/priors.py).
+    scaled (release notes, machine-made files: agent/retrieval/priors.py).
     """
     factors = factors or {}
     seen: dict[str, int] = defaultdict(int)
