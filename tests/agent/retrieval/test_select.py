@@ -15,7 +15,7 @@ from agent.errors import IndexLocked
 from agent.gather.documents import content_hash
 from agent.retrieval.blocks import fill_budget, merge_neighbours
 from agent.retrieval.chroma_index import ChunkIndex
-from agent.retrieval.chunking import Chunk, chunk_document
+from agent.retrieval.chunking import Chunk, chunk_all, chunk_document
 from agent.retrieval.embeddings import BM25_ONLY_NOTICE, LocalEmbedder
 from agent.retrieval.indexing import build_index
 from agent.retrieval.select import rank_documents, select
@@ -110,6 +110,31 @@ def test_small_definitions_are_packed_together_and_ids_are_stable() -> None:
     assert len(a) == 1 and a[0].span == Span(kind="lines", start=1, end=15)
     b = chunk_document(doc("file:///m.py", PY))
     assert [c.id for c in a] == [c.id for c in b] and a[0].hash == content_hash(PY)
+
+
+def test_chunk_all_chunks_again_only_the_documents_that_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.retrieval import chunking
+
+    calls: list[str] = []
+    real = chunking.chunk_document
+
+    def counted(d: Document, *a: object, **kw: object) -> list[Chunk]:
+        calls.append(d.uri)
+        return real(d, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chunking, "chunk_document", counted)
+    docs = [doc(f"file:///cache/m{i}.py", PY.replace("alpha", f"alpha{i}")) for i in range(3)]
+    first = chunk_all(docs, 8)
+    assert len(calls) == 3
+    edited = doc("file:///cache/m1.py", PY.replace("alpha", "omega"))
+    second = chunk_all([docs[0], edited, docs[2]], 8)
+    assert calls[3:] == ["file:///cache/m1.py"]  # only the edited file is chunked again
+    assert [c.id for c in second if c.uri != edited.uri] == [c.id for c in first if c.uri != edited.uri]
+    assert [c.text for c in second if c.uri == edited.uri] == [c.text for c in chunk_document(edited, 8, 12)]
+    chunk_all(docs, 40)  # another size is chunked anew, and the first size stays cached
+    assert len(calls) == 7
+    chunk_all([docs[0], edited, docs[2]], 8)
+    assert len(calls) == 7
 
 
 def test_a_tiny_file_is_one_chunk_exactly_as_packing_would_make_it() -> None:
