@@ -98,9 +98,10 @@ def release_notes(files: Sequence[str]) -> list[str]:
 
 
 def machine_made(documents: Sequence[Document]) -> dict[str, str]:
-    """The documents that skipping.py leaves out of embedding (generated, vendored, lockfile,
-    minified, data: written by a tool, not by the project's hands), uri -> text."""
-    return {d.uri: d.text for d in documents if skip_reason(d) is not None}
+    """The local files that skipping.py leaves out of embedding (generated, vendored, lockfile,
+    minified, data: written by a tool, not by the project's hands), uri -> text. Web pages and
+    MCP resources are not: a crawled API reference a tool generated is what its reader asked for."""
+    return {d.uri: d.text for d in documents if d.source == "file" and skip_reason(d) is not None}
 
 
 def file_factors(

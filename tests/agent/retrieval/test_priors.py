@@ -98,6 +98,8 @@ def test_machine_made_files_rank_after_code_unless_the_question_names_them() -> 
         doc("/p/src/util.py", "x = 1\n"),
     ]
     assert list(machine_made(docs)) == ["/p/doc/teardown.svg", "/p/doc/plugin_list.rst"]
+    page = doc("https://docs.example.org/api/teardown.html", listing).model_copy(update={"source": "web"})
+    assert machine_made([page]) == {}  # a generated API reference on the web is what its reader wants
     index = CodeIndex([c for d in docs for c in chunk_document(d, 60, 90)], docs)
 
     def order(question: str) -> list[str]:
