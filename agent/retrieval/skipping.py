@@ -55,7 +55,14 @@ def says_generated(path: str | PurePosixPath, text: str) -> bool:
     """Whether a file's first lines say a tool wrote it (text: the file's text, or its start)."""
     if PurePosixPath(path).suffix.lower() in TEMPLATE_SUFFIXES:
         return False
-    return bool(_GENERATED.search("\n".join(text[:4000].splitlines()[:HEADER_LINES])))
+    end = -1
+    for _ in range(HEADER_LINES):
+        end = text.find("\n", end + 1, 4000)
+        if end < 0:
+            end = min(len(text), 4000)
+            break
+    head = text[:end].lower()
+    return ("generat" in head or "edit" in head) and _GENERATED.search(text, 0, end) is not None
 
 
 def skip_reason(doc: Document) -> str | None:
