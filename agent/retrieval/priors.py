@@ -24,13 +24,12 @@ towncrier, Sphinx release folders), read from the path only, never from a projec
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from agent.retrieval.skipping import skip_reason
+from agent.retrieval.skipping import local_folder, shared_folder, skip_reason
 from agent.state import Document
 
 NOTES_FACTOR = 0.3  # a release-notes file's standing is scaled by this (0.5 and 0.1: see DEVELOPERS.md)
@@ -84,9 +83,7 @@ def release_notes(files: Sequence[str]) -> list[str]:
             local[f] = f.replace("\\", "/")
     if not local:
         return []
-    paths = list(local.values())
-    common = os.path.commonprefix(paths) if len(paths) > 1 else paths[0]
-    cut = common.rfind("/") + 1  # the shared folder, whole
+    cut = len(shared_folder(list(local.values())))
     out = []
     for f, path in local.items():
         name = path[path.rfind("/") + 1 :]
@@ -101,7 +98,8 @@ def machine_made(documents: Sequence[Document]) -> dict[str, str]:
     """The local files that skipping.py leaves out of embedding (generated, vendored, lockfile,
     minified, data: written by a tool, not by the project's hands), uri -> text. Web pages and
     MCP resources are not: a crawled API reference a tool generated is what its reader asked for."""
-    return {d.uri: d.text for d in documents if d.source == "file" and skip_reason(d) is not None}
+    below = local_folder(documents)
+    return {d.uri: d.text for d in documents if d.source == "file" and skip_reason(d, below) is not None}
 
 
 def file_factors(

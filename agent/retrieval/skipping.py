@@ -17,6 +17,7 @@ ones, read from the path and the first lines of the text, never from a project's
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,13 +66,33 @@ def says_generated(path: str | PurePosixPath, text: str) -> bool:
     return ("generat" in head or "edit" in head) and _GENERATED.search(text, 0, end) is not None
 
 
-def skip_reason(doc: Document) -> str | None:
-    """Why this document is not worth embedding (one of REASONS), or None to embed it."""
+def shared_folder(paths: Sequence[str]) -> str:
+    """The folder all these paths ("/"-separated) lie in, with its final "/" ("" if none)."""
+    if not paths:
+        return ""
+    common = os.path.commonprefix(list(paths)) if len(paths) > 1 else paths[0]
+    return common[: common.rfind("/") + 1]
+
+
+def local_folder(documents: Sequence[Document]) -> str:
+    """The folder the documents' local files share (their checkout), for skip_reason."""
+    return shared_folder([str(_path(d.uri)) for d in documents if d.source == "file"])
+
+
+def skip_reason(doc: Document, below: str = "") -> str | None:
+    """Why this document is not worth embedding (one of REASONS), or None to embed it.
+
+    below: the folder the corpus's local files share (local_folder()); only a folder under it can
+    make a file vendored, so a checkout under ~/vendor/ is not all vendored.
+    """
     if doc.source == "pdf" or doc.span.kind == "pages":
         return None  # pages of a PDF are what the user asked about
     path = _path(doc.uri)
     name = path.name.lower()
-    if any(part.lower() in VENDOR_DIRS for part in path.parts[:-1]):
+    inside = path
+    if below and doc.source == "file" and str(path).startswith(below):
+        inside = PurePosixPath(str(path)[len(below) :])
+    if any(part.lower() in VENDOR_DIRS for part in inside.parts[:-1]):
         return "vendored"
     if name in LOCKFILES or name.endswith(".lock"):
         return "lockfile"
@@ -127,7 +148,8 @@ def embeddable(
     skipped = Skipped()
     if embed_all:
         return list(chunks), skipped
-    reasons = {d.id: skip_reason(d) for d in documents}
+    below = local_folder(documents)
+    reasons = {d.id: skip_reason(d, below) for d in documents}
     keep: list[Chunk] = []
     for c in chunks:
         reason = reasons.get(c.doc_id)

@@ -69,6 +69,18 @@ def test_skip_reason_reads_general_signals(uri: str, text: str, reason: str | No
     assert skip_reason(doc(uri, text)) == reason
 
 
+def test_only_folders_inside_the_checkout_make_a_file_vendored() -> None:
+    # a project checked out under a folder named vendor/ is not all vendored
+    docs = [
+        doc("file:///home/u/vendor/proj/src/app.py", CODE),
+        doc("file:///home/u/vendor/proj/third_party/zlib/inflate.c", CODE),
+    ]
+    keep, skipped = embeddable(chunk_all(docs, 60), docs)
+    assert {c.uri for c in keep} == {"file:///home/u/vendor/proj/src/app.py"}
+    assert skipped.uris == {"vendored": ["file:///home/u/vendor/proj/third_party/zlib/inflate.c"]}
+    assert skip_reason(docs[0]) == "vendored"  # without the checkout's folder, the whole path counts
+
+
 def test_a_pdf_page_is_always_embedded() -> None:
     page = doc("file:///r/vendor/manual.pdf#page=2", "x" * 5000, span=Span(kind="pages"), source="pdf")
     assert skip_reason(page) is None
