@@ -3,8 +3,8 @@
 They stay in the corpus (readable, ranked by words, symbols and paths, after hand-written code:
 agent/retrieval/priors.py); only their dense vectors are left out, which is most of the time
 `forage index` spends on a repository that carries lockfiles, fixtures written by a tool, or a
-vendored library. The signals are general
-ones, read from the path and the first lines of the text, never from a project's own names:
+vendored library. The signals are general ones, read from the path below the checkout and the
+first lines of the text, never from a project's own names:
 
   vendored   a folder named as vendored code is (vendor/, third_party/, node_modules/, ...)
   lockfile   a dependency lockfile (*.lock, package-lock.json, go.sum, ...)

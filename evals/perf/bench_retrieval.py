@@ -199,7 +199,7 @@ def bench_rank_again(docs: list[Document], data_dir: Path, runs: int) -> dict[st
     for i in range(runs):
         for times, empty in ((cached, False), (anew, True)):
             if empty:
-                chunking._CACHE.clear()
+                chunking.forget_chunks()
             t = time.perf_counter()
             rank(
                 docs,
