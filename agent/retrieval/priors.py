@@ -27,9 +27,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
-from urllib.parse import unquote, urlparse
 
-from agent.retrieval.skipping import local_folder, shared_folder, skip_reason
+from agent.retrieval.skipping import local_folder, local_path, shared_folder, skip_reason
 from agent.state import Document
 
 NOTES_FACTOR = 0.3  # a release-notes file's standing is scaled by this (0.5 and 0.1: see DEVELOPERS.md)
@@ -75,12 +74,7 @@ def release_notes(files: Sequence[str]) -> list[str]:
     """The local files (paths or file URIs) that are release notes, judged by their path below the
     folder all of them share, so a checkout under ~/news/ is not all news. Web pages are never
     release notes here: a site's /news/ section is what a question about it may want."""
-    local: dict[str, str] = {}
-    for f in files:  # string tests, not urlparse: a corpus can hold 100k files
-        if f.startswith("file://"):
-            local[f] = unquote(urlparse(f).path)
-        elif "://" not in f:
-            local[f] = f.replace("\\", "/")
+    local = {f: path for f in files if (path := local_path(f)) is not None}
     if not local:
         return []
     cut = len(shared_folder(list(local.values())))

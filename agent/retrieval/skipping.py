@@ -74,9 +74,19 @@ def shared_folder(paths: Sequence[str]) -> str:
     return common[: common.rfind("/") + 1]
 
 
+def local_path(uri: str) -> str | None:
+    """A local file's "/"-separated path, from a path or a file:// URI; None for any other URL.
+    String tests before urlparse: a corpus can hold 100k files."""
+    if uri.startswith("file://"):
+        return unquote(urlparse(uri).path)
+    return uri.replace("\\", "/") if "://" not in uri else None
+
+
 def local_folder(documents: Sequence[Document]) -> str:
     """The folder the documents' local files share (their checkout), for skip_reason."""
-    return shared_folder([str(_path(d.uri)) for d in documents if d.source == "file"])
+    return shared_folder(
+        [p for d in documents if d.source == "file" and (p := local_path(d.uri)) is not None]
+    )
 
 
 def skip_reason(doc: Document, below: str = "") -> str | None:
