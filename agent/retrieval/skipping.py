@@ -116,8 +116,9 @@ def skip_reason(doc: Document, below: str = "") -> str | None:
 
 
 def _path(uri: str) -> PurePosixPath:
-    parsed = urlparse(uri)
-    return PurePosixPath(unquote(parsed.path) if parsed.scheme else uri)
+    """A local file's path (local_path), or a URL's path part."""
+    local = local_path(uri)
+    return PurePosixPath(local if local is not None else unquote(urlparse(uri).path))
 
 
 def _mostly_long_lines(text: str) -> bool:
